@@ -1,0 +1,285 @@
+//! The HTTP client wrapper: auth, retries with backoff that reads the
+//! rate-limit headers, and the request accounting the snapshot records.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+
+use super::CollectError;
+use super::key::ApiKey;
+use crate::model::snapshot::RateLimitSeen;
+
+/// Retries for 5xx, dropped connections, timeouts and unparseable bodies.
+const MAX_FAULT_RETRIES: u32 = 6;
+/// Consecutive 429s tolerated before the run gives up.
+const MAX_RATE_LIMIT_WAITS: u32 = 12;
+const BACKOFF_START: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+const RATE_BACKOFF_START: Duration = Duration::from_secs(1);
+const RATE_BACKOFF_CAP: Duration = Duration::from_secs(60);
+
+/// A successful response.
+pub struct Response {
+    pub body: Value,
+    pub next: Option<Url>,
+}
+
+/// What a request ended in, when the caller may want to treat it as data.
+pub enum Outcome {
+    Ok(Response),
+    NotFound,
+    /// HTTP 400 with the body, e.g. `invalid_field` for a filter the API lacks.
+    BadRequest(Value),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    pub rate_limit: RateLimitSeen,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    key: ApiKey,
+    pub stats: Stats,
+}
+
+impl Client {
+    pub fn new(base: Url, key: ApiKey) -> Result<Client, CollectError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("deskaudit/", env!("CARGO_PKG_VERSION")))
+            // A redirect could carry the key to another host: refuse them all.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| CollectError::Setup(e.to_string()))?;
+        Ok(Client {
+            http,
+            base,
+            key,
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn url(&self, path_and_query: &str) -> Result<Url, CollectError> {
+        self.base
+            .join(path_and_query)
+            .map_err(|e| CollectError::Setup(format!("bad URL {path_and_query}: {e}")))
+    }
+
+    /// GETs `url` (which must be on the base host), retrying faults and 429s.
+    pub async fn get(&mut self, url: &Url) -> Result<Outcome, CollectError> {
+        let endpoint = endpoint_name(url);
+        if url.host_str() != self.base.host_str()
+            || url.port_or_known_default() != self.base.port_or_known_default()
+        {
+            return Err(CollectError::Protocol {
+                endpoint,
+                reason: format!(
+                    "refusing to follow a link to another host ({})",
+                    url.host_str().unwrap_or("?")
+                ),
+            });
+        }
+        let mut faults = 0;
+        let mut waits = 0;
+        loop {
+            self.stats.requests += 1;
+            let result = self
+                .http
+                .get(url.clone())
+                .basic_auth(self.key.expose(), Some("X"))
+                .send()
+                .await;
+            let fault = match result {
+                Err(e) => format!("network error: {}", without_url(&e)),
+                Ok(resp) => {
+                    let status = resp.status();
+                    self.observe(resp.headers());
+                    tracing::debug!(%endpoint, status = status.as_u16(), "response");
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        self.stats.rate_limited += 1;
+                        waits += 1;
+                        if waits > MAX_RATE_LIMIT_WAITS {
+                            return Err(CollectError::RateLimited { endpoint, waits });
+                        }
+                        let wait = retry_after(resp.headers())
+                            .unwrap_or_else(|| backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1));
+                        tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, "rate limited; waiting");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    match status {
+                        StatusCode::UNAUTHORIZED => return Err(CollectError::Auth { endpoint }),
+                        StatusCode::FORBIDDEN => return Err(CollectError::Permission { endpoint }),
+                        StatusCode::NOT_FOUND => return Ok(Outcome::NotFound),
+                        s if s.is_redirection() => {
+                            return Err(CollectError::Protocol {
+                                endpoint,
+                                reason: format!("HTTP {s}: redirects are refused"),
+                            });
+                        }
+                        _ => {}
+                    }
+                    let next = next_link(resp.headers(), url);
+                    match resp.bytes().await {
+                        Err(e) => format!("body cut off: {}", without_url(&e)),
+                        Ok(bytes) if status.is_success() || status == StatusCode::BAD_REQUEST => {
+                            match serde_json::from_slice::<Value>(&bytes) {
+                                Ok(body) if status == StatusCode::BAD_REQUEST => {
+                                    return Ok(Outcome::BadRequest(body));
+                                }
+                                Ok(body) => return Ok(Outcome::Ok(Response { body, next })),
+                                Err(e) => format!("unparseable JSON body (HTTP {status}): {e}"),
+                            }
+                        }
+                        Ok(_) if status.is_server_error() => format!("HTTP {status}"),
+                        Ok(_) => {
+                            return Err(CollectError::Protocol {
+                                endpoint,
+                                reason: format!("unexpected HTTP {status}"),
+                            });
+                        }
+                    }
+                }
+            };
+            faults += 1;
+            if faults > MAX_FAULT_RETRIES {
+                return Err(CollectError::Exhausted {
+                    endpoint,
+                    attempts: faults,
+                    last: fault,
+                });
+            }
+            self.stats.retries += 1;
+            let wait = backoff(BACKOFF_START, BACKOFF_CAP, faults - 1);
+            tracing::warn!(%endpoint, %fault, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn observe(&mut self, headers: &HeaderMap) {
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let seen = &mut self.stats.rate_limit;
+        if let Some(total) = num("x-ratelimit-total") {
+            seen.total = Some(total);
+        }
+        if let Some(rem) = num("x-ratelimit-remaining") {
+            seen.min_remaining = Some(seen.min_remaining.map_or(rem, |m| m.min(rem)));
+        }
+    }
+}
+
+/// `GET /api/v2/agents/{id}`-style name: the path with numeric segments folded.
+pub fn endpoint_name(url: &Url) -> String {
+    let path: Vec<&str> = url
+        .path()
+        .split('/')
+        .map(|seg| {
+            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    format!("GET {}", path.join("/"))
+}
+
+/// Exponential backoff with full jitter: a random wait in [base/2, min(cap, start·2ⁿ)].
+fn backoff(start: Duration, cap: Duration, attempt: u32) -> Duration {
+    let ceiling = start.saturating_mul(1u32 << attempt.min(16)).min(cap);
+    let floor = ceiling / 2;
+    floor + ceiling.saturating_sub(floor).mul_f64(fastrand::f64())
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs.min(3600)))
+}
+
+/// The `rel="next"` target of a `link` header, resolved against the request URL.
+fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
+    let value = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    value.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let is_next = params.split(';').any(|p| {
+            p.trim().replace(' ', "").eq_ignore_ascii_case("rel=\"next\"")
+                || p.trim().eq_ignore_ascii_case("rel=next")
+        });
+        if is_next { base.join(target).ok() } else { None }
+    })
+}
+
+/// reqwest errors name the URL; ours carry no secret but keep messages short.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "body cut off".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, LINK};
+
+    #[test]
+    fn parses_next_link() {
+        let base = Url::parse("https://acme.freshdesk.com/api/v2/agents?page=1").expect("url");
+        let mut h = HeaderMap::new();
+        h.insert(
+            LINK,
+            HeaderValue::from_static(
+                "<https://acme.freshdesk.com/api/v2/agents?page=2&per_page=100>; rel=\"next\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h, &base).map(|u| u.to_string()),
+            Some("https://acme.freshdesk.com/api/v2/agents?page=2&per_page=100".to_owned())
+        );
+        h.insert(
+            LINK,
+            HeaderValue::from_static("</api/v2/agents?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&h, &base), None);
+    }
+
+    #[test]
+    fn endpoint_names_fold_ids() {
+        let url = Url::parse("http://127.0.0.1:9/api/v2/agents/67013469919?x=1").expect("url");
+        assert_eq!(endpoint_name(&url), "GET /api/v2/agents/{id}");
+    }
+
+    #[test]
+    fn backoff_doubles_within_cap() {
+        for attempt in 0..10 {
+            let d = backoff(Duration::from_secs(1), Duration::from_secs(60), attempt);
+            let ceiling = Duration::from_secs(1u64 << attempt).min(Duration::from_secs(60));
+            assert!(d >= ceiling / 2 && d <= ceiling, "{attempt}: {d:?}");
+        }
+    }
+}

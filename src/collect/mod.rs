@@ -1,0 +1,101 @@
+//! Collection: every agent of the account, with roles and groups, over the
+//! v2 API. The only async part of deskaudit. Either it proves the population
+//! complete and returns a snapshot, or it fails: there is no partial result.
+
+mod client;
+mod discovery;
+mod key;
+mod target;
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+pub use client::endpoint_name;
+pub use key::ApiKey;
+pub use target::{Target, TargetError};
+
+use crate::model::snapshot::{SCHEMA_VERSION, Snapshot, SnapshotMeta};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(
+        "authentication failed at {endpoint}: the API key was rejected (HTTP 401). Check FRESHDESK_API_KEY or --api-key-file"
+    )]
+    Auth { endpoint: String },
+    #[error(
+        "permission denied at {endpoint} (HTTP 403): an administrator's API key is needed to list every agent, role and group"
+    )]
+    Permission { endpoint: String },
+    #[error(
+        "{endpoint}: the agent list came back truncated ({reason}): this is what a non-admin key sees. Use an administrator's API key"
+    )]
+    Truncated { endpoint: String, reason: String },
+    #[error("{endpoint}: gave up after {attempts} attempts; last error: {last}")]
+    Exhausted {
+        endpoint: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error(
+        "{endpoint}: still rate-limited after {waits} waits; other integrations may be using the whole budget. Retry later"
+    )]
+    RateLimited { endpoint: String, waits: u32 },
+    #[error("{endpoint}: {reason}")]
+    Protocol { endpoint: String, reason: String },
+    #[error("population incomplete: {0}")]
+    Incomplete(String),
+    #[error("previous snapshot: {0}")]
+    Previous(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+pub struct CollectOptions {
+    pub target: Target,
+    pub key: ApiKey,
+    /// Ids from an earlier snapshot, so an agent deleted since then is noticed.
+    pub previous: Option<PathBuf>,
+    pub max_in_flight: usize,
+    pub reserve_pct: u8,
+}
+
+pub async fn collect(opts: CollectOptions) -> Result<Snapshot, CollectError> {
+    let started_at = Timestamp::now();
+    let previous_ids = match &opts.previous {
+        None => Vec::new(),
+        Some(path) => {
+            let snap = Snapshot::read(path).map_err(|e| CollectError::Previous(e.to_string()))?;
+            snap.agents
+                .iter()
+                .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
+                .collect()
+        }
+    };
+    let mut client = client::Client::new(opts.target.base_url.clone(), opts.key)?;
+    let found = discovery::discover(&mut client, &previous_ids).await?;
+    let stats = client.stats;
+    let mut snapshot = Snapshot {
+        schema_version: SCHEMA_VERSION,
+        meta: SnapshotMeta {
+            domain: opts.target.domain.clone(),
+            base_url: opts.target.base_url.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at,
+            collected_at: Timestamp::now(),
+            channels: found.channels,
+            requests: stats.requests,
+            retries: stats.retries,
+            rate_limited: stats.rate_limited,
+            rate_limit: stats.rate_limit,
+            account_total_agents: found.account_total,
+            data_sha256: String::new(),
+        },
+        agents: found.agents,
+        roles: found.roles,
+        groups: found.groups,
+        contacts: found.contacts,
+    };
+    snapshot.meta.data_sha256 = snapshot.compute_data_sha256();
+    Ok(snapshot)
+}

@@ -1,0 +1,68 @@
+use std::path::Path;
+
+use super::{Failure, runtime};
+use crate::cli::{CollectArgs, SourceArgs};
+use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
+use crate::model::Snapshot;
+
+pub fn run(args: &CollectArgs) -> Result<Snapshot, Failure> {
+    collect_to(&args.source, &args.out)
+}
+
+/// Collects and writes the snapshot atomically; on any failure nothing is
+/// left at `out` (an earlier file there is removed, so it cannot be mistaken
+/// for this run's).
+pub fn collect_to(source: &SourceArgs, out: &Path) -> Result<Snapshot, Failure> {
+    let target = Target::new(&source.domain, source.base_url.as_deref()).map_err(Failure::input)?;
+    let key = ApiKey::from_env_or_file(source.api_key_file.as_deref()).map_err(Failure::input)?;
+    let opts = CollectOptions {
+        target,
+        key,
+        previous: source.previous.clone(),
+        max_in_flight: usize::from(source.max_in_flight),
+        reserve_pct: source.reserve,
+    };
+    let result = runtime()?.block_on(collect(opts));
+    write_result(result, out)
+}
+
+/// The snapshot, written atomically, or the failure with `out` cleared.
+pub fn write_result(result: Result<Snapshot, CollectError>, out: &Path) -> Result<Snapshot, Failure> {
+    let snapshot = match result {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            remove_stale(out);
+            return Err(Failure::collection(format!("collection failed: {e}")));
+        }
+    };
+    if let Err(e) = snapshot.write_atomic(out) {
+        remove_stale(out);
+        return Err(Failure::collection(format!(
+            "{}: cannot write the snapshot: {e}",
+            out.display()
+        )));
+    }
+    tracing::info!(
+        agents = snapshot.agents.len(),
+        requests = snapshot.meta.requests,
+        path = %out.display(),
+        "snapshot written"
+    );
+    eprintln!(
+        "collected {} agents, {} roles, {} groups in {} requests ({} retries, {} rate-limited) -> {}",
+        snapshot.agents.len(),
+        snapshot.roles.len(),
+        snapshot.groups.len(),
+        snapshot.meta.requests,
+        snapshot.meta.retries,
+        snapshot.meta.rate_limited,
+        out.display()
+    );
+    Ok(snapshot)
+}
+
+fn remove_stale(out: &Path) {
+    if out.exists() {
+        let _ = std::fs::remove_file(out);
+    }
+}

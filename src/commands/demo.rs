@@ -1,0 +1,112 @@
+//! `deskaudit demo`: the whole review on the embedded fixture organisation,
+//! served by the simulator over real loopback HTTP.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::collect::write_result;
+use super::{Failure, audit, runtime};
+use crate::cli::{AuditInputArgs, DemoArgs};
+use crate::collect::{ApiKey, CollectOptions, Target, collect};
+use crate::sim::{self, Fixture, SimConfig};
+
+/// The fixture account, built into the binary so the demo runs anywhere.
+const ACCOUNT: &[(&str, &str)] = &[
+    ("agents.json", include_str!("../../fixtures/acme/agents.json")),
+    ("roles.json", include_str!("../../fixtures/acme/roles.json")),
+    ("groups.json", include_str!("../../fixtures/acme/groups.json")),
+    ("account.json", include_str!("../../fixtures/acme/account.json")),
+    ("contacts.json", include_str!("../../fixtures/acme/contacts.json")),
+];
+const DEMO_SPEC: &str = include_str!("../../fixtures/acme/demo.json");
+const IDP_EXPORTS: &[(&str, &str)] = &[
+    (
+        "idp/okta-password-health.csv",
+        include_str!("../../fixtures/acme/idp/okta-password-health.csv"),
+    ),
+    (
+        "idp/entra-users.csv",
+        include_str!("../../fixtures/acme/idp/entra-users.csv"),
+    ),
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoSpec {
+    as_of: jiff::Timestamp,
+    idp: Vec<String>,
+}
+
+pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
+    let spec: DemoSpec =
+        serde_json::from_str(DEMO_SPEC).map_err(|e| Failure::input(format!("embedded demo.json: {e}")))?;
+    let staging = tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
+    write_files(staging.path(), ACCOUNT)?;
+    let fixture = Fixture::load(staging.path()).map_err(Failure::input)?;
+
+    // The audited exports are copied beside the reports, so the run directory is its own evidence.
+    let inputs_dir = args.out.join("inputs");
+    write_files(&inputs_dir, IDP_EXPORTS)?;
+    let idp = spec
+        .idp
+        .iter()
+        .map(|s| {
+            let (kind, rel) = s.split_once(':').unwrap_or(("", s));
+            let file = Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default();
+            let path = inputs_dir.join(file);
+            let spec = if kind.is_empty() {
+                path.display().to_string()
+            } else {
+                format!("{kind}:{}", path.display())
+            };
+            spec.parse().map_err(Failure::input)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let config = SimConfig::default();
+    let snapshot_path = args.out.join("snapshot.json");
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let server = sim::start(fixture, config.clone(), ([127, 0, 0, 1], 0).into())
+            .await
+            .map_err(Failure::collection)?;
+        let base = server.base_url();
+        eprintln!("simulator serving the acme fixture at {base}");
+        let target = Target::new("acme", Some(&base)).map_err(Failure::input)?;
+        let key = ApiKey::new(&config.api_key).ok_or_else(|| Failure::input("empty simulator key"))?;
+        let opts = CollectOptions {
+            target,
+            key,
+            previous: None,
+            max_in_flight: 8,
+            reserve_pct: 20,
+        };
+        let collected = collect(opts).await;
+        server.shutdown().await;
+        Ok::<_, Failure>(collected)
+    })?;
+    write_result(result, &snapshot_path)?;
+
+    let inputs = AuditInputArgs {
+        idp,
+        assignments: None,
+        policy: None,
+        as_of: Some(spec.as_of),
+        fail_on: None,
+    };
+    let outcome = audit(&snapshot_path, &inputs, &args.out)?;
+    outcome.print_summary();
+    Ok(0)
+}
+
+fn write_files(dir: &Path, files: &[(&str, &str)]) -> Result<(), Failure> {
+    for (name, text) in files {
+        let file = Path::new(name)
+            .file_name()
+            .map_or_else(|| dir.join(name), |f| dir.join(f));
+        std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+        std::fs::write(&file, text).map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The commands behind the CLI. This is the only layer that prints to stdout
+//! or maps errors to exit codes.
+#![allow(clippy::print_stdout)]
+
+mod audit;
+mod collect;
+mod demo;
+mod sim;
+
+use std::fmt;
+
+use crate::cli::{Cli, Command};
+
+pub use audit::{AuditOutcome, audit};
+
+/// A failure with the contract's exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad usage or a bad input file.
+    pub fn input(message: impl fmt::Display) -> Failure {
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+
+    /// Collection failed or is incomplete.
+    pub fn collection(message: impl fmt::Display) -> Failure {
+        Failure {
+            code: 3,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Runs one command; `Ok` carries the exit code (0, or 1 for `--fail-on`).
+pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Collect(args) => collect::run(&args).map(|_| 0),
+        Command::Audit(args) => {
+            let outcome = audit(&args.snapshot, &args.inputs, &args.out)?;
+            outcome.print_summary();
+            Ok(outcome.exit_code())
+        }
+        Command::Run(args) => {
+            let snapshot = args.out.join("snapshot.json");
+            collect::collect_to(&args.source, &snapshot)?;
+            let outcome = audit(&snapshot, &args.inputs, &args.out)?;
+            outcome.print_summary();
+            Ok(outcome.exit_code())
+        }
+        Command::Sim(args) => sim::run(&args),
+        Command::Graph(_) => not_yet("graph"),
+        Command::Explain(_) => not_yet("explain"),
+        Command::Diff(_) => not_yet("diff"),
+        Command::Evidence(_) => not_yet("evidence"),
+        Command::Verify(_) => not_yet("verify"),
+    }
+}
+
+fn not_yet(command: &str) -> Result<u8, Failure> {
+    Err(Failure::input(format!(
+        "`deskaudit {command}` is not implemented yet"
+    )))
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::collection(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,18 @@
+//! deskaudit: an identity-graph access auditor for Freshdesk.
+//!
+//! Data flows one way: `cli` → `collect` (the only async part) → snapshot
+//! file → `model` → `graph` (+ `idp` identities) → `rules` → findings
+//! registry → `report`. The simulator (`sim`) serves a fixture account over
+//! HTTP for the demo and the tests; it shares no logic with the collector.
+
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod graph;
+pub mod idp;
+pub mod logging;
+pub mod model;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod sim;

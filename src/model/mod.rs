@@ -1,0 +1,11 @@
+//! The audited population as typed values, read leniently from the raw API
+//! objects that the snapshot keeps verbatim.
+
+mod agent;
+mod directory;
+pub mod snapshot;
+pub mod time;
+
+pub use agent::{Agent, AgentStatus, TicketScope};
+pub use directory::{Directory, Group, ModelError, Role};
+pub use snapshot::{Snapshot, SnapshotMeta};

@@ -1,0 +1,194 @@
+//! The policy file: the organisation's decisions as reviewable text. Read
+//! into a raw form that rejects unknown keys, then validated into [`Policy`].
+
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::rules::{Severity, rule_by_id};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {reason}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Thresholds {
+    pub dormant_days: u32,
+    pub occasional_dormant_days: u32,
+    pub invite_days: u32,
+}
+
+/// A privileged role, named or by id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RoleRef {
+    Name(String),
+    Id(u64),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RuleSettings {
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Policy {
+    pub thresholds: Thresholds,
+    pub privileged_roles: Vec<RoleRef>,
+    pub rules: BTreeMap<String, RuleSettings>,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            thresholds: Thresholds {
+                dormant_days: 90,
+                occasional_dormant_days: 180,
+                invite_days: 14,
+            },
+            privileged_roles: vec![
+                RoleRef::Name("Account Administrator".into()),
+                RoleRef::Name("Administrator".into()),
+            ],
+            rules: BTreeMap::new(),
+        }
+    }
+}
+
+impl Policy {
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        Policy::parse(&file, &text)
+    }
+
+    pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
+        let raw: raw::RawPolicy = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            PolicyError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                reason: e.message().to_owned(),
+            }
+        })?;
+        raw.validate().map_err(|(key, reason)| {
+            let (line, column) = find_key(text, &key);
+            PolicyError::Invalid {
+                file: file.to_owned(),
+                line,
+                column,
+                reason: format!("`{key}`: {reason}"),
+            }
+        })
+    }
+
+    /// A role is privileged when named exactly (or by id) in `privileged_roles`.
+    pub fn is_privileged(&self, role_id: u64, role_name: Option<&str>) -> bool {
+        self.privileged_roles.iter().any(|r| match r {
+            RoleRef::Id(id) => *id == role_id,
+            RoleRef::Name(name) => role_name == Some(name.as_str()),
+        })
+    }
+
+    pub fn rule_enabled(&self, id: &str) -> bool {
+        self.rules.get(id).and_then(|r| r.enabled).unwrap_or(true)
+    }
+
+    pub fn severity_for(&self, id: &str, default: Severity) -> Severity {
+        self.rules.get(id).and_then(|r| r.severity).unwrap_or(default)
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+    (line, column)
+}
+
+/// Where a validated key stands in the file, for the message (first match of its last segment).
+fn find_key(text: &str, key: &str) -> (usize, usize) {
+    let last = key.rsplit('.').next().unwrap_or(key).trim_matches('"');
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with(last)
+                || t.starts_with(&format!("\"{last}\""))
+                || t.contains(&format!("[rules.\"{last}\"]"))
+        })
+        .map_or((1, 1), |(n, l)| (n + 1, l.len() - l.trim_start().len() + 1))
+}
+
+pub(crate) fn known_rule(id: &str) -> bool {
+    rule_by_id(id).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_policy_is_the_default() {
+        assert_eq!(Policy::parse("p.toml", "").expect("valid"), Policy::default());
+    }
+
+    #[test]
+    fn reads_thresholds_roles_and_rule_settings() {
+        let text = "dormant_days = 60\nprivileged_roles = [\"Account Administrator\", 123]\n\n[rules.\"privileged-agent\"]\nseverity = \"low\"\n";
+        let p = Policy::parse("p.toml", text).expect("valid");
+        assert_eq!(p.thresholds.dormant_days, 60);
+        assert_eq!(p.thresholds.invite_days, 14);
+        assert!(p.is_privileged(123, None));
+        assert!(!p.is_privileged(1, Some("Administrator")));
+        assert_eq!(p.severity_for("privileged-agent", Severity::Info), Severity::Low);
+    }
+
+    #[test]
+    fn mistakes_name_key_and_line() {
+        let cases = [
+            (
+                "dormant_days = 90\ndormnat_days = 3\n",
+                "p.toml:2:",
+                "dormnat_days",
+            ),
+            ("invite_days = \"two weeks\"\n", "p.toml:1:", "invalid type"),
+            (
+                "[rules.\"no-such-rule\"]\nenabled = false\n",
+                "p.toml:1:",
+                "no-such-rule",
+            ),
+            (
+                "[rules.\"stale-invite\"]\nseverity = \"urgent\"\n",
+                "p.toml:2:",
+                "urgent",
+            ),
+        ];
+        for (text, at, says) in cases {
+            let err = Policy::parse("p.toml", text).expect_err(text).to_string();
+            assert!(err.starts_with(at), "{err}");
+            assert!(err.contains(says), "{err}");
+        }
+    }
+}

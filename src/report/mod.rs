@@ -1,0 +1,60 @@
+//! Renderers. Each takes the same [`ReportData`] view and an `io::Write`;
+//! none decides anything.
+
+mod csv;
+mod html;
+mod json;
+mod view;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use view::{FindingRow, InputFile, Population, ReportData, RunInfo, Summary};
+
+pub use self::csv::write_findings_csv;
+pub use self::html::write_html;
+pub use self::json::{write_findings_json, write_run_json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {reason}")]
+    Render { file: String, reason: String },
+}
+
+/// Writes findings.csv, findings.json, report.html and run.json into `dir`.
+pub fn write_all(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        file: dir.display().to_string(),
+        source,
+    })?;
+    type Writer = fn(&ReportData, &mut dyn Write) -> Result<(), String>;
+    let outputs: [(&str, Writer); 4] = [
+        ("findings.csv", |d, w| write_findings_csv(d, w)),
+        ("findings.json", |d, w| write_findings_json(d, w)),
+        ("run.json", |d, w| write_run_json(d, w)),
+        ("report.html", |d, w| write_html(d, w)),
+    ];
+    let mut written = Vec::new();
+    for (name, write) in outputs {
+        let path = dir.join(name);
+        let file = path.display().to_string();
+        let mut out =
+            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|source| ReportError::Io {
+                file: file.clone(),
+                source,
+            })?);
+        write(data, &mut out).map_err(|reason| ReportError::Render {
+            file: file.clone(),
+            reason,
+        })?;
+        out.flush().map_err(|source| ReportError::Io { file, source })?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,43 @@
+//! Graph-path steps shared by the rules, so every finding names its path the same way.
+
+use super::PathStep;
+use crate::graph::{IdentityGraph, IdentityLink};
+use crate::model::Agent;
+
+pub(crate) fn agent_label(agent: &Agent) -> String {
+    match &agent.email {
+        Some(email) => format!("agent {} <{}>", agent.id, email.trim()),
+        None => format!("agent {}", agent.id),
+    }
+}
+
+pub(crate) fn identity_label(graph: &IdentityGraph, link: &IdentityLink) -> String {
+    let id = link.identity;
+    format!(
+        "{} line {}: {} [{} → {}]",
+        graph.source_label(id.source),
+        id.line,
+        id.login,
+        id.raw_status,
+        id.status.as_str()
+    )
+}
+
+pub(crate) fn identity_steps(graph: &IdentityGraph, agent: &Agent, links: &[IdentityLink]) -> Vec<PathStep> {
+    links
+        .iter()
+        .map(|link| PathStep {
+            from: agent_label(agent),
+            edge: format!("resolves to ({} = {})", link.method.as_str(), link.key),
+            to: identity_label(graph, link),
+        })
+        .collect()
+}
+
+pub(crate) fn role_step(graph: &IdentityGraph, agent: &Agent, role_id: u64) -> PathStep {
+    PathStep {
+        from: agent_label(agent),
+        edge: "has role".to_owned(),
+        to: format!("role {} \"{}\"", role_id, graph.directory.role_name(role_id)),
+    }
+}

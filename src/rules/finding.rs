@@ -1,0 +1,165 @@
+//! Findings and the metadata every rule stamps onto them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("`{s}` is not a severity (critical, high, medium, low, info)"))
+    }
+}
+
+/// What a rule is, fixed at compile time.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule flags.
+    pub summary: &'static str,
+    /// What the reviewer should do about a finding.
+    pub action: &'static str,
+    /// Controls this rule evidences (SOC 2, ISO 27001).
+    pub controls: &'static [&'static str],
+}
+
+impl RuleMeta {
+    /// Starts a finding for `agent` with this rule's metadata filled in.
+    pub fn finding(&'static self, agent: usize, agent_id: u64, detail: impl Into<String>) -> Finding {
+        Finding {
+            rule: self,
+            severity: self.severity,
+            agent,
+            agent_id,
+            detail: detail.into(),
+            evidence: Evidence::default(),
+        }
+    }
+}
+
+/// One step of the graph path that makes a finding true.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PathStep {
+    pub from: String,
+    pub edge: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub path: Vec<PathStep>,
+    /// The values the rule compared, by name.
+    pub values: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: &'static RuleMeta,
+    /// The rule's default, or the policy's override.
+    pub severity: Severity,
+    /// Index into the directory's agents.
+    pub agent: usize,
+    pub agent_id: u64,
+    pub detail: String,
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    pub fn step(
+        mut self,
+        from: impl Into<String>,
+        edge: impl Into<String>,
+        to: impl Into<String>,
+    ) -> Finding {
+        self.evidence.path.push(PathStep {
+            from: from.into(),
+            edge: edge.into(),
+            to: to.into(),
+        });
+        self
+    }
+
+    pub fn steps(mut self, steps: impl IntoIterator<Item = PathStep>) -> Finding {
+        self.evidence.path.extend(steps);
+        self
+    }
+
+    pub fn value(mut self, name: &str, value: impl fmt::Display) -> Finding {
+        self.evidence.values.insert(name.to_owned(), value.to_string());
+        self
+    }
+
+    /// Stable across runs: derived from the rule and the agent only.
+    pub fn id(&self) -> String {
+        finding_id(self.rule.id, self.agent_id)
+    }
+}
+
+pub fn finding_id(rule: &str, agent_id: u64) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{rule}\0{agent_id}").as_bytes());
+    format!("DA-{}", &hex::encode(digest)[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_id_is_stable_and_distinct() {
+        assert_eq!(finding_id("orphaned-agent", 1), finding_id("orphaned-agent", 1));
+        assert_ne!(finding_id("orphaned-agent", 1), finding_id("orphaned-agent", 2));
+        assert_ne!(finding_id("orphaned-agent", 1), finding_id("dormant-agent", 1));
+        assert!(finding_id("x", 1).starts_with("DA-"));
+    }
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+        assert!("severe".parse::<Severity>().is_err());
+    }
+}

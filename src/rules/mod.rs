@@ -1,0 +1,66 @@
+//! The rule catalogue: one file per rule, each a unit struct with static
+//! metadata that every finding it builds carries. Rules are pure functions
+//! over the graph; the [`registry`] applies the policy and sorts.
+
+mod evidence;
+mod finding;
+pub mod registry;
+
+mod dormant_agent;
+mod orphaned_agent;
+mod privileged_agent;
+mod stale_invite;
+mod terminated_active;
+
+use jiff::Timestamp;
+
+pub use finding::{Evidence, Finding, PathStep, RuleMeta, Severity};
+
+use crate::graph::IdentityGraph;
+use crate::policy::Policy;
+
+/// Everything a rule may read.
+pub struct AuditContext<'a> {
+    pub graph: &'a IdentityGraph,
+    pub policy: &'a Policy,
+    pub as_of: Timestamp,
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, ctx: &AuditContext) -> Vec<Finding>;
+}
+
+/// The one list of rules, in catalogue order.
+pub static ALL_RULES: &[&dyn Rule] = &[
+    &terminated_active::TerminatedActive,
+    &orphaned_agent::OrphanedAgent,
+    &dormant_agent::DormantAgent,
+    &stale_invite::StaleInvite,
+    &privileged_agent::PrivilegedAgent,
+];
+
+pub fn rule_by_id(id: &str) -> Option<&'static dyn Rule> {
+    ALL_RULES.iter().copied().find(|r| r.meta().id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_kebab_case_and_documented() {
+        let docs = include_str!("../../docs/rules.md");
+        let mut seen = std::collections::BTreeSet::new();
+        for rule in ALL_RULES {
+            let id = rule.meta().id;
+            assert!(seen.insert(id), "duplicate rule id {id}");
+            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{id}");
+            assert!(
+                docs.contains(&format!("## `{id}`")),
+                "docs/rules.md has no section for {id}"
+            );
+            assert!(!rule.meta().controls.is_empty(), "{id} evidences no control");
+        }
+    }
+}

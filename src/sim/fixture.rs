@@ -1,0 +1,271 @@
+//! Loading a fixture account from disk, as plain JSON values.
+//!
+//! Two layouts are read: a scenario directory (`agents.json`, `roles.json`,
+//! `groups.json`, optional `account.json` and `contacts.json`) and a bench
+//! dataset (`freshdesk.json` = `{"agents", "roles", "groups"}`, written by
+//! `gen_data.py`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use super::SimError;
+
+/// One Freshdesk account: every object exactly as the API returns it in
+/// detail form (agents as `GET /agents/{id}`, groups possibly without
+/// `agent_ids`: membership is derived from the agents' `group_ids`).
+#[derive(Clone, Debug, Default)]
+pub struct Fixture {
+    pub agents: Vec<Value>,
+    pub roles: Vec<Value>,
+    pub groups: Vec<Value>,
+    /// Contacts, including agents that were deleted (demoted to contacts).
+    pub contacts: Vec<Value>,
+    /// The `GET /account` body.
+    pub account: Value,
+}
+
+impl Fixture {
+    /// Reads a scenario directory or a bench dataset directory.
+    pub fn load(dir: &Path) -> Result<Fixture, SimError> {
+        let bench = dir.join("freshdesk.json");
+        if bench.is_file() {
+            return load_bench(&bench);
+        }
+        let agents = read_array(&dir.join("agents.json"))?;
+        let roles = read_array(&dir.join("roles.json"))?;
+        let groups = read_array(&dir.join("groups.json"))?;
+        let contacts_file = dir.join("contacts.json");
+        let contacts = if contacts_file.exists() {
+            read_array(&contacts_file)?
+        } else {
+            Vec::new()
+        };
+        let account_file = dir.join("account.json");
+        let account = if account_file.exists() {
+            let value = read_json(&account_file)?;
+            if !value.is_object() {
+                return Err(invalid(&account_file, "expected a JSON object"));
+            }
+            Some(value)
+        } else {
+            None
+        };
+        let files = Files {
+            agents: dir.join("agents.json"),
+            roles: dir.join("roles.json"),
+            groups: dir.join("groups.json"),
+            contacts: contacts_file,
+        };
+        Fixture::checked(agents, roles, groups, contacts, account, &files)
+    }
+
+    /// Number of agents in the account, deactivated ones included.
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// Validates ids and fills what the API always sends (`deactivated`,
+    /// the account body) when a dataset leaves it out.
+    pub(crate) fn checked(
+        mut agents: Vec<Value>,
+        roles: Vec<Value>,
+        groups: Vec<Value>,
+        contacts: Vec<Value>,
+        account: Option<Value>,
+        files: &Files,
+    ) -> Result<Fixture, SimError> {
+        check_ids(&files.agents, "agent", &agents)?;
+        check_ids(&files.roles, "role", &roles)?;
+        check_ids(&files.groups, "group", &groups)?;
+        check_ids(&files.contacts, "contact", &contacts)?;
+        for (index, agent) in agents.iter_mut().enumerate() {
+            let Some(object) = agent.as_object_mut() else {
+                continue; // check_ids already refused non-objects
+            };
+            if !object.get("contact").is_some_and(Value::is_object) {
+                let reason = format!("agent #{index} has no \"contact\" object");
+                return Err(invalid(&files.agents, &reason));
+            }
+            object.entry("deactivated").or_insert(Value::Bool(false));
+        }
+        let account = account.unwrap_or_else(|| synthesise_account(&agents));
+        Ok(Fixture {
+            agents,
+            roles,
+            groups,
+            contacts,
+            account,
+        })
+    }
+}
+
+/// Where each collection came from, for error messages.
+pub(crate) struct Files {
+    pub(crate) agents: PathBuf,
+    pub(crate) roles: PathBuf,
+    pub(crate) groups: PathBuf,
+    pub(crate) contacts: PathBuf,
+}
+
+impl Files {
+    pub(crate) fn all(file: &Path) -> Files {
+        Files {
+            agents: file.to_path_buf(),
+            roles: file.to_path_buf(),
+            groups: file.to_path_buf(),
+            contacts: file.to_path_buf(),
+        }
+    }
+}
+
+fn load_bench(file: &Path) -> Result<Fixture, SimError> {
+    let mut value = read_json(file)?;
+    let mut take = |key: &str| -> Result<Vec<Value>, SimError> {
+        match value.get_mut(key).map(Value::take) {
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(invalid(file, &format!("\"{key}\" is not an array"))),
+            None => Err(invalid(file, &format!("missing \"{key}\" array"))),
+        }
+    };
+    let agents = take("agents")?;
+    let roles = take("roles")?;
+    let groups = take("groups")?;
+    Fixture::checked(agents, roles, groups, Vec::new(), None, &Files::all(file))
+}
+
+/// The `GET /account` body for a dataset that has none: totals by agent kind,
+/// counting agents that still hold a seat (not deactivated).
+pub(crate) fn synthesise_account(agents: &[Value]) -> Value {
+    let (mut full_time, mut occasional, mut field, mut collaborators) = (0u64, 0u64, 0u64, 0u64);
+    for agent in agents {
+        if agent.get("deactivated").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        match agent.get("type").and_then(Value::as_str) {
+            Some("collaborator") => collaborators += 1,
+            Some("field_agent") => field += 1,
+            _ if agent.get("occasional").and_then(Value::as_bool) == Some(true) => occasional += 1,
+            _ => full_time += 1,
+        }
+    }
+    json!({
+        "account_id": 1_000_001,
+        "account_name": "Simulated account",
+        "account_domain": "simulated.freshdesk.com",
+        "tier_type": "Enterprise",
+        "data_center": "US",
+        "timezone": "UTC",
+        "total_agents": {
+            "full_time": full_time,
+            "occasional": occasional,
+            "field_service": field,
+            "collaborators": collaborators
+        }
+    })
+}
+
+fn read_json(file: &Path) -> Result<Value, SimError> {
+    let text = std::fs::read_to_string(file).map_err(|source| SimError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    // serde_json's message names the line and column.
+    serde_json::from_str(&text).map_err(|e| invalid(file, &e.to_string()))
+}
+
+fn read_array(file: &Path) -> Result<Vec<Value>, SimError> {
+    match read_json(file)? {
+        Value::Array(items) => Ok(items),
+        _ => Err(invalid(file, "expected a JSON array of objects")),
+    }
+}
+
+/// Every item must be an object with a unique unsigned integer `id`.
+fn check_ids(file: &Path, kind: &str, items: &[Value]) -> Result<(), SimError> {
+    let mut seen = BTreeSet::new();
+    for (index, item) in items.iter().enumerate() {
+        let object: &Map<String, Value> = item
+            .as_object()
+            .ok_or_else(|| invalid(file, &format!("{kind} #{index} is not a JSON object")))?;
+        let id = object
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| invalid(file, &format!("{kind} #{index} has no unsigned integer \"id\"")))?;
+        if !seen.insert(id) {
+            return Err(invalid(file, &format!("duplicate {kind} id {id}")));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn invalid(file: &Path, reason: &str) -> SimError {
+    SimError::Invalid {
+        file: file.to_path_buf(),
+        reason: reason.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).expect("write fixture file");
+    }
+
+    #[test]
+    fn scenario_directory_loads_and_fills_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "agents.json",
+            r#"[{"id": 5000000001, "contact": {"email": "a@x"}}]"#,
+        );
+        write(dir.path(), "roles.json", r#"[{"id": 1, "name": "Agent"}]"#);
+        write(dir.path(), "groups.json", "[]");
+        let fixture = Fixture::load(dir.path()).expect("loads");
+        assert_eq!(fixture.agent_count(), 1);
+        assert_eq!(fixture.agents[0]["deactivated"], json!(false));
+        assert_eq!(fixture.account["total_agents"]["full_time"], json!(1));
+        assert!(fixture.contacts.is_empty());
+    }
+
+    #[test]
+    fn bench_dataset_loads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let body = r#"{"agents": [{"id": 50000, "contact": {"active": true}, "group_ids": [2000]}],
+            "roles": [{"id": 1000}], "groups": [{"id": 2000, "agent_ids": [50000]}]}"#;
+        write(dir.path(), "freshdesk.json", body);
+        let fixture = Fixture::load(dir.path()).expect("loads");
+        assert_eq!(fixture.agent_count(), 1);
+        assert_eq!(fixture.groups.len(), 1);
+    }
+
+    #[test]
+    fn bad_fixtures_name_the_file_and_reason() {
+        let cases = [
+            (
+                "[{\"id\": 1, \"contact\": {}}, {\"id\": 1, \"contact\": {}}]",
+                "duplicate agent id 1",
+            ),
+            ("[{\"contact\": {}}]", "no unsigned integer \"id\""),
+            ("[{\"id\": 2}]", "no \"contact\" object"),
+            ("{\"id\": 2}", "expected a JSON array"),
+            ("[{\"id\": 2,", "EOF while parsing"),
+        ];
+        for (agents, reason) in cases {
+            let dir = tempfile::tempdir().expect("tempdir");
+            write(dir.path(), "agents.json", agents);
+            write(dir.path(), "roles.json", "[]");
+            write(dir.path(), "groups.json", "[]");
+            let err = Fixture::load(dir.path()).expect_err(agents).to_string();
+            assert!(err.contains("agents.json"), "{err}");
+            assert!(err.contains(reason), "{err} should contain {reason}");
+        }
+        let empty = tempfile::tempdir().expect("tempdir");
+        let err = Fixture::load(empty.path()).expect_err("missing files");
+        assert!(matches!(err, SimError::Read { .. }), "{err}");
+    }
+}

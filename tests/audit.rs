@@ -1,0 +1,199 @@
+//! `deskaudit audit` on the fixture organisation: the rule oracle from
+//! fixtures/acme/README.md, escaping, exit codes and bad-input messages.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const OKTA: &str = "fixtures/acme/idp/okta-password-health.csv";
+const ENTRA: &str = "fixtures/acme/idp/entra-users.csv";
+const SNAPSHOT: &str = "reports/demo/snapshot.json";
+
+fn audit(extra: &[&str], out: &Path) -> std::process::Output {
+    let mut args = vec![
+        "audit",
+        "--snapshot",
+        SNAPSHOT,
+        "--as-of",
+        "2026-10-01T00:00:00Z",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    deskaudit(&args, None)
+}
+
+fn fired(out: &Path) -> BTreeMap<String, BTreeSet<u64>> {
+    let mut reader = csv::Reader::from_path(out.join("findings.csv")).expect("findings.csv");
+    let mut map: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for row in reader.records() {
+        let row = row.expect("row");
+        map.entry(row[1].to_owned())
+            .or_default()
+            .insert(row[3].parse().expect("agent id"));
+    }
+    map
+}
+
+#[test]
+fn rules_fire_exactly_as_the_fixture_oracle_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = audit(&["--idp", OKTA, "--idp", ENTRA], dir.path());
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let want: BTreeMap<String, BTreeSet<u64>> = [
+        ("terminated-active", &[67013470154, 67013470205, 67013470681][..]),
+        ("orphaned-agent", &[67013470307, 67013470562, 67013470698]),
+        (
+            "dormant-agent",
+            &[67013470171, 67013470273, 67013470290, 67013470392, 67013470596],
+        ),
+        ("stale-invite", &[67013470613, 67013470630]),
+        (
+            "privileged-agent",
+            &[67013470001, 67013470086, 67013470120, 67013470647],
+        ),
+    ]
+    .into_iter()
+    .map(|(rule, ids)| (rule.to_owned(), ids.iter().copied().collect()))
+    .collect();
+    assert_eq!(fired(dir.path()), want);
+}
+
+#[test]
+fn without_the_entra_export_the_guest_is_orphaned() {
+    // Near-miss check: only Entra's alternateEmailAddress resolves the guest agent.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = audit(&["--idp", OKTA], dir.path());
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let orphaned = fired(dir.path()).remove("orphaned-agent").unwrap_or_default();
+    assert!(orphaned.len() > 3, "{orphaned:?}");
+}
+
+#[test]
+fn fail_on_sets_exit_1_only_at_or_above_the_threshold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = audit(
+        &["--idp", OKTA, "--idp", ENTRA, "--fail-on", "critical"],
+        dir.path(),
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[rules.\"terminated-active\"]\nenabled = false\n").expect("write");
+    let run = audit(
+        &[
+            "--idp",
+            OKTA,
+            "--idp",
+            ENTRA,
+            "--fail-on",
+            "critical",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+}
+
+#[test]
+fn hostile_values_are_escaped_and_formula_cells_neutralised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = audit(&["--idp", OKTA, "--idp", ENTRA], dir.path());
+    assert!(run.status.success(), "{}", text(&run));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    assert!(!html.contains("<img"), "an agent name reached the HTML unescaped");
+    assert!(
+        html.contains("&lt;img"),
+        "the hostile name should be shown, escaped"
+    );
+    let mut reader = csv::Reader::from_path(dir.path().join("findings.csv")).expect("csv");
+    let cells: Vec<String> = reader
+        .records()
+        .flat_map(|r| r.expect("row").iter().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let formulas: Vec<&String> = cells
+        .iter()
+        .filter(|c| c.starts_with(['=', '+', '-', '@']))
+        .collect();
+    assert!(formulas.is_empty(), "unneutralised formula cells: {formulas:?}");
+    assert!(
+        cells.iter().any(|c| c.starts_with("'=")),
+        "the fixture's `=` name should appear neutralised"
+    );
+}
+
+fn bad_input(name: &str, content: &[u8]) -> (PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).expect("write");
+    (path, dir)
+}
+
+#[test]
+fn bad_inputs_exit_2_naming_file_and_line() {
+    let cases: [(&str, &[u8], &str); 4] = [
+        (
+            "ragged.csv",
+            b"User,Login,Status,Last Login\nA,a@acme.test,ACTIVE,\nB,b@acme.test\n",
+            "ragged.csv:3:",
+        ),
+        (
+            "status.csv",
+            b"User,Login,Status,Last Login\nA,a@acme.test,ENABLED,\n",
+            "status.csv:2:",
+        ),
+        ("unknown.csv", b"name,mail\nA,a@acme.test\n", "okta"),
+        ("binary.csv", b"\x00\xff\xfe\x01garbage", "binary.csv"),
+    ];
+    for (name, content, says) in cases {
+        let (path, dir) = bad_input(name, content);
+        let run = audit(&["--idp", path.to_str().expect("utf-8")], &dir.path().join("out"));
+        assert_eq!(run.status.code(), Some(2), "{name}: {}", text(&run));
+        assert!(text(&run).contains(says), "{name}: {}", text(&run));
+        assert!(!text(&run).contains("panicked"), "{name}: {}", text(&run));
+    }
+}
+
+#[test]
+fn undetectable_export_lists_the_kinds_and_their_headers() {
+    let (path, dir) = bad_input("people.csv", b"name,mail\nA,a@acme.test\n");
+    let run = audit(&["--idp", path.to_str().expect("utf-8")], &dir.path().join("out"));
+    assert_eq!(run.status.code(), Some(2));
+    let msg = text(&run);
+    assert!(
+        msg.contains("people.csv") && msg.contains("userPrincipalName") && msg.contains("Login"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn malformed_snapshot_and_policy_name_line_and_column() {
+    let (snap, dir) = bad_input("snap.json", b"{\"schema_version\": 1,\n \"meta\": {\n");
+    let run = deskaudit(
+        &[
+            "audit",
+            "--snapshot",
+            snap.to_str().expect("utf-8"),
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run).contains("snap.json:3:"), "{}", text(&run));
+
+    let (policy, dir) = bad_input("policy.toml", b"invite_days = 14\ndormant_dayz = 30\n");
+    let run = audit(
+        &["--policy", policy.to_str().expect("utf-8")],
+        &dir.path().join("out"),
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run).contains("policy.toml:2:") && text(&run).contains("dormant_dayz"),
+        "{}",
+        text(&run)
+    );
+}

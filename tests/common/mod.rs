@@ -1,0 +1,71 @@
+//! Shared by the integration tests: a simulator on loopback and the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
+
+pub const ADMIN_KEY: &str = "test-admin-key-4f9c";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn acme() -> Fixture {
+    Fixture::load(&repo().join("fixtures/acme")).expect("fixtures/acme loads")
+}
+
+/// A simulator serving `fixture` until the returned runtime is dropped.
+pub fn start_sim(fixture: Fixture, config: SimConfig) -> (tokio::runtime::Runtime, RunningSim) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = rt
+        .block_on(sim::start(fixture, config, ([127, 0, 0, 1], 0).into()))
+        .expect("simulator starts");
+    (rt, server)
+}
+
+pub fn config(profile: Profile) -> SimConfig {
+    SimConfig {
+        profile,
+        api_key: ADMIN_KEY.to_owned(),
+        ..SimConfig::default()
+    }
+}
+
+/// Runs the real binary with the API key in the environment.
+pub fn deskaudit(args: &[&str], key: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskaudit"));
+    cmd.args(args).current_dir(repo()).env_remove("FRESHDESK_API_KEY");
+    if let Some(key) = key {
+        cmd.env("FRESHDESK_API_KEY", key);
+    }
+    cmd.output().expect("binary runs")
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn collect(base_url: &str, out: &Path, key: Option<&str>) -> Output {
+    deskaudit(
+        &[
+            "collect",
+            "--domain",
+            "acme",
+            "--base-url",
+            base_url,
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ],
+        key,
+    )
+}

@@ -1,0 +1,69 @@
+//! `deskaudit demo` end to end: regenerates the committed `reports/demo/` and
+//! fails if its findings drift. `DESKAUDIT_BLESS=1 cargo test --test demo`
+//! rewrites `reports/demo/` after an intended change.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// findings.json without the values that change on every run.
+fn stable_findings(text: &str) -> Value {
+    let mut doc: Value = serde_json::from_str(text).expect("findings.json parses");
+    let run = doc["run"].as_object_mut().expect("run object");
+    for volatile in ["collected_at", "snapshot_sha256", "tool_version"] {
+        run.insert(volatile.to_owned(), Value::String(format!("[{volatile}]")));
+    }
+    doc
+}
+
+#[test]
+fn demo_regenerates_the_committed_reports() {
+    let committed = repo().join("reports/demo");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = if std::env::var_os("DESKAUDIT_BLESS").is_some() {
+        committed.clone()
+    } else {
+        dir.path().join("demo")
+    };
+    let run = deskaudit(&["demo", "--out", out.to_str().expect("utf-8")], None);
+    assert!(run.status.success(), "{}", text(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("Population: 42 agents (34 active, 5 pending, 3 deactivated)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("report.html"), "{stdout}");
+
+    let read = |dir: &std::path::Path, name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+    assert_eq!(
+        read(&out, "findings.csv"),
+        read(&committed, "findings.csv"),
+        "findings.csv drifted from reports/demo (DESKAUDIT_BLESS=1 to accept)"
+    );
+    assert_eq!(
+        stable_findings(&read(&out, "findings.json")),
+        stable_findings(&read(&committed, "findings.json")),
+        "findings.json drifted from reports/demo (DESKAUDIT_BLESS=1 to accept)"
+    );
+    insta::assert_snapshot!("demo_findings_csv", read(&out, "findings.csv"));
+    insta::assert_json_snapshot!(
+        "demo_findings_json",
+        stable_findings(&read(&out, "findings.json"))
+    );
+
+    let header = read(&out, "findings.csv").lines().next().map(str::to_owned);
+    assert_eq!(
+        header.as_deref(),
+        Some(
+            "finding_id,rule,severity,agent_id,agent_email,agent_name,agent_status,roles,groups,ticket_scope,idp_source,idp_status,idp_last_login,detail"
+        )
+    );
+    let html = read(&out, "report.html");
+    for fetch in ["http://", "https://", "<script src", "<link"] {
+        assert!(
+            !html.contains(fetch),
+            "report.html must be self-contained: found {fetch}"
+        );
+    }
+}
