@@ -1,5 +1,7 @@
 //! tracing to stderr: warnings by default, `-v` info, `-vv` debug, `-q` errors only.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(verbose: u8, quiet: bool) {
@@ -14,6 +16,7 @@ pub fn init(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

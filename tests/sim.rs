@@ -1,122 +1,20 @@
 //! The Freshdesk simulator over real loopback HTTP, with a small fixture
 //! written to a temp dir (independent of `fixtures/acme`).
 
-use std::net::SocketAddr;
+#[path = "sim/harness.rs"]
+mod harness;
+
 use std::time::Duration;
 
-use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
+use deskaudit::sim::{Fixture, Profile, SimConfig};
+use harness::*;
 use serde_json::{Value, json};
-
-const ADMIN: &str = "demo-admin-key";
-const AGENT: &str = "demo-agent-key";
-const OWNER: u64 = 5_000_000_001;
-const HELPER: u64 = 5_000_000_002;
-const DEACTIVATED: u64 = 5_000_000_003;
-const PENDING: u64 = 5_000_000_004;
-const OCCASIONAL: u64 = 5_000_000_005;
-const DELETED: u64 = 7_000_000_001;
-
-fn agent(id: u64, email: &str, active: bool, deactivated: bool, login: Option<&str>) -> Value {
-    let role = if id == OWNER { 1 } else { 2 };
-    json!({"id": id, "available": true, "occasional": id == OCCASIONAL, "signature": null,
-        "ticket_scope": 1, "group_ids": [10], "role_ids": [role], "skill_ids": [],
-        "type": "support_agent", "deactivated": deactivated,
-        "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-        "last_active_at": login,
-        "contact": {"active": active, "email": email, "name": email, "last_login_at": login}})
-}
-
-/// Five agents: owner, helper (active), deactivated, pending, occasional.
-fn fixture() -> Fixture {
-    let login = Some("2025-06-01T00:00:00Z");
-    let agents = json!([
-        agent(OWNER, "owner@acme.test", true, false, login),
-        agent(HELPER, "helper@acme.test", true, false, login),
-        agent(DEACTIVATED, "gone@acme.test", false, true, login),
-        agent(PENDING, "invited@acme.test", false, false, None),
-        agent(OCCASIONAL, "sometimes@acme.test", true, false, login),
-    ]);
-    let files = [
-        ("agents.json", agents),
-        (
-            "roles.json",
-            json!([{"id": 1, "name": "Account Administrator"}, {"id": 2, "name": "Agent"}]),
-        ),
-        (
-            "groups.json",
-            json!([{"id": 10, "name": "L1"}, {"id": 11, "name": "L2"}]),
-        ),
-        (
-            "contacts.json",
-            json!([{"id": DELETED, "email": "former@acme.test", "active": true}]),
-        ),
-        (
-            "account.json",
-            json!({"account_name": "Acme", "total_agents": {"full_time": 3}}),
-        ),
-    ];
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (name, value) in files {
-        std::fs::write(dir.path().join(name), value.to_string()).expect("write fixture");
-    }
-    Fixture::load(dir.path()).expect("fixture loads")
-}
-
-async fn start(config: SimConfig) -> RunningSim {
-    let bind = SocketAddr::from(([127, 0, 0, 1], 0));
-    sim::start(fixture(), config, bind)
-        .await
-        .expect("simulator starts")
-}
-
-fn seed() -> SimConfig {
-    SimConfig {
-        profile: Profile::Seed,
-        ..SimConfig::default()
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("client")
-}
-
-async fn get(sim: &RunningSim, path: &str, key: Option<&str>) -> reqwest::Response {
-    let url = if path.starts_with("http") {
-        path.to_owned()
-    } else {
-        format!("{}{path}", sim.base_url())
-    };
-    let mut request = client().get(url);
-    if let Some(key) = key {
-        request = request.basic_auth(key, Some("X"));
-    }
-    request.send().await.expect("request sent")
-}
-
-async fn json_of(response: reqwest::Response) -> Value {
-    response.json().await.expect("JSON body")
-}
-
-fn ids(page: &Value) -> Vec<u64> {
-    page.as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|a| a["id"].as_u64())
-        .collect()
-}
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().expect("ascii").to_owned())
-}
 
 #[tokio::test]
 async fn missing_or_wrong_credentials_get_401_with_rate_headers() {
     let sim = start(SimConfig::default()).await;
     for key in [None, Some("wrong-key")] {
-        let response = get(&sim, "/api/v2/agents", key).await;
+        let response = sim.get("/api/v2/agents", key).await;
         assert_eq!(response.status(), 401);
         assert_eq!(header(&response, "x-ratelimit-total").as_deref(), Some("700"));
         assert_eq!(
@@ -126,7 +24,8 @@ async fn missing_or_wrong_credentials_get_401_with_rate_headers() {
         assert!(header(&response, "x-ratelimit-remaining").is_some());
         assert_eq!(json_of(response).await["code"], json!("invalid_credentials"));
     }
-    let empty_password = client()
+    let empty_password = sim
+        .client
         .get(format!("{}/api/v2/agents", sim.base_url()))
         .basic_auth(ADMIN, Some(""));
     assert_eq!(empty_password.send().await.expect("sent").status(), 401);
@@ -142,7 +41,7 @@ async fn documented_list_paginates_with_link_and_hides_deactivated() {
     ));
     let (mut seen, mut pages) = (Vec::new(), 0);
     while let Some(url) = next.take() {
-        let response = get(&sim, &url, Some(ADMIN)).await;
+        let response = sim.get(&url, Some(ADMIN)).await;
         assert_eq!(response.status(), 200);
         next = header(&response, "link").map(|link| {
             assert!(link.ends_with(">; rel=\"next\""), "{link}");
@@ -165,7 +64,7 @@ async fn documented_list_paginates_with_link_and_hides_deactivated() {
     }
     assert_eq!(seen, [OWNER, HELPER, PENDING]);
     assert_eq!(pages, 2);
-    let occasional = json_of(get(&sim, "/api/v2/agents?state=occasional", Some(ADMIN)).await).await;
+    let occasional = json_of(sim.get("/api/v2/agents?state=occasional", Some(ADMIN)).await).await;
     assert_eq!(ids(&occasional), [OCCASIONAL]);
     sim.shutdown().await;
 }
@@ -173,31 +72,39 @@ async fn documented_list_paginates_with_link_and_hides_deactivated() {
 #[tokio::test]
 async fn deactivated_agents_appear_in_availability_and_detail_only() {
     let sim = start(SimConfig::default()).await;
-    let plain = json_of(get(&sim, "/api/v2/agents?per_page=100", Some(ADMIN)).await).await;
+    let plain = json_of(sim.get("/api/v2/agents?per_page=100", Some(ADMIN)).await).await;
     assert!(!ids(&plain).contains(&DEACTIVATED));
-    let availability = json_of(get(&sim, "/api/v2/agents?only=availability", Some(ADMIN)).await).await;
+    let availability = json_of(sim.get("/api/v2/agents?only=availability", Some(ADMIN)).await).await;
     assert_eq!(
         ids(&availability),
         [OWNER, HELPER, DEACTIVATED, PENDING, OCCASIONAL]
     );
     assert_eq!(availability[2]["deactivated"], json!(true));
     assert!(availability[2].get("role_ids").is_none());
-    let detail = json_of(get(&sim, &format!("/api/v2/agents/{DEACTIVATED}"), Some(ADMIN)).await).await;
+    let detail = json_of(
+        sim.get(&format!("/api/v2/agents/{DEACTIVATED}"), Some(ADMIN))
+            .await,
+    )
+    .await;
     assert_eq!(
         (detail["deactivated"].clone(), detail["role_ids"].clone()),
         (json!(true), json!([2]))
     );
     assert_eq!(
-        get(&sim, &format!("/api/v2/agents/{DELETED}"), Some(ADMIN))
+        sim.get(&format!("/api/v2/agents/{DELETED}"), Some(ADMIN))
             .await
             .status(),
         404
     );
-    let contact = get(&sim, &format!("/api/v2/contacts/{DELETED}"), Some(ADMIN)).await;
+    let contact = sim.get(&format!("/api/v2/contacts/{DELETED}"), Some(ADMIN)).await;
     assert_eq!(contact.status(), 200);
-    let by_email = json_of(get(&sim, "/api/v2/contacts?email=FORMER@acme.test", Some(ADMIN)).await).await;
+    let by_email = json_of(
+        sim.get("/api/v2/contacts?email=FORMER@acme.test", Some(ADMIN))
+            .await,
+    )
+    .await;
     assert_eq!(ids(&by_email), [DELETED]);
-    let me = json_of(get(&sim, "/api/v2/agents/me", Some(ADMIN)).await).await;
+    let me = json_of(sim.get("/api/v2/agents/me", Some(ADMIN)).await).await;
     assert_eq!(me["id"], json!(OWNER));
     sim.shutdown().await;
 }
@@ -205,7 +112,7 @@ async fn deactivated_agents_appear_in_availability_and_detail_only() {
 #[tokio::test]
 async fn documented_rejects_unknown_fields_and_bad_per_page() {
     let sim = start(SimConfig::default()).await;
-    let response = get(&sim, "/api/v2/agents?active=false", Some(ADMIN)).await;
+    let response = sim.get("/api/v2/agents?active=false", Some(ADMIN)).await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         json_of(response).await,
@@ -213,7 +120,7 @@ async fn documented_rejects_unknown_fields_and_bad_per_page() {
             "message": "Unexpected/invalid field in request", "code": "invalid_field"}]})
     );
     for query in ["per_page=101", "per_page=0", "per_page=abc"] {
-        let response = get(&sim, &format!("/api/v2/agents?{query}"), Some(ADMIN)).await;
+        let response = sim.get(&format!("/api/v2/agents?{query}"), Some(ADMIN)).await;
         assert_eq!(response.status(), 400, "{query}");
         let body = json_of(response).await;
         assert_eq!(
@@ -227,7 +134,7 @@ async fn documented_rejects_unknown_fields_and_bad_per_page() {
     sim.shutdown().await;
     let seed = start(seed()).await;
     assert_eq!(
-        get(&seed, "/api/v2/agents?per_page=101", Some(ADMIN))
+        seed.get("/api/v2/agents?per_page=101", Some(ADMIN))
             .await
             .status(),
         400
@@ -238,7 +145,7 @@ async fn documented_rejects_unknown_fields_and_bad_per_page() {
 #[tokio::test]
 async fn seed_profile_has_no_link_and_an_active_switch() {
     let sim = start(seed()).await;
-    let first = get(&sim, "/api/v2/agents?per_page=2", Some(ADMIN)).await;
+    let first = sim.get("/api/v2/agents?per_page=2", Some(ADMIN)).await;
     assert!(header(&first, "link").is_none());
     let first = json_of(first).await;
     assert_eq!(ids(&first), [OWNER, HELPER]);
@@ -246,9 +153,9 @@ async fn seed_profile_has_no_link_and_an_active_switch() {
         (first[0]["active"].clone(), first[0]["role_ids"].clone()),
         (json!(true), json!([1]))
     );
-    let second = json_of(get(&sim, "/api/v2/agents?per_page=2&page=2", Some(ADMIN)).await).await;
+    let second = json_of(sim.get("/api/v2/agents?per_page=2&page=2", Some(ADMIN)).await).await;
     assert_eq!(ids(&second), [OCCASIONAL]);
-    let inactive = json_of(get(&sim, "/api/v2/agents?active=false", Some(ADMIN)).await).await;
+    let inactive = json_of(sim.get("/api/v2/agents?active=false", Some(ADMIN)).await).await;
     assert_eq!(ids(&inactive), [DEACTIVATED, PENDING]);
     assert!(
         inactive
@@ -257,26 +164,28 @@ async fn seed_profile_has_no_link_and_an_active_switch() {
             .iter()
             .all(|a| a["active"] == json!(false))
     );
-    let ignored = json_of(get(&sim, "/api/v2/agents?only=availability", Some(ADMIN)).await).await;
+    let ignored = json_of(sim.get("/api/v2/agents?only=availability", Some(ADMIN)).await).await;
     assert_eq!(ids(&ignored), [OWNER, HELPER, OCCASIONAL]);
-    assert_eq!(get(&sim, "/api/v2/admin/groups", Some(ADMIN)).await.status(), 404);
-    assert_eq!(get(&sim, "/api/v2/groups/10", Some(ADMIN)).await.status(), 200);
+    assert_eq!(sim.get("/api/v2/admin/groups", Some(ADMIN)).await.status(), 404);
+    assert_eq!(sim.get("/api/v2/groups/10", Some(ADMIN)).await.status(), 200);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn groups_and_admin_group_members() {
     let sim = start(SimConfig::default()).await;
-    let groups = json_of(get(&sim, "/api/v2/groups", Some(ADMIN)).await).await;
+    let groups = json_of(sim.get("/api/v2/groups", Some(ADMIN)).await).await;
     assert!(groups[0].get("agent_ids").is_none());
-    let group = json_of(get(&sim, "/api/v2/groups/10", Some(ADMIN)).await).await;
+    let group = json_of(sim.get("/api/v2/groups/10", Some(ADMIN)).await).await;
     assert_eq!(
         group["agent_ids"],
         json!([OWNER, HELPER, DEACTIVATED, PENDING, OCCASIONAL])
     );
-    let admin = json_of(get(&sim, "/api/v2/admin/groups", Some(ADMIN)).await).await;
+    let admin = json_of(sim.get("/api/v2/admin/groups", Some(ADMIN)).await).await;
     assert_eq!(admin[1]["agent_ids"], json!([]));
-    let members = get(&sim, "/api/v2/admin/groups/10/agents?per_page=3", Some(ADMIN)).await;
+    let members = sim
+        .get("/api/v2/admin/groups/10/agents?per_page=3", Some(ADMIN))
+        .await;
     assert!(header(&members, "link").is_some_and(|l| l.contains("/api/v2/admin/groups/10/agents?page=2")));
     let members = json_of(members).await;
     assert_eq!(members[0]["contact"]["email"], json!("owner@acme.test"));
@@ -285,12 +194,12 @@ async fn groups_and_admin_group_members() {
         (json!(true), json!([1]))
     );
     assert_eq!(
-        get(&sim, "/api/v2/admin/groups/99/agents", Some(ADMIN))
+        sim.get("/api/v2/admin/groups/99/agents", Some(ADMIN))
             .await
             .status(),
         404
     );
-    let account = json_of(get(&sim, "/api/v2/account", Some(ADMIN)).await).await;
+    let account = json_of(sim.get("/api/v2/account", Some(ADMIN)).await).await;
     assert_eq!(account["total_agents"]["full_time"], json!(3));
     sim.shutdown().await;
 }
@@ -298,7 +207,7 @@ async fn groups_and_admin_group_members() {
 #[tokio::test]
 async fn agent_key_sees_truncated_agents_and_no_admin_endpoints() {
     let sim = start(SimConfig::default()).await;
-    let list = json_of(get(&sim, "/api/v2/agents", Some(AGENT)).await).await;
+    let list = json_of(sim.get("/api/v2/agents", Some(AGENT)).await).await;
     assert_eq!(
         list[0],
         json!({"id": OWNER, "contact": {"name": "owner@acme.test"}, "type": "support_agent"})
@@ -309,7 +218,7 @@ async fn agent_key_sees_truncated_agents_and_no_admin_endpoints() {
         "/api/v2/admin/groups",
         "/api/v2/roles/1",
     ] {
-        let response = get(&sim, path, Some(AGENT)).await;
+        let response = sim.get(path, Some(AGENT)).await;
         assert_eq!(response.status(), 403, "{path}");
         assert_eq!(json_of(response).await["code"], json!("access_denied"));
     }
@@ -326,14 +235,14 @@ async fn rate_limit_answers_429_with_retry_after_when_documented() {
         };
         let sim = start(config).await;
         for remaining in ["2", "1", "0"] {
-            let response = get(&sim, "/api/v2/roles", Some(ADMIN)).await;
+            let response = sim.get("/api/v2/roles", Some(ADMIN)).await;
             assert_eq!(response.status(), 200);
             assert_eq!(
                 header(&response, "x-ratelimit-remaining").as_deref(),
                 Some(remaining)
             );
         }
-        let limited = get(&sim, "/api/v2/roles", None).await;
+        let limited = sim.get("/api/v2/roles", None).await;
         assert_eq!(limited.status(), 429);
         assert_eq!(header(&limited, "x-ratelimit-remaining").as_deref(), Some("0"));
         let wait = header(&limited, "retry-after").map(|s| s.parse::<u64>().expect("seconds"));
@@ -354,10 +263,15 @@ async fn rate_limit_window_resets() {
         ..SimConfig::default()
     })
     .await;
-    assert_eq!(get(&sim, "/api/v2/roles", Some(ADMIN)).await.status(), 200);
-    assert_eq!(get(&sim, "/api/v2/roles", Some(ADMIN)).await.status(), 429);
+    // Windows are aligned on the simulator's start: spend the current one,
+    // whichever it is; a full window later a new one has begun.
+    let mut statuses = Vec::new();
+    while statuses.last() != Some(&429) {
+        statuses.push(sim.get("/api/v2/roles", Some(ADMIN)).await.status().as_u16());
+        assert!(statuses.len() < 20, "never limited: {statuses:?}");
+    }
     tokio::time::sleep(window).await;
-    assert_eq!(get(&sim, "/api/v2/roles", Some(ADMIN)).await.status(), 200);
+    assert_eq!(sim.get("/api/v2/roles", Some(ADMIN)).await.status(), 200);
     sim.shutdown().await;
 }
 
@@ -369,16 +283,19 @@ async fn fault_rate_one_yields_only_faults() {
         ..SimConfig::default()
     })
     .await;
-    let (mut server_errors, mut dropped, mut truncated) = (0, 0, 0);
-    for _ in 0..40 {
-        let url = format!("{}/api/v2/agents", sim.base_url());
-        let Ok(response) = client().get(url).basic_auth(ADMIN, Some("X")).send().await else {
-            dropped += 1;
+    // closed before any response, aborted mid-body, 500/503, truncated JSON
+    let (mut closed, mut aborted, mut server_errors, mut truncated) = (0, 0, 0, 0);
+    for _ in 0..50 {
+        let Ok(response) = sim.try_get("/api/v2/agents", Some(ADMIN)).await else {
+            closed += 1;
             continue;
         };
         let status = response.status().as_u16();
         match response.bytes().await {
-            Err(_) => dropped += 1,
+            Err(_) => {
+                assert_eq!(status, 200, "headers of an aborted body");
+                aborted += 1;
+            }
             Ok(_) if status == 500 || status == 503 => server_errors += 1,
             Ok(body) => {
                 assert_eq!(status, 200);
@@ -390,11 +307,9 @@ async fn fault_rate_one_yields_only_faults() {
             }
         }
     }
-    assert!(
-        server_errors > 0 && dropped > 0 && truncated > 0,
-        "{server_errors} {dropped} {truncated}"
-    );
-    assert_eq!(sim.total_requests(), 40);
+    let kinds = [closed, aborted, server_errors, truncated];
+    assert!(kinds.iter().all(|&n| n > 0), "{kinds:?}");
+    assert_eq!(sim.total_requests(), 50);
     sim.shutdown().await;
 }
 
@@ -406,7 +321,7 @@ async fn latency_delays_answers() {
     })
     .await;
     let started = std::time::Instant::now();
-    assert_eq!(get(&sim, "/api/v2/account", Some(ADMIN)).await.status(), 200);
+    assert_eq!(sim.get("/api/v2/account", Some(ADMIN)).await.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(150));
     sim.shutdown().await;
 }
@@ -422,9 +337,9 @@ async fn request_counts_are_keyed_by_route_template() {
         "/api/v2/admin/groups/10/agents",
         "/api/v2/tickets",
     ] {
-        get(&sim, path, Some(ADMIN)).await;
+        sim.get(path, Some(ADMIN)).await;
     }
-    get(&sim, "/api/v2/agents", None).await;
+    sim.get("/api/v2/agents", None).await;
     let counts = sim.request_counts();
     let expected = [
         ("GET (unmatched)", 1),
@@ -445,16 +360,9 @@ fn synthetic_fixture_serves_thousands_of_agents() {
     assert_eq!(fixture.agent_count(), 3000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let sim = sim::start(
-            fixture,
-            SimConfig::default(),
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-        )
-        .await
-        .expect("starts");
+        let sim = start_with(fixture, SimConfig::default()).await;
         let all = json_of(
-            get(
-                &sim,
+            sim.get(
                 "/api/v2/agents?only=availability&per_page=100&page=30",
                 Some(ADMIN),
             )

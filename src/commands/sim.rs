@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::time::Duration;
 
 use super::{Failure, runtime};
@@ -25,7 +26,9 @@ pub fn run(args: &SimArgs) -> Result<u8, Failure> {
         let server = sim::start(fixture, config.clone(), ([127, 0, 0, 1], args.port).into())
             .await
             .map_err(Failure::collection)?;
-        eprintln!(
+        // A closed stderr must not stop the server, so no eprintln! (it panics on write errors).
+        let _ = writeln!(
+            std::io::stderr(),
             "simulator ({:?} profile) serving at {}\nadmin key `{}`, non-admin key `{}` (made-up keys for this simulator only); Ctrl-C to stop",
             args.profile,
             server.base_url(),

@@ -1,10 +1,14 @@
 //! Injected failures: with probability `fault_rate` a request that passed
-//! the rate limit fails in one of four ways, chosen by a seeded generator.
+//! the rate limit fails in one of five ways, chosen by a seeded generator.
 
+use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
+use futures_core::Stream;
 
 use super::rng::Rng;
 
@@ -14,20 +18,27 @@ pub(crate) enum Fault {
     InternalError,
     /// 503 with an error body.
     Unavailable,
-    /// Headers announce the full body, half of it is sent, then the
-    /// connection is closed: the client sees an incomplete message.
-    DroppedConnection,
+    /// The connection is closed before any byte of the response is sent.
+    ClosedBeforeResponse,
+    /// Status and headers (announcing the full `Content-Length`) and half
+    /// the body are sent, then the connection is aborted.
+    AbortedMidBody,
     /// 200 with the first half of the JSON body (a well-formed HTTP message
     /// whose body does not parse).
     TruncatedBody,
 }
 
-const KINDS: [Fault; 4] = [
+const KINDS: [Fault; 5] = [
     Fault::InternalError,
     Fault::Unavailable,
-    Fault::DroppedConnection,
+    Fault::ClosedBeforeResponse,
+    Fault::AbortedMidBody,
     Fault::TruncatedBody,
 ];
+
+/// How long the half body of `AbortedMidBody` stays in flight before the
+/// abort, so that hyper flushes it instead of discarding its write buffer.
+const MID_BODY_PAUSE: Duration = Duration::from_millis(20);
 
 pub(crate) struct FaultInjector {
     rate: f64,
@@ -63,28 +74,67 @@ impl Fault {
             Fault::InternalError => Some(StatusCode::INTERNAL_SERVER_ERROR),
             Fault::Unavailable => Some(StatusCode::SERVICE_UNAVAILABLE),
             Fault::TruncatedBody => Some(StatusCode::OK),
-            Fault::DroppedConnection => None,
+            Fault::ClosedBeforeResponse | Fault::AbortedMidBody => None,
         }
     }
 }
 
 /// The body to send, and the `Content-Length` to announce when it differs
 /// from what is sent.
+///
+/// A dropped connection is a body stream that fails: hyper then closes the
+/// connection without finishing the message. A stream has no known length,
+/// so hyper trusts the announced `Content-Length` and the client knows the
+/// body is short. Failing on the first poll discards the buffered head
+/// (nothing is sent); failing after a pause lets the head and half the body
+/// go out first.
 pub(crate) fn body(fault: Option<Fault>, bytes: Vec<u8>) -> (Body, Option<usize>) {
+    let announced = bytes.len().max(1);
     match fault {
         Some(Fault::TruncatedBody) => {
             let half = bytes.len() / 2;
             (Body::from(bytes[..half].to_vec()), None)
         }
-        Some(Fault::DroppedConnection) => {
-            let announced = bytes.len().max(1);
-            let half = Bytes::from(bytes).slice(..announced / 2);
-            // A stream body has no known length, so hyper trusts the header;
-            // when the stream ends short of it, hyper closes the connection.
-            let stream = Body::from(half).into_data_stream();
+        Some(Fault::ClosedBeforeResponse) => {
+            let stream = AbortingStream {
+                chunk: None,
+                pause: None,
+            };
+            (Body::from_stream(stream), Some(announced))
+        }
+        Some(Fault::AbortedMidBody) => {
+            let stream = AbortingStream {
+                chunk: Some(Bytes::from(bytes).slice(..announced / 2)),
+                pause: Some(Box::pin(tokio::time::sleep(MID_BODY_PAUSE))),
+            };
             (Body::from_stream(stream), Some(announced))
         }
         _ => (Body::from(bytes), None),
+    }
+}
+
+/// Yields `chunk` (if any), waits for `pause` (if any), then fails.
+struct AbortingStream {
+    chunk: Option<Bytes>,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Stream for AbortingStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(chunk) = self.chunk.take() {
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if let Some(pause) = self.pause.as_mut() {
+            ready!(pause.as_mut().poll(cx));
+            self.pause = None;
+        }
+        let abort = std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "simulated dropped connection",
+        );
+        Poll::Ready(Some(Err(abort)))
     }
 }
 

@@ -135,12 +135,19 @@ fn load_bench(file: &Path) -> Result<Fixture, SimError> {
     Fixture::checked(agents, roles, groups, Vec::new(), None, &Files::all(file))
 }
 
-/// The `GET /account` body for a dataset that has none: totals by agent kind,
-/// counting agents that still hold a seat (not deactivated).
+/// The `GET /account` body for a dataset that has none: totals by agent
+/// kind, as `fixtures/acme/account.json` counts them (agents that are not
+/// deactivated, whether by the flag or by an inactive contact that has
+/// logged in before).
 pub(crate) fn synthesise_account(agents: &[Value]) -> Value {
     let (mut full_time, mut occasional, mut field, mut collaborators) = (0u64, 0u64, 0u64, 0u64);
     for agent in agents {
-        if agent.get("deactivated").and_then(Value::as_bool) == Some(true) {
+        let flag = agent.get("deactivated").and_then(Value::as_bool) == Some(true);
+        let inactive = agent.pointer("/contact/active").and_then(Value::as_bool) == Some(false);
+        let logged_in = ["/contact/last_login_at", "/last_active_at"]
+            .iter()
+            .any(|p| agent.pointer(p).is_some_and(|v| !v.is_null()));
+        if flag || (inactive && logged_in) {
             continue;
         }
         match agent.get("type").and_then(Value::as_str) {
@@ -241,6 +248,23 @@ mod tests {
         let fixture = Fixture::load(dir.path()).expect("loads");
         assert_eq!(fixture.agent_count(), 1);
         assert_eq!(fixture.groups.len(), 1);
+    }
+
+    #[test]
+    fn synthesised_totals_skip_deactivated_agents() {
+        let login = json!({"active": false, "last_login_at": "2025-01-01T00:00:00Z"});
+        let agents = [
+            json!({"type": "support_agent", "contact": {"active": true}}),
+            json!({"type": "support_agent", "occasional": true, "contact": {"active": true}}),
+            json!({"type": "collaborator", "contact": {"active": true}}),
+            json!({"type": "field_agent", "contact": {"active": false, "last_login_at": null}}),
+            json!({"type": "support_agent", "deactivated": true, "contact": {"active": true}}),
+            json!({"type": "support_agent", "contact": login}),
+        ];
+        assert_eq!(
+            synthesise_account(&agents)["total_agents"],
+            json!({"full_time": 1, "occasional": 1, "field_service": 1, "collaborators": 1})
+        );
     }
 
     #[test]
