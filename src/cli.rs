@@ -78,6 +78,9 @@ pub struct SourceArgs {
     /// Percent of the account's rate limit left for other integrations.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=90))]
     pub reserve: u8,
+    /// Length of the account's rate-limit window in seconds (Freshdesk: 60; change it only for the simulator).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub rate_window: u64,
 }
 
 /// What to reconcile against, and how.

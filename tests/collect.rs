@@ -162,3 +162,112 @@ fn missing_key_is_a_usage_error() {
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
     assert!(text(&run).contains("FRESHDESK_API_KEY"), "{}", text(&run));
 }
+
+#[test]
+fn both_profiles_survive_rate_limit_latency_and_faults() {
+    for profile in [Profile::Documented, Profile::Seed] {
+        let cfg = deskaudit::sim::SimConfig {
+            rate_limit: 30,
+            window: std::time::Duration::from_secs(2),
+            latency: std::time::Duration::from_millis(20),
+            fault_rate: 0.05,
+            seed: 11,
+            ..config(profile)
+        };
+        let (_rt, server) = start_sim(acme(), cfg);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("snapshot.json");
+        let run = collect_with(&server.base_url(), &out, Some(ADMIN_KEY), &["--rate-window", "2"]);
+        assert!(run.status.success(), "{profile:?}: {}", text(&run));
+        let snapshot = Snapshot::read(&out).expect("snapshot");
+        assert_complete(&snapshot);
+        let recorded: u64 = snapshot.meta.channels.iter().map(|c| c.requests).sum();
+        assert_eq!(
+            recorded, snapshot.meta.requests,
+            "{profile:?}: every request belongs to a channel"
+        );
+        assert_eq!(snapshot.meta.requests, server.total_requests(), "{profile:?}");
+    }
+}
+
+#[test]
+fn a_tight_rate_limit_is_waited_out_in_both_profiles() {
+    // 6 requests per second with no reserve: the first burst meets 429s, with
+    // Retry-After (documented) and without it (seed, exponential backoff).
+    for profile in [Profile::Documented, Profile::Seed] {
+        let cfg = deskaudit::sim::SimConfig {
+            rate_limit: 6,
+            window: std::time::Duration::from_secs(1),
+            ..config(profile)
+        };
+        let (_rt, server) = start_sim(acme(), cfg);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("snapshot.json");
+        let flags = ["--reserve", "0", "--rate-window", "1", "--max-in-flight", "16"];
+        let run = collect_with(&server.base_url(), &out, Some(ADMIN_KEY), &flags);
+        assert!(run.status.success(), "{profile:?}: {}", text(&run));
+        let snapshot = Snapshot::read(&out).expect("snapshot");
+        assert_complete(&snapshot);
+        assert_eq!(
+            snapshot.meta.rate_limited,
+            server.rate_limited_count(),
+            "{profile:?}"
+        );
+        assert_eq!(snapshot.meta.rate_limit.total, Some(6));
+    }
+}
+
+#[test]
+fn documented_profile_needs_fewer_requests_than_one_detail_per_agent() {
+    let (snapshot, counts) = collect_population(Profile::Documented);
+    let total: u64 = counts.values().sum();
+    assert!(
+        total < snapshot.agents.len() as u64,
+        "{total} requests for {} agents: {counts:?}",
+        snapshot.agents.len()
+    );
+    let details = counts.get("GET /api/v2/agents/{id}").copied().unwrap_or(0);
+    assert!(details < 5, "{details} detail calls: {counts:?}");
+}
+
+#[test]
+fn an_agent_deleted_since_the_previous_review_is_found_as_a_contact() {
+    let (_rt, server) = start_sim(acme(), config(Profile::Documented));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = dir.path().join("q3.json");
+    assert!(
+        collect(&server.base_url(), &first, Some(ADMIN_KEY))
+            .status
+            .success()
+    );
+    // Last quarter, Harold Finch (67013470078) was still an agent.
+    let mut previous = Snapshot::read(&first).expect("snapshot");
+    previous
+        .agents
+        .push(serde_json::json!({"id": 67013470078u64, "contact": {"email": "harold.finch@acme.test"}}));
+    previous.write_atomic(&first).expect("write");
+    let out = dir.path().join("q4.json");
+    let previous = first.to_str().expect("utf-8");
+    let run = collect_with(
+        &server.base_url(),
+        &out,
+        Some(ADMIN_KEY),
+        &["--previous", previous],
+    );
+    assert!(run.status.success(), "{}", text(&run));
+    let snapshot = Snapshot::read(&out).expect("snapshot");
+    assert_complete(&snapshot);
+    let ids: Vec<u64> = snapshot
+        .contacts
+        .iter()
+        .filter_map(|c| c["id"].as_u64())
+        .collect();
+    assert_eq!(ids, vec![67013470078]);
+    let channel = snapshot
+        .meta
+        .channels
+        .iter()
+        .find(|c| c.name.starts_with("ids named elsewhere"))
+        .expect("channel");
+    assert!(channel.outcome.contains("1 deleted"), "{}", channel.outcome);
+}

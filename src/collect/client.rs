@@ -7,8 +7,12 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
+use std::sync::Mutex;
+
 use super::CollectError;
+use super::governor::Governor;
 use super::key::ApiKey;
+use super::progress::Progress;
 use crate::model::snapshot::RateLimitSeen;
 
 /// Retries for 5xx, dropped connections, timeouts and unparseable bodies.
@@ -42,15 +46,23 @@ pub struct Stats {
     pub rate_limit: RateLimitSeen,
 }
 
+/// Shared by every request in flight (`&self` throughout).
 pub struct Client {
     http: reqwest::Client,
     base: Url,
     key: ApiKey,
-    pub stats: Stats,
+    governor: Governor,
+    stats: Mutex<Stats>,
+    progress: Progress,
 }
 
 impl Client {
-    pub fn new(base: Url, key: ApiKey) -> Result<Client, CollectError> {
+    pub fn new(
+        base: Url,
+        key: ApiKey,
+        governor: Governor,
+        progress: Progress,
+    ) -> Result<Client, CollectError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("deskaudit/", env!("CARGO_PKG_VERSION")))
             // A redirect could carry the key to another host: refuse them all.
@@ -63,8 +75,24 @@ impl Client {
             http,
             base,
             key,
-            stats: Stats::default(),
+            governor,
+            stats: Mutex::new(Stats::default()),
+            progress,
         })
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.lock().clone()
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn url(&self, path_and_query: &str) -> Result<Url, CollectError> {
@@ -73,8 +101,20 @@ impl Client {
             .map_err(|e| CollectError::Setup(format!("bad URL {path_and_query}: {e}")))
     }
 
+    /// Like [`Client::get`], with the number of requests it took (retries included),
+    /// so concurrent channels can each count their own.
+    pub async fn get_counted(&self, url: &Url) -> Result<(Outcome, u64), CollectError> {
+        let mut used = 0;
+        let outcome = self.get_inner(url, &mut used).await?;
+        Ok((outcome, used))
+    }
+
     /// GETs `url` (which must be on the base host), retrying faults and 429s.
-    pub async fn get(&mut self, url: &Url) -> Result<Outcome, CollectError> {
+    pub async fn get(&self, url: &Url) -> Result<Outcome, CollectError> {
+        self.get_inner(url, &mut 0).await
+    }
+
+    async fn get_inner(&self, url: &Url, used: &mut u64) -> Result<Outcome, CollectError> {
         let endpoint = endpoint_name(url);
         if url.host_str() != self.base.host_str()
             || url.port_or_known_default() != self.base.port_or_known_default()
@@ -90,7 +130,9 @@ impl Client {
         let mut faults = 0;
         let mut waits = 0;
         loop {
-            self.stats.requests += 1;
+            self.governor.ready().await;
+            self.lock().requests += 1;
+            *used += 1;
             let result = self
                 .http
                 .get(url.clone())
@@ -104,7 +146,7 @@ impl Client {
                     self.observe(resp.headers());
                     tracing::debug!(%endpoint, status = status.as_u16(), "response");
                     if status == StatusCode::TOO_MANY_REQUESTS {
-                        self.stats.rate_limited += 1;
+                        self.lock().rate_limited += 1;
                         waits += 1;
                         if waits > MAX_RATE_LIMIT_WAITS {
                             return Err(CollectError::RateLimited { endpoint, waits });
@@ -112,7 +154,8 @@ impl Client {
                         let wait = retry_after(resp.headers())
                             .unwrap_or_else(|| backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1));
                         tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, "rate limited; waiting");
-                        tokio::time::sleep(wait).await;
+                        // Everyone waits, not just this request: the budget is the account's.
+                        self.governor.pause(wait);
                         continue;
                     }
                     match status {
@@ -157,27 +200,33 @@ impl Client {
                     last: fault,
                 });
             }
-            self.stats.retries += 1;
+            self.lock().retries += 1;
             let wait = backoff(BACKOFF_START, BACKOFF_CAP, faults - 1);
             tracing::warn!(%endpoint, %fault, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
 
-    fn observe(&mut self, headers: &HeaderMap) {
+    fn observe(&self, headers: &HeaderMap) {
         let num = |name: &str| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        let seen = &mut self.stats.rate_limit;
-        if let Some(total) = num("x-ratelimit-total") {
+        let (total, remaining) = (num("x-ratelimit-total"), num("x-ratelimit-remaining"));
+        self.governor.observe(total, remaining);
+        let mut stats = self.lock();
+        let seen = &mut stats.rate_limit;
+        if let Some(total) = total {
             seen.total = Some(total);
         }
-        if let Some(rem) = num("x-ratelimit-remaining") {
+        if let Some(rem) = remaining {
             seen.min_remaining = Some(seen.min_remaining.map_or(rem, |m| m.min(rem)));
         }
+        let requests = stats.requests;
+        drop(stats);
+        self.progress.requests(requests, total, remaining);
     }
 }
 

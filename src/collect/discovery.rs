@@ -1,8 +1,7 @@
 //! Discovery: every channel that can reveal an agent, merged by id. The
 //! documented API hides deactivated agents from the plain list; an older
 //! behaviour needs `?active=false`; group lists and the previous snapshot
-//! catch the rest. A channel the account lacks (HTTP 400/404) is recorded,
-//! not fatal; anything else that fails stops the run.
+//! catch the rest. Independent channels run concurrently.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,11 +9,9 @@ use serde_json::Value;
 
 use super::CollectError;
 use super::client::{Client, Outcome};
+use super::listing::{Listing, list};
+use super::membership;
 use crate::model::snapshot::ChannelRecord;
-
-const PER_PAGE: usize = 100;
-/// A runaway-pagination guard far above any real account (100 × 100 000 agents).
-const MAX_PAGES: u64 = 100_000;
 
 pub struct Found {
     pub agents: Vec<Value>,
@@ -25,82 +22,73 @@ pub struct Found {
     pub account_total: Option<u64>,
 }
 
-/// Objects from one paginated channel, or why the channel is not there.
-struct Listing {
-    items: Vec<Value>,
-    record: ChannelRecord,
-    offered: bool,
-}
-
-pub async fn discover(client: &mut Client, previous_ids: &[u64]) -> Result<Found, CollectError> {
+pub async fn discover(
+    client: &Client,
+    previous_ids: &[u64],
+    in_flight: usize,
+) -> Result<Found, CollectError> {
     let mut agents: BTreeMap<u64, Value> = BTreeMap::new();
     let mut channels = Vec::new();
 
-    let plain = list(client, "/api/v2/agents", "").await?;
-    if !plain.offered {
-        return Err(CollectError::Protocol {
-            endpoint: plain.record.name,
-            reason: plain.record.outcome,
-        });
-    }
+    client.progress().phase("listing agents");
+    let plain = list(client, "/api/v2/agents", "", in_flight).await?.required()?;
     check_not_truncated(&plain)?;
     merge_all(&mut agents, plain.items, &plain.record.name)?;
     channels.push(plain.record);
 
-    for filter in ["active=false", "only=availability"] {
-        let listing = list(client, "/api/v2/agents", filter).await?;
+    let (inactive, availability, roles, admin_groups, account) = tokio::try_join!(
+        list(client, "/api/v2/agents", "active=false", in_flight),
+        list(client, "/api/v2/agents", "only=availability", in_flight),
+        list(client, "/api/v2/roles", "", in_flight),
+        list(client, "/api/v2/admin/groups", "", in_flight),
+        account_total(client),
+    )?;
+    for listing in [inactive, availability] {
         merge_all(&mut agents, listing.items, &listing.record.name)?;
         channels.push(listing.record);
     }
-
-    let roles = required(client, "/api/v2/roles", &mut channels).await?;
-    let admin_groups = list(client, "/api/v2/admin/groups", "").await?;
+    client.progress().agents_found(agents.len() as u64);
+    let roles = roles.required()?;
+    channels.push(roles.record);
     let groups = if admin_groups.offered {
-        let items = admin_groups.items.clone();
         channels.push(admin_groups.record);
-        items
+        admin_groups.items
     } else {
         channels.push(admin_groups.record);
-        required(client, "/api/v2/groups", &mut channels).await?
+        let groups = list(client, "/api/v2/groups", "", in_flight).await?.required()?;
+        channels.push(groups.record);
+        groups.items
     };
 
-    // Ids that some channel names but no agent list returned.
-    let mut unseen: BTreeSet<u64> = BTreeSet::new();
-    for group in &groups {
-        if let Some(ids) = group.get("agent_ids").and_then(Value::as_array) {
-            unseen.extend(
-                ids.iter()
-                    .filter_map(Value::as_u64)
-                    .filter(|id| !agents.contains_key(id)),
-            );
-        }
-    }
-    let from_groups = unseen.len();
-    let from_previous: BTreeSet<u64> = previous_ids
+    // Ids that a group list or the previous snapshot names but no agent list returned.
+    let named_in_groups: BTreeSet<u64> = groups.iter().flat_map(member_ids).collect();
+    let unseen_in_groups: BTreeSet<u64> = named_in_groups
         .iter()
         .copied()
         .filter(|id| !agents.contains_key(id))
         .collect();
-    unseen.extend(&from_previous);
-
-    // Details: for agents found but lacking membership, and for ids only named elsewhere.
-    let mut need_detail: Vec<u64> = agents
+    let unseen_previous: BTreeSet<u64> = previous_ids
         .iter()
-        .filter(|(_, a)| a.get("role_ids").is_none() || a.get("group_ids").is_none())
-        .map(|(id, _)| *id)
+        .copied()
+        .filter(|id| !agents.contains_key(id))
         .collect();
-    need_detail.extend(&unseen);
-    let before = client.stats.requests;
+
+    client.progress().phase("roles and groups per agent");
+    let edges = membership::fill(client, &mut agents, &groups, in_flight).await?;
+    channels.extend(edges);
+
+    client.progress().phase("agents named elsewhere");
     let mut contacts = Vec::new();
-    let (mut fetched, mut demoted) = (0, 0);
-    for id in need_detail {
-        let url = client.url(&format!("/api/v2/agents/{id}"))?;
-        match client.get(&url).await? {
+    let unseen: Vec<u64> = unseen_in_groups.union(&unseen_previous).copied().collect();
+    let fetched = membership::details(client, &unseen, in_flight).await?;
+    let (mut found, mut demoted) = (0, 0);
+    for (id, outcome) in fetched.results {
+        match outcome {
             Outcome::Ok(resp) => {
                 merge(&mut agents, resp.body, "GET /api/v2/agents/{id}")?;
-                fetched += 1;
+                found += 1;
             }
-            Outcome::NotFound if from_previous.contains(&id) => {
+            Outcome::NotFound if unseen_previous.contains(&id) => {
                 // Deleted since the last review: Freshdesk demotes it to a contact.
                 let url = client.url(&format!("/api/v2/contacts/{id}"))?;
                 if let Outcome::Ok(resp) = client.get(&url).await? {
@@ -108,31 +96,27 @@ pub async fn discover(client: &mut Client, previous_ids: &[u64]) -> Result<Found
                 }
                 demoted += 1;
             }
-            Outcome::NotFound => {
+            _ => {
                 return Err(CollectError::Incomplete(format!(
-                    "agent {id} was listed but GET /api/v2/agents/{id} says 404: it changed during collection; run again"
+                    "agent {id} is a member of a group but GET /api/v2/agents/{id} did not return it"
                 )));
-            }
-            Outcome::BadRequest(body) => {
-                return Err(CollectError::Protocol {
-                    endpoint: "GET /api/v2/agents/{id}".into(),
-                    reason: format!("HTTP 400: {body}"),
-                });
             }
         }
     }
     channels.push(ChannelRecord {
-        name: "GET /api/v2/agents/{id}".into(),
-        requests: client.stats.requests - before,
+        name: "ids named elsewhere (group lists, previous snapshot)".into(),
+        requests: fetched.requests + demoted,
         pages: 0,
-        objects: fetched,
+        objects: found,
         outcome: format!(
-            "complete: {fetched} details ({from_groups} ids only in group lists, {} from the previous snapshot, {demoted} deleted and demoted to contacts)",
-            from_previous.len()
+            "complete: {} only in group lists, {} from the previous snapshot, {found} found, {demoted} deleted and demoted to contacts",
+            unseen_in_groups.len(),
+            unseen_previous.len()
         ),
     });
 
-    let account_total = account_total(client, &mut channels).await?;
+    let (account_total, account_record) = account;
+    channels.push(account_record);
     if let Some(total) = account_total
         && (agents.len() as u64) < total
     {
@@ -141,10 +125,11 @@ pub async fn discover(client: &mut Client, previous_ids: &[u64]) -> Result<Found
             agents.len()
         )));
     }
+    client.progress().agents_found(agents.len() as u64);
 
     Ok(Found {
         agents: agents.into_values().collect(),
-        roles,
+        roles: roles.items,
         groups,
         contacts,
         channels,
@@ -152,115 +137,21 @@ pub async fn discover(client: &mut Client, previous_ids: &[u64]) -> Result<Found
     })
 }
 
-/// Pages through `path?filter`: follows `link: rel="next"`; where the API sends
-/// no link at all, a full page means there may be another.
-async fn list(client: &mut Client, path: &str, filter: &str) -> Result<Listing, CollectError> {
-    let name = if filter.is_empty() {
-        format!("GET {path}")
-    } else {
-        format!("GET {path}?{filter}")
-    };
-    let sep = if filter.is_empty() { "" } else { "&" };
-    let before = client.stats.requests;
-    let mut items = Vec::new();
-    let mut pages = 0;
-    let mut saw_link = false;
-    let mut url = client.url(&format!("{path}?{filter}{sep}per_page={PER_PAGE}&page=1"))?;
-    let outcome = loop {
-        pages += 1;
-        if pages > MAX_PAGES {
-            return Err(CollectError::Protocol {
-                endpoint: name,
-                reason: format!("more than {MAX_PAGES} pages"),
-            });
-        }
-        let resp = match client.get(&url).await? {
-            Outcome::Ok(resp) => resp,
-            Outcome::BadRequest(body) if pages == 1 => {
-                let code = first_error_code(&body);
-                break Err(format!("not offered by this account (HTTP 400 {code})"));
-            }
-            Outcome::NotFound if pages == 1 => break Err("not offered by this account (HTTP 404)".to_owned()),
-            Outcome::BadRequest(body) => {
-                return Err(CollectError::Protocol {
-                    endpoint: name,
-                    reason: format!("HTTP 400 on page {pages}: {body}"),
-                });
-            }
-            Outcome::NotFound => {
-                return Err(CollectError::Protocol {
-                    endpoint: name,
-                    reason: format!("HTTP 404 on page {pages}"),
-                });
-            }
-        };
-        let Value::Array(page) = resp.body else {
-            return Err(CollectError::Protocol {
-                endpoint: name,
-                reason: format!("page {pages} is not a JSON array"),
-            });
-        };
-        let count = page.len();
-        items.extend(page);
-        match resp.next {
-            Some(next) => {
-                saw_link = true;
-                url = next;
-            }
-            None if !saw_link && count >= PER_PAGE => {
-                url = client.url(&format!(
-                    "{path}?{filter}{sep}per_page={PER_PAGE}&page={}",
-                    pages + 1
-                ))?;
-            }
-            None => {
-                let how = if saw_link {
-                    "last page had no next link"
-                } else {
-                    "short page"
-                };
-                break Ok(format!("complete ({how})"));
-            }
-        }
-    };
-    let offered = outcome.is_ok();
-    Ok(Listing {
-        record: ChannelRecord {
-            name,
-            requests: client.stats.requests - before,
-            pages: if offered { pages } else { 0 },
-            objects: items.len() as u64,
-            outcome: outcome.unwrap_or_else(|e| e),
-        },
-        items,
-        offered,
-    })
+fn member_ids(group: &Value) -> Vec<u64> {
+    group
+        .get("agent_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
 }
 
-/// A listing the audit cannot do without.
-async fn required(
-    client: &mut Client,
-    path: &str,
-    channels: &mut Vec<ChannelRecord>,
-) -> Result<Vec<Value>, CollectError> {
-    let listing = list(client, path, "").await?;
-    if !listing.offered {
-        return Err(CollectError::Protocol {
-            endpoint: listing.record.name,
-            reason: listing.record.outcome,
-        });
-    }
-    channels.push(listing.record);
-    Ok(listing.items)
-}
-
-async fn account_total(
-    client: &mut Client,
-    channels: &mut Vec<ChannelRecord>,
-) -> Result<Option<u64>, CollectError> {
-    let before = client.stats.requests;
+async fn account_total(client: &Client) -> Result<(Option<u64>, ChannelRecord), CollectError> {
     let url = client.url("/api/v2/account")?;
-    let (total, outcome) = match client.get(&url).await {
+    let (result, requests) = match client.get_counted(&url).await {
+        Ok((outcome, used)) => (Ok(outcome), used),
+        Err(e) => (Err(e), 1),
+    };
+    let (total, outcome) = match result {
         Ok(Outcome::Ok(resp)) => {
             let total = resp.body.get("total_agents").and_then(|t| match t {
                 Value::Object(parts) => Some(parts.values().filter_map(Value::as_u64).sum()),
@@ -276,14 +167,14 @@ async fn account_total(
         Err(CollectError::Permission { .. }) => (None, "not permitted for this key (HTTP 403)".to_owned()),
         Err(e) => return Err(e),
     };
-    channels.push(ChannelRecord {
+    let record = ChannelRecord {
         name: "GET /api/v2/account".into(),
-        requests: client.stats.requests - before,
+        requests,
         pages: 0,
         objects: u64::from(total.is_some()),
         outcome,
-    });
-    Ok(total)
+    };
+    Ok((total, record))
 }
 
 /// A non-admin key gets agents without emails: an audit of that would resolve nobody.
@@ -316,7 +207,11 @@ fn merge_all(
 }
 
 /// Later (richer) objects add and overwrite fields; unknown fields are kept.
-fn merge(agents: &mut BTreeMap<u64, Value>, item: Value, channel: &str) -> Result<(), CollectError> {
+pub(super) fn merge(
+    agents: &mut BTreeMap<u64, Value>,
+    item: Value,
+    channel: &str,
+) -> Result<(), CollectError> {
     let id = item
         .get("id")
         .and_then(Value::as_u64)
@@ -352,10 +247,30 @@ fn deep_merge(into: &mut serde_json::Map<String, Value>, from: serde_json::Map<S
     }
 }
 
-fn first_error_code(body: &Value) -> String {
-    body.pointer("/errors/0/code")
-        .or_else(|| body.get("code"))
-        .and_then(Value::as_str)
-        .unwrap_or("bad request")
-        .to_owned()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_keeps_richer_nested_fields() {
+        let mut agents = BTreeMap::new();
+        merge(
+            &mut agents,
+            json!({"id": 1, "contact": {"email": "a@x.test", "last_login_at": "2026-01-01T00:00:00Z"}}),
+            "list",
+        )
+        .expect("merges");
+        merge(
+            &mut agents,
+            json!({"id": 1, "deactivated": true, "contact": {"email": "a@x.test"}}),
+            "availability",
+        )
+        .expect("merges");
+        assert_eq!(
+            agents[&1],
+            json!({"id": 1, "contact": {"email": "a@x.test", "last_login_at": "2026-01-01T00:00:00Z"}, "deactivated": true})
+        );
+        assert!(merge(&mut agents, json!({"name": "no id"}), "list").is_err());
+    }
 }

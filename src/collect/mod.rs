@@ -4,7 +4,11 @@
 
 mod client;
 mod discovery;
+mod governor;
 mod key;
+mod listing;
+mod membership;
+mod progress;
 mod target;
 
 use std::path::PathBuf;
@@ -58,6 +62,10 @@ pub struct CollectOptions {
     pub previous: Option<PathBuf>,
     pub max_in_flight: usize,
     pub reserve_pct: u8,
+    /// The rate-limit window: Freshdesk's is one minute.
+    pub rate_window: std::time::Duration,
+    /// Show the progress line (on a terminal only).
+    pub progress: bool,
 }
 
 pub async fn collect(opts: CollectOptions) -> Result<Snapshot, CollectError> {
@@ -72,9 +80,13 @@ pub async fn collect(opts: CollectOptions) -> Result<Snapshot, CollectError> {
                 .collect()
         }
     };
-    let mut client = client::Client::new(opts.target.base_url.clone(), opts.key)?;
-    let found = discovery::discover(&mut client, &previous_ids).await?;
-    let stats = client.stats;
+    let governor = governor::Governor::new(opts.reserve_pct, opts.rate_window, opts.max_in_flight);
+    let progress = progress::Progress::new(!opts.progress);
+    let client = client::Client::new(opts.target.base_url.clone(), opts.key, governor, progress)?;
+    let found = discovery::discover(&client, &previous_ids, opts.max_in_flight).await;
+    client.progress().finish();
+    let found = found?;
+    let stats = client.stats();
     let mut snapshot = Snapshot {
         schema_version: SCHEMA_VERSION,
         meta: SnapshotMeta {

@@ -5,14 +5,14 @@ use crate::cli::{CollectArgs, SourceArgs};
 use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
 use crate::model::Snapshot;
 
-pub fn run(args: &CollectArgs) -> Result<Snapshot, Failure> {
-    collect_to(&args.source, &args.out)
+pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
+    collect_to(&args.source, &args.out, quiet)
 }
 
 /// Collects and writes the snapshot atomically; on any failure nothing is
 /// left at `out` (an earlier file there is removed, so it cannot be mistaken
 /// for this run's).
-pub fn collect_to(source: &SourceArgs, out: &Path) -> Result<Snapshot, Failure> {
+pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapshot, Failure> {
     let target = Target::new(&source.domain, source.base_url.as_deref()).map_err(Failure::input)?;
     let key = ApiKey::from_env_or_file(source.api_key_file.as_deref()).map_err(Failure::input)?;
     let opts = CollectOptions {
@@ -21,6 +21,8 @@ pub fn collect_to(source: &SourceArgs, out: &Path) -> Result<Snapshot, Failure> 
         previous: source.previous.clone(),
         max_in_flight: usize::from(source.max_in_flight),
         reserve_pct: source.reserve,
+        rate_window: std::time::Duration::from_secs(source.rate_window),
+        progress: !quiet,
     };
     let result = runtime()?.block_on(collect(opts));
     write_result(result, out)

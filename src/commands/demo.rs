@@ -81,6 +81,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
             previous: None,
             max_in_flight: 8,
             reserve_pct: 20,
+            rate_window: config.window,
+            progress: false,
         };
         let collected = collect(opts).await;
         server.shutdown().await;

@@ -46,9 +46,10 @@ impl fmt::Display for Failure {
 
 /// Runs one command; `Ok` carries the exit code (0, or 1 for `--fail-on`).
 pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    let quiet = cli.quiet;
     match cli.command {
         Command::Demo(args) => demo::run(&args),
-        Command::Collect(args) => collect::run(&args).map(|_| 0),
+        Command::Collect(args) => collect::run(&args, quiet).map(|_| 0),
         Command::Audit(args) => {
             let outcome = audit(&args.snapshot, &args.inputs, &args.out)?;
             outcome.print_summary();
@@ -56,7 +57,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Run(args) => {
             let snapshot = args.out.join("snapshot.json");
-            collect::collect_to(&args.source, &snapshot)?;
+            collect::collect_to(&args.source, &snapshot, quiet)?;
             let outcome = audit(&snapshot, &args.inputs, &args.out)?;
             outcome.print_summary();
             Ok(outcome.exit_code())

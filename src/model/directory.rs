@@ -75,11 +75,35 @@ pub struct Directory {
 
 impl Directory {
     pub fn from_snapshot(snapshot: &Snapshot) -> Result<Directory, ModelError> {
+        // Where an agent object has no `group_ids` (the documented list), its
+        // groups are the ones whose `agent_ids` name it.
+        let mut groups_of: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for group in &snapshot.groups {
+            let Some(gid) = group.get("id").and_then(as_u64) else {
+                continue;
+            };
+            for member in group
+                .get("agent_ids")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(aid) = as_u64(member) {
+                    groups_of.entry(aid).or_default().push(gid);
+                }
+            }
+        }
         let agents = snapshot
             .agents
             .iter()
-            .map(Agent::from_json)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|raw| {
+                let mut agent = Agent::from_json(raw)?;
+                if raw.get("group_ids").is_none() {
+                    agent.group_ids = groups_of.get(&agent.id).cloned().unwrap_or_default();
+                }
+                Ok(agent)
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
         let roles = snapshot
             .roles
             .iter()

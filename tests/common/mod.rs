@@ -56,16 +56,20 @@ pub fn text(out: &Output) -> String {
 }
 
 pub fn collect(base_url: &str, out: &Path, key: Option<&str>) -> Output {
-    deskaudit(
-        &[
-            "collect",
-            "--domain",
-            "acme",
-            "--base-url",
-            base_url,
-            "--out",
-            out.to_str().expect("utf-8 path"),
-        ],
-        key,
-    )
+    collect_with(base_url, out, key, &[])
+}
+
+/// `deskaudit collect` against `base_url` with `extra` flags.
+pub fn collect_with(base_url: &str, out: &Path, key: Option<&str>, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "collect",
+        "--domain",
+        "acme",
+        "--base-url",
+        base_url,
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    deskaudit(&args, key)
 }
