@@ -271,3 +271,46 @@ fn an_agent_deleted_since_the_previous_review_is_found_as_a_contact() {
         .expect("channel");
     assert!(channel.outcome.contains("1 deleted"), "{}", channel.outcome);
 }
+
+#[test]
+fn faults_are_retried_until_the_population_is_complete() {
+    let cfg = deskaudit::sim::SimConfig {
+        fault_rate: 0.2,
+        seed: 3,
+        ..config(Profile::Documented)
+    };
+    let (_rt, server) = start_sim(acme(), cfg);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    let run = collect(&server.base_url(), &out, Some(ADMIN_KEY));
+    assert!(run.status.success(), "{}", text(&run));
+    let snapshot = Snapshot::read(&out).expect("snapshot");
+    assert_complete(&snapshot);
+    assert!(
+        snapshot.meta.retries > 0,
+        "a 20% fault rate must have cost retries"
+    );
+    assert_eq!(snapshot.meta.requests, server.total_requests());
+}
+
+#[test]
+fn a_redirect_is_refused_so_the_key_never_leaves_the_host() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::FOUND,
+            [("location", "http://127.0.0.2:9/api/v2/agents")],
+        )
+    });
+    rt.spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    let run = collect(&format!("http://{addr}"), &out, Some(ADMIN_KEY));
+    assert_eq!(run.status.code(), Some(3), "{}", text(&run));
+    assert!(text(&run).contains("redirects are refused"), "{}", text(&run));
+    assert!(!out.exists());
+}
