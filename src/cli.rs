@@ -101,6 +101,9 @@ pub struct AuditInputArgs {
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Skip ragged rows in IdP exports (counted and reported) instead of stopping.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use super::Failure;
 use crate::cli::AuditInputArgs;
 use crate::graph::IdentityGraph;
-use crate::idp::IdpSet;
+use crate::idp::{IdpSet, KeySet, LoadOptions};
 use crate::model::{Directory, Snapshot};
 use crate::policy::Policy;
 use crate::report::{self, InputFile, ReportData, RunInfo};
@@ -67,7 +67,8 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
     }
     let snapshot_bytes = std::fs::read(snapshot_path)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
-    let snapshot = Snapshot::read(snapshot_path).map_err(Failure::input)?;
+    let snapshot = Snapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes)
+        .map_err(Failure::input)?;
     let directory = Directory::from_snapshot(&snapshot)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
     let (policy, policy_file) = match &inputs.policy {
@@ -77,11 +78,19 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         }
         None => (Policy::default(), None),
     };
-    let idp = IdpSet::load(&inputs.idp).map_err(Failure::input)?;
     let (as_of, as_of_source) = match inputs.as_of {
         Some(t) => (t, "--as-of".to_owned()),
         None => (snapshot.meta.collected_at, "snapshot collected_at".to_owned()),
     };
+    // Only identities some agent could resolve to are kept while reading.
+    let wanted: KeySet = directory.agents.iter().filter_map(|a| a.key()).collect();
+    let load = LoadOptions {
+        wanted: Some(&wanted),
+        as_of,
+        lenient: inputs.lenient,
+        csv_mapping: None,
+    };
+    let idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
     let run = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         as_of,

@@ -96,6 +96,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         policy: None,
         as_of: Some(spec.as_of),
         fail_on: None,
+        lenient: false,
     };
     let outcome = audit(&snapshot_path, &inputs, &args.out)?;
     outcome.print_summary();

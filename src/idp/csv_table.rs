@@ -1,43 +1,68 @@
-//! A CSV export with its header mapped by name (trimmed, case-insensitive),
-//! never by position, because every IdP reorders and renames columns.
+//! A CSV export read as a stream, its header mapped by name (trimmed,
+//! case-insensitive), never by position, because every IdP reorders and
+//! renames columns. One reused record per row: no allocation per row here.
 
-use csv::{ReaderBuilder, StringRecord};
+use std::io::BufRead;
+
+use csv::{ByteRecord, ReaderBuilder, StringRecord};
 
 use super::IdpError;
+use super::source::Opened;
 
-pub(crate) struct Table<'a> {
-    file: &'a str,
-    data: &'a [u8],
-    /// Lines before the header (a `sep=` line), to keep line numbers true.
+pub(crate) struct Table {
+    file: String,
     skipped_lines: u64,
     headers: Vec<String>,
+    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    lenient: bool,
+    /// Ragged rows passed over under `--lenient`: (line, reason).
+    pub(crate) skipped: Vec<(u64, String)>,
 }
 
-impl<'a> Table<'a> {
-    pub(crate) fn new(file: &'a str, bytes: &'a [u8]) -> Result<Table<'a>, IdpError> {
-        let mut data = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut skipped_lines = 0;
-        if data.len() >= 4 && data[..4].eq_ignore_ascii_case(b"sep=") {
-            let end = data
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(data.len(), |p| p + 1);
-            data = &data[end..];
-            skipped_lines = 1;
-        }
-        let mut reader = ReaderBuilder::new().has_headers(true).from_reader(data);
-        let headers = reader
+impl Table {
+    pub(crate) fn new(opened: Opened, lenient: bool) -> Result<Table, IdpError> {
+        let Opened {
+            file,
+            reader,
+            skipped_lines,
+            ..
+        } = opened;
+        let mut reader = ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(reader);
+        let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| csv_error(file, skipped_lines, &e))?
+            .map_err(|e| csv_error(&file, skipped_lines, &e))?
             .iter()
             .map(|h| h.trim().to_owned())
             .collect();
+        if headers.iter().all(String::is_empty) {
+            return Err(IdpError::Row {
+                file,
+                line: 1 + skipped_lines,
+                reason: "the file is empty: no header row".into(),
+            });
+        }
         Ok(Table {
             file,
-            data,
             skipped_lines,
             headers,
+            reader,
+            lenient,
+            skipped: Vec::new(),
         })
+    }
+
+    /// A table over in-memory bytes, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_bytes(file: &str, bytes: &'static [u8]) -> Result<Table, IdpError> {
+        let opened = Opened::from_reader(file.to_owned(), Box::new(std::io::Cursor::new(bytes)))?;
+        Table::new(opened, false)
+    }
+
+    pub(crate) fn headers(&self) -> &[String] {
+        &self.headers
     }
 
     /// Index of the first column whose name is one of `names`.
@@ -53,25 +78,80 @@ impl<'a> Table<'a> {
 
     pub(crate) fn require(&self, names: &[&str]) -> Result<usize, IdpError> {
         self.column(names).ok_or_else(|| IdpError::Row {
-            file: self.file.to_owned(),
+            file: self.file.clone(),
             line: 1 + self.skipped_lines,
             reason: format!("missing column `{}`", names[0]),
         })
     }
 
-    /// Data rows with their 1-based line numbers; a ragged or unreadable row is an error.
-    pub(crate) fn rows(&self) -> impl Iterator<Item = Result<(u64, StringRecord), IdpError>> + '_ {
-        let reader = ReaderBuilder::new().has_headers(true).from_reader(self.data);
-        reader.into_records().map(move |rec| {
-            let rec = rec.map_err(|e| csv_error(self.file, self.skipped_lines, &e))?;
+    /// Reads the next data row into `rec`; `Ok(Some(line))`, or `Ok(None)` at the end.
+    /// A ragged row is an error naming its line, or skipped under `--lenient`.
+    pub(crate) fn next_row(&mut self, rec: &mut StringRecord) -> Result<Option<u64>, IdpError> {
+        loop {
+            let more = self
+                .reader
+                .read_record(rec)
+                .map_err(|e| csv_error(&self.file, self.skipped_lines, &e))?;
+            if !more {
+                return Ok(None);
+            }
             let line = rec.position().map_or(0, |p| p.line()) + self.skipped_lines;
-            Ok((line, rec))
-        })
+            if self.whole(rec.len(), line)? {
+                return Ok(Some(line));
+            }
+        }
+    }
+
+    /// As [`Table::next_row`], without validating UTF-8 of cells nobody reads
+    /// (the hot path of large exports); read cells with [`Table::text`].
+    pub(crate) fn next_byte_row(&mut self, rec: &mut ByteRecord) -> Result<Option<u64>, IdpError> {
+        loop {
+            let more = self
+                .reader
+                .read_byte_record(rec)
+                .map_err(|e| csv_error(&self.file, self.skipped_lines, &e))?;
+            if !more {
+                return Ok(None);
+            }
+            let line = rec.position().map_or(0, |p| p.line()) + self.skipped_lines;
+            if self.whole(rec.len(), line)? {
+                return Ok(Some(line));
+            }
+        }
+    }
+
+    /// A cell of a byte row as trimmed text; `""` for an absent column.
+    pub(crate) fn text<'r>(
+        &self,
+        rec: &'r ByteRecord,
+        col: Option<usize>,
+        line: u64,
+    ) -> Result<&'r str, IdpError> {
+        let Some(bytes) = col.and_then(|c| rec.get(c)) else {
+            return Ok("");
+        };
+        std::str::from_utf8(bytes)
+            .map(str::trim)
+            .map_err(|_| self.row_error(line, "not valid UTF-8 text (is this a CSV export?)".into()))
+    }
+
+    /// True for a row with as many fields as the header; a ragged row is an
+    /// error, or under `--lenient` skipped and remembered.
+    fn whole(&mut self, len: usize, line: u64) -> Result<bool, IdpError> {
+        if len == self.headers.len() {
+            return Ok(true);
+        }
+        let reason = format!("row has {len} fields but the header has {}", self.headers.len());
+        if !self.lenient {
+            return Err(self.row_error(line, reason));
+        }
+        self.skipped.push((line, reason));
+        Ok(false)
     }
 
     pub(crate) fn row_error(&self, line: u64, reason: String) -> IdpError {
         IdpError::Row {
-            file: self.file.to_owned(),
+            file: self.file.clone(),
             line,
             reason,
         }
@@ -86,12 +166,7 @@ pub(crate) fn cell(rec: &StringRecord, col: Option<usize>) -> &str {
 fn csv_error(file: &str, skipped: u64, e: &csv::Error) -> IdpError {
     let line = e.position().map_or(1, |p| p.line()) + skipped;
     let reason = match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("row has {len} fields but the header has {expected_len}")
-        }
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_owned(),
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text (is this a CSV export?)".to_owned(),
         _ => e.to_string(),
     };
     IdpError::Row {

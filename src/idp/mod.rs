@@ -1,19 +1,36 @@
 //! Identity-provider exports, one file per format, normalised to [`Identity`].
 
 mod csv_table;
+mod custom_csv;
 mod entra;
+mod entra_json;
+mod google;
+mod hris;
+mod json_doc;
+mod jumpcloud;
 mod okta;
+mod okta_json;
+mod onelogin;
 pub mod resolve;
+mod scim;
+mod sink;
+mod source;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+pub use custom_csv::CsvMapping;
 pub use resolve::{IdentityIndex, MatchMethod, Resolution};
+pub use sink::KeySet;
+
+use csv_table::Table;
+use sink::Sink;
+use source::{Opened, Shape};
 
 /// The contract's normalised IdP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -23,6 +40,8 @@ pub enum IdpStatus {
     Staged,
     Suspended,
     Deprovisioned,
+    /// The export does not say (SCIM without `active`): neither active nor terminated.
+    Unknown,
 }
 
 impl IdpStatus {
@@ -32,6 +51,7 @@ impl IdpStatus {
             IdpStatus::Staged => "staged",
             IdpStatus::Suspended => "suspended",
             IdpStatus::Deprovisioned => "deprovisioned",
+            IdpStatus::Unknown => "unknown",
         }
     }
 
@@ -54,7 +74,7 @@ pub enum KeyKind {
 pub struct Identity {
     /// Index of the source in [`IdpSet::sources`].
     pub source: usize,
-    /// 1-based line of the row in its file.
+    /// 1-based line of the row in a CSV file; 1-based position in a JSON array.
     pub line: u64,
     pub login: String,
     pub display_name: String,
@@ -65,10 +85,43 @@ pub struct Identity {
     pub raw_status: String,
     pub last_login: Option<Timestamp>,
     pub department: Option<String>,
+    /// IdP or HR groups, where the export has them (for role mapping).
+    pub groups: Vec<String>,
+    pub employee_id: Option<String>,
+    pub manager: Option<String>,
+    /// HR termination date, where the export has one.
+    pub termination_date: Option<Timestamp>,
 }
 
 impl Identity {
-    fn push_key(&mut self, raw: &str, kind: KeyKind) {
+    /// An identity with its login as first key; fill the rest by field.
+    pub(crate) fn new(
+        source: usize,
+        line: u64,
+        login: &str,
+        status: IdpStatus,
+        raw_status: &str,
+    ) -> Identity {
+        let mut identity = Identity {
+            source,
+            line,
+            login: login.trim().to_owned(),
+            display_name: String::new(),
+            keys: Vec::new(),
+            status,
+            raw_status: raw_status.trim().to_owned(),
+            last_login: None,
+            department: None,
+            groups: Vec::new(),
+            employee_id: None,
+            manager: None,
+            termination_date: None,
+        };
+        identity.push_key(login, KeyKind::Login);
+        identity
+    }
+
+    pub(crate) fn push_key(&mut self, raw: &str, kind: KeyKind) {
         let key = raw.trim().to_lowercase();
         if !key.is_empty() && !self.keys.iter().any(|(k, _)| *k == key) {
             self.keys.push((key, kind));
@@ -76,33 +129,102 @@ impl Identity {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdpKind {
     Okta,
+    OktaJson,
     Entra,
+    EntraJson,
+    Google,
+    Onelogin,
+    Jumpcloud,
+    Scim,
+    Hris,
+    Csv,
 }
 
 impl IdpKind {
-    pub const ALL: &[IdpKind] = &[IdpKind::Okta, IdpKind::Entra];
+    /// In detection order: the most specific header first.
+    pub const ALL: &[IdpKind] = &[
+        IdpKind::Entra,
+        IdpKind::Google,
+        IdpKind::Okta,
+        IdpKind::Onelogin,
+        IdpKind::Jumpcloud,
+        IdpKind::Hris,
+        IdpKind::OktaJson,
+        IdpKind::EntraJson,
+        IdpKind::Scim,
+        IdpKind::Csv,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             IdpKind::Okta => "okta",
+            IdpKind::OktaJson => "okta-json",
             IdpKind::Entra => "entra",
+            IdpKind::EntraJson => "entra-json",
+            IdpKind::Google => "google",
+            IdpKind::Onelogin => "onelogin",
+            IdpKind::Jumpcloud => "jumpcloud",
+            IdpKind::Scim => "scim",
+            IdpKind::Hris => "hris",
+            IdpKind::Csv => "csv",
         }
     }
 
     /// What the detector looks for, for error messages.
-    pub fn expected_header(self) -> &'static str {
+    pub fn expected(self) -> &'static str {
         match self {
             IdpKind::Okta => okta::EXPECTED,
+            IdpKind::OktaJson => okta_json::EXPECTED,
             IdpKind::Entra => entra::EXPECTED,
+            IdpKind::EntraJson => entra_json::EXPECTED,
+            IdpKind::Google => google::EXPECTED,
+            IdpKind::Onelogin => onelogin::EXPECTED,
+            IdpKind::Jumpcloud => jumpcloud::EXPECTED,
+            IdpKind::Scim => scim::EXPECTED,
+            IdpKind::Hris => hris::EXPECTED,
+            IdpKind::Csv => custom_csv::EXPECTED,
         }
     }
 
     fn parse(name: &str) -> Option<IdpKind> {
         IdpKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// Detects a CSV export's kind from its header.
+    fn detect_csv(table: &Table) -> Option<IdpKind> {
+        type Detect = fn(&Table) -> bool;
+        let checks: [(IdpKind, Detect); 6] = [
+            (IdpKind::Entra, entra::detect),
+            (IdpKind::Google, google::detect),
+            (IdpKind::Okta, okta::detect),
+            (IdpKind::Onelogin, onelogin::detect),
+            (IdpKind::Jumpcloud, jumpcloud::detect),
+            (IdpKind::Hris, hris::detect),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, detect)| detect(table))
+            .map(|(kind, _)| kind)
+    }
+
+    /// Detects a JSON export's kind from its shape.
+    fn detect_json(doc: &serde_json::Value) -> Option<IdpKind> {
+        type Detect = fn(&serde_json::Value) -> bool;
+        let checks: [(IdpKind, Detect); 5] = [
+            (IdpKind::Scim, scim::detect_json),
+            (IdpKind::EntraJson, entra_json::detect_json),
+            (IdpKind::OktaJson, okta_json::detect_json),
+            (IdpKind::Onelogin, onelogin::detect_json),
+            (IdpKind::Jumpcloud, jumpcloud::detect_json),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, detect)| detect(doc))
+            .map(|(kind, _)| kind)
     }
 }
 
@@ -150,13 +272,17 @@ impl std::str::FromStr for IdpSpec {
 pub struct IdpSource {
     pub kind: IdpKind,
     pub path: String,
+    /// JSON (identities are numbered by array position) rather than CSV (by line).
+    pub json: bool,
     pub sha256: String,
+    /// Every row of the export (not only the identities kept).
     pub rows: u64,
     pub by_status: BTreeMap<IdpStatus, u64>,
     pub warnings: Vec<String>,
 }
 
-/// Every identity of every export given to one audit.
+/// Every identity of every export given to one audit that some agent could
+/// resolve to, with each export's counts.
 #[derive(Clone, Debug, Default)]
 pub struct IdpSet {
     pub sources: Vec<IdpSource>,
@@ -177,81 +303,166 @@ pub enum IdpError {
     Undetected { file: String, hint: String },
 }
 
+/// How to read the exports of one audit.
+#[derive(Clone, Debug)]
+pub struct LoadOptions<'a> {
+    /// Keep only identities holding one of these lower-cased keys; `None` keeps all.
+    pub wanted: Option<&'a KeySet>,
+    /// The audit's as-of: an HR termination dated on or before it counts.
+    pub as_of: Timestamp,
+    /// Skip ragged rows with a warning instead of stopping.
+    pub lenient: bool,
+    /// Column mapping for `csv:` exports.
+    pub csv_mapping: Option<&'a CsvMapping>,
+}
+
 impl IdpSet {
-    /// Reads every export in order; the first bad file stops the audit.
-    pub fn load(specs: &[IdpSpec]) -> Result<IdpSet, IdpError> {
+    /// Reads every export (in parallel, one pass each); the first bad file stops the audit.
+    pub fn load(specs: &[IdpSpec], opts: &LoadOptions) -> Result<IdpSet, IdpError> {
+        let loaded: Vec<(IdpSource, Vec<Identity>)> = specs
+            .par_iter()
+            .enumerate()
+            .map(|(source, spec)| load_one(spec, source, opts))
+            .collect::<Result<_, _>>()?;
         let mut set = IdpSet::default();
-        for spec in specs {
-            set.load_one(spec)?;
+        for (source, identities) in loaded {
+            set.sources.push(source);
+            set.identities.extend(identities);
         }
         Ok(set)
     }
-
-    fn load_one(&mut self, spec: &IdpSpec) -> Result<(), IdpError> {
-        let file = spec.path.display().to_string();
-        let bytes = std::fs::read(&spec.path).map_err(|source| IdpError::Io {
-            file: file.clone(),
-            source,
-        })?;
-        let table = csv_table::Table::new(&file, &bytes)?;
-        let kind = match spec.kind {
-            Some(kind) => kind,
-            None => detect(&table).ok_or_else(|| IdpError::Undetected {
-                file: file.clone(),
-                hint: detection_hint(),
-            })?,
-        };
-        let source = self.sources.len();
-        let identities = match kind {
-            IdpKind::Okta => okta::read(&table, source)?,
-            IdpKind::Entra => entra::read(&table, source)?,
-        };
-        let mut by_status = BTreeMap::new();
-        for identity in &identities {
-            *by_status.entry(identity.status).or_insert(0) += 1;
-        }
-        let mut warnings = Vec::new();
-        if !identities.is_empty() && !by_status.keys().any(|s| s.is_terminated()) {
-            warnings.push(
-                "no suspended or deprovisioned identity in this export: it may omit leavers \
-                 (Okta's user list drops DEPROVISIONED users unless asked), so terminated-active \
-                 cannot fire for people it left out"
-                    .to_owned(),
-            );
-        }
-        self.sources.push(IdpSource {
-            kind,
-            path: file,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            rows: identities.len() as u64,
-            by_status,
-            warnings,
-        });
-        self.identities.extend(identities);
-        Ok(())
-    }
 }
 
-fn detect(table: &csv_table::Table) -> Option<IdpKind> {
-    if entra::detect(table) {
-        Some(IdpKind::Entra)
-    } else if okta::detect(table) {
-        Some(IdpKind::Okta)
-    } else {
-        None
-    }
+/// Reads one export held in memory, keeping every identity: for fuzzing and
+/// for tools that already have the bytes. Never panics on any input.
+pub fn read_bytes(
+    name: &str,
+    kind: Option<IdpKind>,
+    bytes: &[u8],
+    as_of: Timestamp,
+) -> Result<IdpSet, IdpError> {
+    let opened = Opened::from_reader(name.to_owned(), Box::new(std::io::Cursor::new(bytes.to_vec())))?;
+    let opts = LoadOptions {
+        wanted: None,
+        as_of,
+        lenient: false,
+        csv_mapping: None,
+    };
+    let (source, identities) = read_opened(opened, kind, 0, &opts)?;
+    Ok(IdpSet {
+        sources: vec![source],
+        identities,
+    })
 }
 
-fn detection_hint() -> String {
+fn load_one(
+    spec: &IdpSpec,
+    source: usize,
+    opts: &LoadOptions,
+) -> Result<(IdpSource, Vec<Identity>), IdpError> {
+    read_opened(Opened::open(&spec.path)?, spec.kind, source, opts)
+}
+
+fn read_opened(
+    mut opened: Opened,
+    given: Option<IdpKind>,
+    source: usize,
+    opts: &LoadOptions,
+) -> Result<(IdpSource, Vec<Identity>), IdpError> {
+    let file = opened.file.clone();
+    let digest = opened.take_digest();
+    let mut sink = Sink::new(source, opts.wanted, opts.as_of);
+    let mut warnings = Vec::new();
+    let json = opened.shape == Shape::Json;
+    let kind = match opened.shape {
+        Shape::Csv => {
+            let mut table = Table::new(opened, opts.lenient)?;
+            let kind = match given {
+                Some(kind) => kind,
+                None if opts.csv_mapping.is_some() => IdpKind::detect_csv(&table).unwrap_or(IdpKind::Csv),
+                None => IdpKind::detect_csv(&table).ok_or_else(|| undetected(&file))?,
+            };
+            match kind {
+                IdpKind::Okta => okta::read(&mut table, &mut sink)?,
+                IdpKind::Entra => entra::read(&mut table, &mut sink)?,
+                IdpKind::Google => google::read(&mut table, &mut sink)?,
+                IdpKind::Onelogin => onelogin::read(&mut table, &mut sink)?,
+                IdpKind::Jumpcloud => jumpcloud::read(&mut table, &mut sink)?,
+                IdpKind::Hris => hris::read(&mut table, &mut sink)?,
+                IdpKind::Csv => custom_csv::read(&mut table, &mut sink, opts.csv_mapping)?,
+                IdpKind::OktaJson | IdpKind::EntraJson | IdpKind::Scim => {
+                    return Err(IdpError::Row {
+                        file,
+                        line: 1,
+                        reason: format!("a {kind} export is JSON, but this file is CSV"),
+                    });
+                }
+            }
+            if !table.skipped.is_empty() {
+                let (line, reason) = &table.skipped[0];
+                warnings.push(format!(
+                    "--lenient: {} ragged rows skipped (first at line {line}: {reason})",
+                    table.skipped.len()
+                ));
+            }
+            kind
+        }
+        Shape::Json => {
+            let doc = json_doc::read(&file, opened.reader)?;
+            let kind = match given {
+                Some(kind) => kind,
+                None => IdpKind::detect_json(&doc).ok_or_else(|| undetected(&file))?,
+            };
+            match kind {
+                IdpKind::OktaJson => okta_json::read_json(&file, &doc, &mut sink)?,
+                IdpKind::EntraJson => entra_json::read_json(&file, &doc, &mut sink)?,
+                IdpKind::Scim => scim::read_json(&file, &doc, &mut sink)?,
+                IdpKind::Onelogin => onelogin::read_json(&file, &doc, &mut sink)?,
+                IdpKind::Jumpcloud => jumpcloud::read_json(&file, &doc, &mut sink)?,
+                _ => {
+                    return Err(IdpError::Row {
+                        file,
+                        line: 1,
+                        reason: format!("a {kind} export is CSV, but this file is JSON"),
+                    });
+                }
+            }
+            kind
+        }
+    };
+    if sink.rows > 0 && !sink.by_status.keys().any(|s| s.is_terminated()) {
+        warnings.push(
+            "no suspended or deprovisioned identity in this export: it may omit leavers \
+             (Okta's user list drops DEPROVISIONED users unless asked), so terminated-active \
+             cannot fire for people it left out"
+                .to_owned(),
+        );
+    }
+    let sha256 = match digest {
+        Some(digest) => digest.finish(&file)?,
+        None => String::new(),
+    };
+    let source = IdpSource {
+        kind,
+        path: file,
+        json,
+        sha256,
+        rows: sink.rows,
+        by_status: std::mem::take(&mut sink.by_status),
+        warnings,
+    };
+    Ok((source, sink.kept))
+}
+
+fn undetected(file: &str) -> IdpError {
     let mut hint = String::from("Name the kind as KIND:PATH, or give one of these exports:");
     for kind in IdpKind::ALL {
-        hint.push_str(&format!(
-            "\n  {:<6} header like: {}",
-            kind.name(),
-            kind.expected_header()
-        ));
+        hint.push_str(&format!("\n  {:<10} {}", kind.name(), kind.expected()));
     }
-    hint
+    IdpError::Undetected {
+        file: file.to_owned(),
+        hint,
+    }
 }
 
 #[cfg(test)]

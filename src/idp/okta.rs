@@ -1,17 +1,21 @@
 //! Okta: the "Password Health" report (`User,Login,Status,...`), the usual
 //! way admins export users, and the profile-attribute CSV (`login,email,...`).
 
-use super::csv_table::{Table, cell};
+use csv::ByteRecord;
+
+use super::csv_table::Table;
+use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
 
-pub(crate) const EXPECTED: &str = "User,Login,Status,Activation date,Authentication Source,Last Login,Last Password Change (Password Health), or login,email,secondEmail,status,lastLogin,...";
+pub(crate) const EXPECTED: &str = "User,Login,Status,Activation date,Authentication Source,Last Login,Last Password Change \
+     (Password Health report), or login,firstName,lastName,email,secondEmail,status,lastLogin,... (profile attributes)";
 
 pub(crate) fn detect(table: &Table) -> bool {
     table.has_all(&["Login", "Status"]) && table.column(&["Last Login", "lastLogin"]).is_some()
 }
 
-pub(crate) fn read(table: &Table, source: usize) -> Result<Vec<Identity>, IdpError> {
+pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let login_col = table.require(&["Login"])?;
     let status_col = table.require(&["Status"])?;
     let user_col = table.column(&["User", "displayName"]);
@@ -21,63 +25,95 @@ pub(crate) fn read(table: &Table, source: usize) -> Result<Vec<Identity>, IdpErr
     let second_col = table.column(&["secondEmail"]);
     let last_login_col = table.column(&["Last Login", "lastLogin"]);
     let dept_col = table.column(&["department"]);
+    let employee_col = table.column(&["employeeNumber"]);
+    let manager_col = table.column(&["manager", "managerId"]);
 
-    let mut out = Vec::new();
-    for row in table.rows() {
-        let (line, rec) = row?;
-        let login = cell(&rec, Some(login_col));
-        let raw_status = cell(&rec, Some(status_col));
-        let status = status(raw_status).ok_or_else(|| {
+    let mut rec = ByteRecord::new();
+    while let Some(line) = table.next_byte_row(&mut rec)? {
+        // Hot path first, on bytes: the status (counted for every row) and
+        // whether any key belongs to an agent; text and dates only for those kept.
+        let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();
+        let (login, email, second) = (bytes(Some(login_col)), bytes(email_col), bytes(second_col));
+        let status_bytes = bytes(Some(status_col));
+        let known = status_of(status_bytes);
+        if let Some(status) = known {
+            sink.count(status);
+            let wanted = sink.wants_key(login)
+                || (!email.eq_ignore_ascii_case(login) && sink.wants_key(email))
+                || sink.wants_key(second);
+            if !wanted {
+                continue;
+            }
+        }
+        let cell = |col: Option<usize>| table.text(&rec, col, line);
+        let raw_status = cell(Some(status_col))?;
+        let status = known.ok_or_else(|| {
             table.row_error(
                 line,
-                format!("Status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED, or their console labels)"),
+                format!(
+                    "Status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
+                     PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED, or their console labels)"
+                ),
             )
         })?;
-        let last_login = parse_timestamp(cell(&rec, last_login_col))
+        let (login, email, second) = (cell(Some(login_col))?, cell(email_col)?, cell(second_col)?);
+        let mut identity = Identity::new(sink.source, line, login, status, raw_status);
+        identity.last_login = parse_timestamp(cell(last_login_col)?)
             .map_err(|why| table.row_error(line, format!("Last Login: {why}")))?;
-        let display_name = match user_col {
-            Some(c) => cell(&rec, Some(c)).to_owned(),
-            None => format!("{} {}", cell(&rec, first_col), cell(&rec, last_col))
+        identity.display_name = match user_col {
+            Some(c) => cell(Some(c))?.to_owned(),
+            None => format!("{} {}", cell(first_col)?, cell(last_col)?)
                 .trim()
                 .to_owned(),
         };
-        let department = Some(cell(&rec, dept_col))
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned);
-        let mut identity = Identity {
-            source,
-            line,
-            login: login.to_owned(),
-            display_name,
-            keys: Vec::new(),
-            status,
-            raw_status: raw_status.to_owned(),
-            last_login,
-            department,
-        };
-        identity.push_key(login, KeyKind::Login);
-        identity.push_key(cell(&rec, email_col), KeyKind::PrimaryEmail);
-        identity.push_key(cell(&rec, second_col), KeyKind::SecondaryEmail);
-        out.push(identity);
+        identity.department = non_empty(cell(dept_col)?);
+        identity.employee_id = non_empty(cell(employee_col)?);
+        identity.manager = non_empty(cell(manager_col)?);
+        identity.push_key(email, KeyKind::PrimaryEmail);
+        identity.push_key(second, KeyKind::SecondaryEmail);
+        sink.keep(identity);
     }
-    Ok(out)
+    Ok(())
 }
 
-/// API forms (`LOCKED_OUT`) and admin-console labels (`Locked out`) alike.
+pub(crate) fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// API forms (`LOCKED_OUT`) and admin-console labels (`Locked out`) alike,
+/// compared without allocating (this runs once per row of large exports).
 pub(crate) fn status(raw: &str) -> Option<IdpStatus> {
-    let norm = raw.trim().to_ascii_uppercase().replace([' ', '-'], "_");
-    Some(match norm.as_str() {
-        "ACTIVE" | "RECOVERY" | "PASSWORD_RESET" | "PASSWORD_EXPIRED" | "LOCKED_OUT" => IdpStatus::Active,
-        "STAGED" | "PROVISIONED" | "PENDING_USER_ACTION" => IdpStatus::Staged,
-        "SUSPENDED" => IdpStatus::Suspended,
-        "DEPROVISIONED" | "DEACTIVATED" => IdpStatus::Deprovisioned,
-        _ => return None,
+    status_of(raw.trim().as_bytes())
+}
+
+fn status_of(raw: &[u8]) -> Option<IdpStatus> {
+    const TABLE: &[(&str, IdpStatus)] = &[
+        ("ACTIVE", IdpStatus::Active),
+        ("RECOVERY", IdpStatus::Active),
+        ("PASSWORD_RESET", IdpStatus::Active),
+        ("PASSWORD_EXPIRED", IdpStatus::Active),
+        ("LOCKED_OUT", IdpStatus::Active),
+        ("STAGED", IdpStatus::Staged),
+        ("PROVISIONED", IdpStatus::Staged),
+        ("PENDING_USER_ACTION", IdpStatus::Staged),
+        ("SUSPENDED", IdpStatus::Suspended),
+        ("DEPROVISIONED", IdpStatus::Deprovisioned),
+        ("DEACTIVATED", IdpStatus::Deprovisioned),
+    ];
+    TABLE.iter().find_map(|(name, status)| {
+        let same = name.len() == raw.len()
+            && name.bytes().zip(raw).all(|(n, r)| match r {
+                b' ' | b'-' => n == b'_',
+                r => n == r.to_ascii_uppercase(),
+            });
+        same.then_some(*status)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
 
     #[test]
     fn statuses_in_api_and_label_form() {
@@ -98,16 +134,24 @@ mod tests {
             assert_eq!(status(raw), Some(want), "{raw}");
         }
         assert_eq!(status("ENABLED"), None);
+        assert_eq!(status("ACTIVE_"), None);
+    }
+
+    fn read_all(data: &'static [u8]) -> Result<Vec<Identity>, IdpError> {
+        let mut table = Table::from_bytes("okta.csv", data)?;
+        assert!(detect(&table));
+        let mut sink = Sink::new(0, None, Timestamp::UNIX_EPOCH);
+        read(&mut table, &mut sink)?;
+        Ok(sink.kept)
     }
 
     #[test]
     fn reads_password_health_rows() {
-        let data =
+        let ids = read_all(
             b"User,Login,Status,Activation date,Authentication Source,Last Login,Last Password Change\n\
-            Ann Lee,Ann.Lee@acme.test,Deactivated,2024-01-02T00:00:00.000Z,OKTA,2026-05-01T10:00:00.000Z,\n";
-        let table = Table::new("okta.csv", data).expect("table");
-        assert!(detect(&table));
-        let ids = read(&table, 0).expect("rows");
+            Ann Lee,Ann.Lee@acme.test,Deactivated,2024-01-02T00:00:00.000Z,OKTA,2026-05-01T10:00:00.000Z,\n",
+        )
+        .expect("rows");
         assert_eq!(ids.len(), 1);
         assert_eq!(ids[0].line, 2);
         assert_eq!(
@@ -119,19 +163,36 @@ mod tests {
     }
 
     #[test]
+    fn reads_profile_attribute_rows() {
+        let ids = read_all(
+            b"login,firstName,lastName,email,secondEmail,status,lastLogin,department,title,employeeNumber\n\
+            u1@example.com,A,B,U1@EXAMPLE.COM,alt@example.com,LOCKED_OUT,,Dept1,Engineer,100001\n",
+        )
+        .expect("rows");
+        assert_eq!(ids[0].display_name, "A B");
+        assert_eq!(
+            ids[0].keys.len(),
+            2,
+            "login and email are one key; plus secondEmail"
+        );
+        assert_eq!(ids[0].employee_id.as_deref(), Some("100001"));
+        assert_eq!(ids[0].status, IdpStatus::Active);
+    }
+
+    #[test]
     fn unknown_status_names_file_and_line() {
-        let data = b"User,Login,Status,Last Login\nA,a@x.test,ACTIVE,\nB,b@x.test,WEIRD,\n";
-        let table = Table::new("okta.csv", data).expect("table");
-        let err = read(&table, 0).expect_err("bad status").to_string();
+        let err = read_all(b"User,Login,Status,Last Login\nA,a@x.test,ACTIVE,\nB,b@x.test,WEIRD,\n")
+            .expect_err("bad status")
+            .to_string();
         assert!(err.starts_with("okta.csv:3:"), "{err}");
         assert!(err.contains("WEIRD"), "{err}");
     }
 
     #[test]
     fn ragged_row_names_its_line() {
-        let data = b"User,Login,Status,Last Login\nA,a@x.test,ACTIVE,\nB,b@x.test\n";
-        let table = Table::new("okta.csv", data).expect("table");
-        let err = read(&table, 0).expect_err("ragged").to_string();
+        let err = read_all(b"User,Login,Status,Last Login\nA,a@x.test,ACTIVE,\nB,b@x.test\n")
+            .expect_err("ragged")
+            .to_string();
         assert!(err.starts_with("okta.csv:3:"), "{err}");
     }
 }

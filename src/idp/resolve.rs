@@ -84,17 +84,11 @@ mod tests {
     use crate::idp::{Identity, IdpStatus};
 
     fn identity(source: usize, keys: &[(&str, KeyKind)]) -> Identity {
-        Identity {
-            source,
-            line: 2,
-            login: keys[0].0.to_owned(),
-            display_name: String::new(),
-            keys: keys.iter().map(|(k, kind)| ((*k).to_owned(), *kind)).collect(),
-            status: IdpStatus::Active,
-            raw_status: "ACTIVE".into(),
-            last_login: None,
-            department: None,
+        let mut identity = Identity::new(source, 2, keys[0].0, IdpStatus::Active, "ACTIVE");
+        for (key, kind) in &keys[1..] {
+            identity.push_key(key, *kind);
         }
+        identity
     }
 
     #[test]

@@ -96,17 +96,21 @@ impl Snapshot {
     }
 
     pub fn read(path: &Path) -> Result<Snapshot, ModelError> {
-        let file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
-        let snapshot: Snapshot =
-            serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| ModelError::Parse {
-                file: path.display().to_string(),
-                line: e.line(),
-                column: e.column(),
-                reason: e.to_string(),
-            })?;
+        let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+        Snapshot::from_slice(&path.display().to_string(), &bytes)
+    }
+
+    /// Parses a snapshot held in memory; `file` names it in errors.
+    pub fn from_slice(file: &str, bytes: &[u8]) -> Result<Snapshot, ModelError> {
+        let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| ModelError::Parse {
+            file: file.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            reason: e.to_string(),
+        })?;
         if snapshot.schema_version != SCHEMA_VERSION {
             return Err(ModelError::Parse {
-                file: path.display().to_string(),
+                file: file.to_owned(),
                 line: 1,
                 column: 1,
                 reason: format!(

@@ -13,8 +13,13 @@ pub(crate) fn agent_label(agent: &Agent) -> String {
 
 pub(crate) fn identity_label(graph: &IdentityGraph, link: &IdentityLink) -> String {
     let id = link.identity;
+    let at = if graph.idp.sources[id.source].json {
+        "entry"
+    } else {
+        "line"
+    };
     format!(
-        "{} line {}: {} [{} → {}]",
+        "{} {at} {}: {} [{} → {}]",
         graph.source_label(id.source),
         id.line,
         id.login,

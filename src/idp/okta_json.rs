@@ -1,0 +1,221 @@
+//! Okta's users API (`GET /api/v1/users`) saved as JSON: an array of user
+//! objects with `status`, `lastLogin` and a `profile`.
+
+use serde_json::Value;
+
+use super::json_doc::{at, text};
+use super::okta::{non_empty, status};
+use super::sink::Sink;
+use super::{Identity, IdpError, KeyKind};
+use crate::model::time::parse_timestamp;
+
+pub(crate) const EXPECTED: &str = "a JSON array from Okta's GET /api/v1/users: \
+     [{\"id\", \"status\", \"lastLogin\", \"profile\": {\"login\", \"email\", \"secondEmail\", ...}}, ...]";
+
+/// An array whose first element has a string `profile.login` and a string `status`.
+pub(crate) fn detect_json(doc: &Value) -> bool {
+    let Some(first) = doc.as_array().and_then(|users| users.first()) else {
+        return false;
+    };
+    first.pointer("/profile/login").is_some_and(Value::is_string)
+        && first.get("status").is_some_and(Value::is_string)
+}
+
+pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
+    let users = doc.as_array().ok_or_else(|| IdpError::Row {
+        file: file.to_owned(),
+        line: 1,
+        reason: "expected a JSON array of users, as Okta's GET /api/v1/users returns".into(),
+    })?;
+    for (index, user) in users.iter().enumerate() {
+        if !user.is_object() {
+            return Err(at(file, index, "not a JSON object".into()));
+        }
+        let raw_status = match user.get("status") {
+            Some(Value::String(s)) => s.trim(),
+            _ => return Err(at(file, index, "no `status` string".into())),
+        };
+        let status = status(raw_status).ok_or_else(|| {
+            at(
+                file,
+                index,
+                format!(
+                    "status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
+                     PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)"
+                ),
+            )
+        })?;
+        sink.count(status);
+        let (login, email, second) = (
+            text(user, "/profile/login"),
+            text(user, "/profile/email"),
+            text(user, "/profile/secondEmail"),
+        );
+        if login.is_empty() {
+            return Err(at(file, index, "no `profile.login`".into()));
+        }
+        if !sink.wants(&[login, email, second]) {
+            continue;
+        }
+        let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, raw_status);
+        identity.last_login = parse_timestamp(text(user, "/lastLogin"))
+            .map_err(|why| at(file, index, format!("lastLogin: {why}")))?;
+        identity.display_name = match text(user, "/profile/displayName") {
+            "" => format!(
+                "{} {}",
+                text(user, "/profile/firstName"),
+                text(user, "/profile/lastName")
+            )
+            .trim()
+            .to_owned(),
+            name => name.to_owned(),
+        };
+        identity.department = non_empty(text(user, "/profile/department"));
+        identity.employee_id = non_empty(text(user, "/profile/employeeNumber"));
+        identity.manager = match text(user, "/profile/manager") {
+            "" => non_empty(text(user, "/profile/managerId")),
+            manager => Some(manager.to_owned()),
+        };
+        identity.push_key(email, KeyKind::PrimaryEmail);
+        identity.push_key(second, KeyKind::SecondaryEmail);
+        sink.keep(identity);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::IdpStatus;
+    use jiff::Timestamp;
+
+    const USERS: &[u8] = include_bytes!("../../fixtures/idp/okta-json/users.json");
+
+    fn as_of() -> Timestamp {
+        "2026-10-01T00:00:00Z".parse().expect("valid")
+    }
+
+    fn doc(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).expect("valid JSON")
+    }
+
+    fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
+        let mut sink = Sink::new(0, None, as_of());
+        read_json("users.json", doc, &mut sink)?;
+        Ok(sink)
+    }
+
+    #[test]
+    fn reads_the_fixture() {
+        let doc = doc(USERS);
+        assert!(detect_json(&doc));
+        let sink = read_all(&doc).expect("reads");
+        assert_eq!(sink.rows, 5);
+        let ids = sink.kept;
+        let cases = [
+            ("Ann.Lee@acme.test", IdpStatus::Active, "ACTIVE"),
+            ("bo.chen@acme.test", IdpStatus::Deprovisioned, "DEPROVISIONED"),
+            ("cy.dune@acme.test", IdpStatus::Staged, "PROVISIONED"),
+            ("dee.fox", IdpStatus::Suspended, "SUSPENDED"),
+            ("eli.gray@acme.test", IdpStatus::Active, "LOCKED_OUT"),
+        ];
+        assert_eq!(ids.len(), cases.len());
+        for (n, (identity, (login, status, raw))) in ids.iter().zip(cases).enumerate() {
+            assert_eq!(identity.login, login);
+            assert_eq!(identity.status, status, "{login}");
+            assert_eq!(identity.raw_status, raw, "{login}");
+            assert_eq!(
+                identity.line,
+                n as u64 + 1,
+                "JSON identities are numbered by array position"
+            );
+        }
+        let ann = &ids[0];
+        assert_eq!(
+            ann.keys,
+            vec![
+                ("ann.lee@acme.test".to_owned(), KeyKind::Login),
+                ("ann.lee+support@acme.test".to_owned(), KeyKind::SecondaryEmail),
+            ]
+        );
+        assert_eq!(ann.display_name, "Ann Lee");
+        assert_eq!(ann.department.as_deref(), Some("Customer Support"));
+        assert_eq!(ann.employee_id.as_deref(), Some("E1001"));
+        assert_eq!(ann.manager.as_deref(), Some("Maya Patel"));
+        assert_eq!(
+            ann.last_login,
+            Some("2026-09-28T07:41:19Z".parse().expect("valid"))
+        );
+        assert_eq!(ids[2].last_login, None, "lastLogin null");
+        assert_eq!(ids[2].display_name, "Cyrus Dune", "profile.displayName wins");
+        assert_eq!(
+            ids[3].keys,
+            vec![
+                ("dee.fox".to_owned(), KeyKind::Login),
+                ("dee.fox@acme.test".to_owned(), KeyKind::PrimaryEmail),
+                ("dee.fox@eu.acme.test".to_owned(), KeyKind::SecondaryEmail),
+            ]
+        );
+        assert_eq!(
+            ids[4].manager.as_deref(),
+            Some("00u1ann0lee0ACME0001"),
+            "managerId fallback"
+        );
+    }
+
+    #[test]
+    fn wanted_keys_filter_but_every_user_counts() {
+        let wanted = ["dee.fox@eu.acme.test".to_owned()].into_iter().collect();
+        let mut sink = Sink::new(0, Some(&wanted), as_of());
+        read_json("users.json", &doc(USERS), &mut sink).expect("reads");
+        assert_eq!(sink.rows, 5);
+        assert_eq!(sink.by_status.get(&IdpStatus::Active), Some(&2));
+        assert_eq!(sink.kept.len(), 1);
+        assert_eq!(sink.kept[0].login, "dee.fox");
+    }
+
+    #[test]
+    fn detection_rejects_other_shapes() {
+        let others: [&[u8]; 6] = [
+            include_bytes!("../../fixtures/idp/scim/list-response.json"),
+            include_bytes!("../../fixtures/idp/entra-json/users.json"),
+            br#"[{"id": 1, "username": "a", "email": "a@acme.test", "status": 1}]"#,
+            br#"{"totalCount": 1, "results": [{"username": "a", "email": "a@acme.test"}]}"#,
+            b"[]",
+            b"42",
+        ];
+        for bytes in others {
+            assert!(!detect_json(&doc(bytes)), "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn bad_documents_and_users_name_file_and_index() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"42", "users.json:"),
+            (br#"{"foo": 1}"#, "users.json:"),
+            (
+                br#"[{"status": "ACTIVE", "profile": {"login": "a@x.test"}}, 7]"#,
+                "user #2",
+            ),
+            (
+                br#"[{"status": "ENABLED", "profile": {"login": "a@x.test"}}]"#,
+                "ENABLED",
+            ),
+            (br#"[{"profile": {"login": "a@x.test"}}]"#, "status"),
+            (br#"[{"status": "ACTIVE", "profile": {}}]"#, "profile.login"),
+        ];
+        for (bytes, want) in cases {
+            let err = read_all(&doc(bytes)).err().expect("error").to_string();
+            assert!(err.starts_with("users.json:"), "{err}");
+            assert!(err.contains(want), "{err}");
+        }
+        let err = read_all(&doc(
+            br#"[{"status": "ACTIVE", "lastLogin": "soon", "profile": {"login": "a"}}]"#,
+        ))
+        .err()
+        .expect("bad lastLogin")
+        .to_string();
+        assert!(err.contains("user #1") && err.contains("lastLogin"), "{err}");
+    }
+}
