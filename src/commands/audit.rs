@@ -88,7 +88,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         wanted: Some(&wanted),
         as_of,
         lenient: inputs.lenient,
-        csv_mapping: None,
+        csv_mapping: policy.idp_csv.as_ref(),
     };
     let idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
     let run = RunInfo {

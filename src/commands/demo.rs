@@ -29,6 +29,10 @@ const IDP_EXPORTS: &[(&str, &str)] = &[
         "idp/entra-users.csv",
         include_str!("../../fixtures/acme/idp/entra-users.csv"),
     ),
+    (
+        "idp/hris-workers.csv",
+        include_str!("../../fixtures/acme/idp/hris-workers.csv"),
+    ),
 ];
 
 #[derive(Deserialize)]

@@ -21,8 +21,13 @@ pub(crate) fn detect_json(doc: &Value) -> bool {
     let has_upn = |items: &[Value]| {
         items
             .first()
-            // A string, not just the key: OneLogin users carry `userprincipalname: null`.
-            .is_some_and(|u| field(u, "userPrincipalName").is_some_and(Value::is_string))
+            // OneLogin users also carry a `userprincipalname` (null or a string);
+            // Graph ids are GUID strings and Graph has no numeric `status`.
+            .is_some_and(|u| {
+                field(u, "userPrincipalName").is_some_and(Value::is_string)
+                    && !field(u, "id").is_some_and(Value::is_number)
+                    && !field(u, "status").is_some_and(Value::is_number)
+            })
     };
     match doc {
         Value::Array(items) => has_upn(items),

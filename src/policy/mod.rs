@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::idp::CsvMapping;
 use crate::rules::{Severity, rule_by_id};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,8 @@ pub struct Policy {
     pub thresholds: Thresholds,
     pub privileged_roles: Vec<RoleRef>,
     pub rules: BTreeMap<String, RuleSettings>,
+    /// How to read `--idp csv:PATH` exports.
+    pub idp_csv: Option<CsvMapping>,
 }
 
 impl Default for Policy {
@@ -68,6 +71,7 @@ impl Default for Policy {
                 RoleRef::Name("Administrator".into()),
             ],
             rules: BTreeMap::new(),
+            idp_csv: None,
         }
     }
 }
@@ -163,6 +167,16 @@ mod tests {
         assert!(p.is_privileged(123, None));
         assert!(!p.is_privileged(1, Some("Administrator")));
         assert_eq!(p.severity_for("privileged-agent", Severity::Info), Severity::Low);
+    }
+
+    #[test]
+    fn reads_a_csv_column_mapping() {
+        let text = "[idp_csv]\nlogin = \"Email\"\nstatus = \"State\"\nactive_values = [\"on\"]\n";
+        let p = Policy::parse("p.toml", text).expect("valid");
+        assert_eq!(p.idp_csv.as_ref().map(|m| m.login.as_str()), Some("Email"));
+        let err =
+            Policy::parse("p.toml", "[idp_csv]\nlogin = \"Email\"\nstatuss = \"x\"\n").expect_err("typo");
+        assert!(err.to_string().starts_with("p.toml:3:"), "{err}");
     }
 
     #[test]

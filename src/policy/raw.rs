@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{Policy, RoleRef, RuleSettings, known_rule};
+use crate::idp::CsvMapping;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,6 +16,8 @@ pub(super) struct RawPolicy {
     privileged_roles: Option<Vec<RawRoleRef>>,
     #[serde(default)]
     rules: BTreeMap<String, RawRuleSettings>,
+    /// Column mapping for `--idp csv:PATH` exports.
+    idp_csv: Option<CsvMapping>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +59,15 @@ impl RawPolicy {
                     RawRoleRef::Name(name) => RoleRef::Name(name),
                 })
                 .collect();
+        }
+        if let Some(mapping) = self.idp_csv {
+            if mapping.login.trim().is_empty() {
+                return Err((
+                    "idp_csv.login".to_owned(),
+                    "must name the login column".to_owned(),
+                ));
+            }
+            policy.idp_csv = Some(mapping);
         }
         for (id, raw) in self.rules {
             if !known_rule(&id) {

@@ -1,0 +1,184 @@
+//! IdP exports: detection of every fixture's kind, encodings, and malformed
+//! inputs that must end in a clear error (file and line), never a panic.
+
+mod common;
+
+use common::*;
+use deskaudit::idp::{IdpKind, IdpStatus, read_bytes};
+
+fn as_of() -> jiff::Timestamp {
+    "2026-10-01T00:00:00Z".parse().expect("timestamp")
+}
+
+fn read(path: &str) -> Result<deskaudit::idp::IdpSet, deskaudit::idp::IdpError> {
+    let bytes = std::fs::read(repo().join(path)).expect(path);
+    read_bytes(path, None, &bytes, as_of())
+}
+
+#[test]
+fn every_fixture_is_detected_as_its_kind() {
+    let cases = [
+        ("fixtures/acme/idp/okta-password-health.csv", IdpKind::Okta),
+        ("fixtures/acme/idp/entra-users.csv", IdpKind::Entra),
+        ("fixtures/acme/idp/hris-workers.csv", IdpKind::Hris),
+        ("fixtures/idp/entra-download-users-2021.csv", IdpKind::Entra),
+        ("fixtures/idp/google-workspace-all-columns.csv", IdpKind::Google),
+        (
+            "fixtures/idp/google-workspace-selected-columns.csv",
+            IdpKind::Google,
+        ),
+        ("fixtures/idp/google/users-34col.csv", IdpKind::Google),
+        ("fixtures/idp/onelogin/users.csv", IdpKind::Onelogin),
+        ("fixtures/idp/onelogin/users.json", IdpKind::Onelogin),
+        ("fixtures/idp/jumpcloud/users.csv", IdpKind::Jumpcloud),
+        ("fixtures/idp/jumpcloud/systemusers.json", IdpKind::Jumpcloud),
+        ("fixtures/idp/scim/list-response.json", IdpKind::Scim),
+        ("fixtures/idp/okta-json/users.json", IdpKind::OktaJson),
+        ("fixtures/idp/entra-json/users.json", IdpKind::EntraJson),
+        ("fixtures/idp/hris/workers.csv", IdpKind::Hris),
+        ("fixtures/idp/okta/password-health-utf16le.csv", IdpKind::Okta),
+        ("fixtures/idp/okta/password-health-sep.csv", IdpKind::Okta),
+    ];
+    for (path, kind) in cases {
+        let set = read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(set.sources[0].kind, kind, "{path}");
+        assert!(!set.identities.is_empty(), "{path}");
+    }
+}
+
+#[test]
+fn utf16_and_sep_line_read_like_the_utf8_original() {
+    let original = read("fixtures/acme/idp/okta-password-health.csv").expect("utf-8");
+    for variant in [
+        "fixtures/idp/okta/password-health-utf16le.csv",
+        "fixtures/idp/okta/password-health-sep.csv",
+    ] {
+        let set = read(variant).expect(variant);
+        let logins =
+            |s: &deskaudit::idp::IdpSet| s.identities.iter().map(|i| i.login.clone()).collect::<Vec<_>>();
+        assert_eq!(logins(&set), logins(&original), "{variant}");
+        assert_eq!(
+            set.sources[0].by_status, original.sources[0].by_status,
+            "{variant}"
+        );
+    }
+    // Line numbers stay true to the file: the sep= line shifts every row by one.
+    let sep = read("fixtures/idp/okta/password-health-sep.csv").expect("sep");
+    assert_eq!(sep.identities[0].line, original.identities[0].line + 1);
+}
+
+#[test]
+fn header_only_is_zero_identities() {
+    let set =
+        read("fixtures/idp/malformed/header-only.csv").expect("a header alone is a valid, empty export");
+    assert_eq!(set.identities.len(), 0);
+    assert_eq!(set.sources[0].rows, 0);
+}
+
+#[test]
+fn malformed_inputs_name_file_and_line_through_the_cli() {
+    let cases = [
+        ("empty.csv", "empty.csv:1:"),
+        ("binary.bin", "binary.bin"),
+        ("ragged.csv", "ragged.csv:3:"),
+        ("wrong-shape.json", "wrong-shape.json"),
+        ("truncated.json", "truncated.json:1:"),
+    ];
+    for (name, says) in cases {
+        let path = format!("fixtures/idp/malformed/{name}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = deskaudit(
+            &[
+                "audit",
+                "--snapshot",
+                "reports/demo/snapshot.json",
+                "--idp",
+                &path,
+                "--out",
+                dir.path().to_str().expect("utf-8"),
+            ],
+            None,
+        );
+        assert_eq!(run.status.code(), Some(2), "{name}: {}", text(&run));
+        let msg = text(&run);
+        assert!(msg.contains(says), "{name}: {msg}");
+        assert!(!msg.contains("panicked"), "{name}: {msg}");
+    }
+}
+
+#[test]
+fn lenient_skips_ragged_rows_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().to_str().expect("utf-8");
+    let run = deskaudit(
+        &[
+            "audit",
+            "--snapshot",
+            "reports/demo/snapshot.json",
+            "--idp",
+            "fixtures/idp/malformed/ragged.csv",
+            "--lenient",
+            "--out",
+            out,
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let run_json = std::fs::read_to_string(dir.path().join("run.json")).expect("run.json");
+    assert!(
+        run_json.contains("1 ragged rows skipped (first at line 3"),
+        "{run_json}"
+    );
+}
+
+#[test]
+fn hr_termination_on_or_before_as_of_counts_even_when_status_says_active() {
+    let set = read("fixtures/acme/idp/hris-workers.csv").expect("hris");
+    let status = |login: &str| {
+        set.identities
+            .iter()
+            .find(|i| i.login == login)
+            .map(|i| i.status)
+            .expect(login)
+    };
+    assert_eq!(status("sofia.marquez@acme.test"), IdpStatus::Deprovisioned);
+    assert_eq!(
+        status("grace.nakamura@acme.test"),
+        IdpStatus::Active,
+        "future termination"
+    );
+    assert_eq!(status("irene.walsh@acme.test"), IdpStatus::Active, "on leave");
+}
+
+#[test]
+fn any_csv_reads_through_the_policy_mapping() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[idp_csv]\nlogin = \"Email\"\nsecondary_emails = [\"Alias Email\"]\nstatus = \"Account State\"\n\
+         active_values = [\"Enabled\"]\nstaged_values = [\"Invited\"]\nsuspended_values = [\"Locked\"]\ndeprovisioned_values = [\"Disabled\"]\nlast_login = \"Last Authenticated\"\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let run = deskaudit(
+        &[
+            "audit",
+            "--snapshot",
+            "reports/demo/snapshot.json",
+            "--idp",
+            "csv:fixtures/idp/csv/custom.csv",
+            "--policy",
+            policy.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
+    assert_eq!(run_json["inputs"]["idp"][0]["kind"], "csv");
+    assert!(run_json["inputs"]["idp"][0]["rows"].as_u64().expect("rows") > 0);
+}
