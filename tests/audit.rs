@@ -208,3 +208,87 @@ fn malformed_snapshot_and_policy_name_line_and_column() {
         text(&run)
     );
 }
+
+#[test]
+fn identity_map_and_domain_aliases_resolve_and_say_how() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    // jane+fd@ is Jane's test login: the reviewer maps it to her IdP account.
+    std::fs::write(
+        &policy,
+        "[identity_map]\n\"jane+fd@acme.test\" = \"Jane@acme.test\"\n",
+    )
+    .expect("write");
+    let run = audit(
+        &[
+            "--idp",
+            OKTA,
+            "--idp",
+            ENTRA,
+            "--policy",
+            policy.to_str().expect("utf-8"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let orphaned = fired(dir.path()).remove("orphaned-agent").unwrap_or_default();
+    assert!(!orphaned.contains(&67013470562), "{orphaned:?}");
+    // The graph edge records how the match was made.
+    let snapshot = deskaudit::model::Snapshot::read(&repo().join(SNAPSHOT)).expect("snapshot");
+    let directory = deskaudit::model::Directory::from_snapshot(&snapshot).expect("directory");
+    let specs: Vec<deskaudit::idp::IdpSpec> = [OKTA, ENTRA]
+        .iter()
+        .map(|p| repo().join(p).to_str().expect("utf-8").parse().expect("spec"))
+        .collect();
+    let opts = deskaudit::idp::LoadOptions {
+        wanted: None,
+        as_of: "2026-10-01T00:00:00Z".parse().expect("ts"),
+        lenient: false,
+        csv_mapping: None,
+    };
+    let idp = deskaudit::idp::IdpSet::load(&specs, &opts).expect("idp");
+    let map = "[identity_map]\n\"jane+fd@acme.test\" = \"Jane@acme.test\"\n";
+    let parsed = deskaudit::policy::Policy::parse("p.toml", map).expect("policy");
+    let graph = deskaudit::graph::IdentityGraph::build(directory, idp, &parsed.rewrites);
+    let (jane, _) = graph.agents().find(|(_, a)| a.id == 67013470562).expect("agent");
+    let links = graph.identities_of(jane);
+    assert!(!links.is_empty());
+    assert!(
+        links
+            .iter()
+            .all(|l| l.method == deskaudit::idp::MatchMethod::IdentityMap && l.key == "jane@acme.test")
+    );
+
+    std::fs::write(&policy, "[domain_aliases]\n\"acme.test\" = \"nowhere.test\"\n").expect("write");
+    let run = audit(
+        &["--idp", OKTA, "--policy", policy.to_str().expect("utf-8")],
+        dir.path(),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let orphaned = fired(dir.path()).remove("orphaned-agent").unwrap_or_default();
+    assert!(
+        orphaned.len() > 30,
+        "every acme.test agent now looks for nowhere.test: {}",
+        orphaned.len()
+    );
+}
+
+#[test]
+fn agents_whose_identities_disagree_are_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = audit(&["--idp", OKTA, "--idp", ENTRA], dir.path());
+    assert!(run.status.success(), "{}", text(&run));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).expect("json"))
+            .expect("json");
+    let ids: Vec<u64> = doc["ambiguous_matches"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|a| a["agent_id"].as_u64())
+        .collect();
+    // Hannah: DEPROVISIONED in Okta, enabled in Entra (the near-miss of terminated-active).
+    assert!(ids.contains(&67013470137), "{ids:?}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    assert!(html.contains("Identities that disagree"));
+}

@@ -83,7 +83,12 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         None => (snapshot.meta.collected_at, "snapshot collected_at".to_owned()),
     };
     // Only identities some agent could resolve to are kept while reading.
-    let wanted: KeySet = directory.agents.iter().filter_map(|a| a.key()).collect();
+    let wanted: KeySet = directory
+        .agents
+        .iter()
+        .filter_map(|a| a.key())
+        .map(|key| policy.rewrites.agent_key(&key).0)
+        .collect();
     let load = LoadOptions {
         wanted: Some(&wanted),
         as_of,
@@ -105,7 +110,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         policy: policy.clone(),
         rules_run: Vec::new(),
     };
-    let graph = IdentityGraph::build(directory, idp);
+    let graph = IdentityGraph::build(directory, idp, &policy.rewrites);
     let ctx = AuditContext {
         graph: &graph,
         policy: &policy,

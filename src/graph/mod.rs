@@ -7,7 +7,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use crate::idp::{Identity, IdentityIndex, IdpSet, MatchMethod};
+use crate::idp::{Identity, IdentityIndex, IdpSet, KeyRewrites, MatchMethod};
 use crate::model::{Agent, Directory, TicketScope};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,7 +51,8 @@ pub struct IdentityGraph {
 }
 
 impl IdentityGraph {
-    pub fn build(directory: Directory, idp: IdpSet) -> IdentityGraph {
+    /// `rewrites` are the policy's domain aliases and identity map.
+    pub fn build(directory: Directory, idp: IdpSet, rewrites: &KeyRewrites) -> IdentityGraph {
         let mut graph = DiGraph::new();
         let mut shared: HashMap<Node, NodeIndex> = HashMap::new();
         let mut node =
@@ -78,8 +79,9 @@ impl IdentityGraph {
                 let s = node(&mut graph, Node::Scope(scope));
                 graph.add_edge(a, s, Edge::HasScope);
             }
-            if let Some(key) = agent.key() {
-                for hit in index.resolve(&key) {
+            if let Some(email) = agent.key() {
+                let (key, rewrite) = rewrites.agent_key(&email);
+                for hit in index.resolve_via(&key, rewrite) {
                     let id = node(&mut graph, Node::Identity(hit.identity));
                     graph.add_edge(
                         a,

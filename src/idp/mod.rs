@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use custom_csv::CsvMapping;
-pub use resolve::{IdentityIndex, MatchMethod, Resolution};
+pub use resolve::{IdentityIndex, KeyRewrites, MatchMethod, Resolution};
 pub use sink::KeySet;
 
 use csv_table::Table;

@@ -7,13 +7,18 @@ use serde::Serialize;
 
 use super::{IdpSet, KeyKind};
 
-/// How an agent was matched to an identity.
+/// How an agent was matched to an identity: the identity field that held
+/// the key, or the policy rule that produced the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchMethod {
     Login,
     PrimaryEmail,
     SecondaryEmail,
+    /// The agent's email domain was rewritten by the policy's `domain_aliases`.
+    DomainAlias,
+    /// The policy's `identity_map` names the IdP login for this agent.
+    IdentityMap,
 }
 
 impl MatchMethod {
@@ -22,7 +27,33 @@ impl MatchMethod {
             MatchMethod::Login => "login",
             MatchMethod::PrimaryEmail => "primary email",
             MatchMethod::SecondaryEmail => "secondary email",
+            MatchMethod::DomainAlias => "domain alias",
+            MatchMethod::IdentityMap => "identity map",
         }
+    }
+}
+
+/// The policy's key rewrites, applied to an agent's email before matching.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KeyRewrites {
+    /// Agent email domain → the domain the IdP uses (lower-cased).
+    pub domain_aliases: std::collections::BTreeMap<String, String>,
+    /// Agent email → IdP login (lower-cased); overrides everything else.
+    pub identity_map: std::collections::BTreeMap<String, String>,
+}
+
+impl KeyRewrites {
+    /// The key to look up for an agent email key, and the rewrite used if any.
+    pub fn agent_key(&self, email_key: &str) -> (String, Option<MatchMethod>) {
+        if let Some(login) = self.identity_map.get(email_key) {
+            return (login.clone(), Some(MatchMethod::IdentityMap));
+        }
+        if let Some((local, domain)) = email_key.rsplit_once('@')
+            && let Some(alias) = self.domain_aliases.get(domain)
+        {
+            return (format!("{local}@{alias}"), Some(MatchMethod::DomainAlias));
+        }
+        (email_key.to_owned(), None)
     }
 }
 
@@ -63,13 +94,18 @@ impl IdentityIndex {
 
     /// Every identity, in every source, that holds `key` (already lower-cased).
     pub fn resolve(&self, key: &str) -> Vec<Resolution> {
+        self.resolve_via(key, None)
+    }
+
+    /// As [`IdentityIndex::resolve`]; a policy rewrite, when one made the key, is the method.
+    pub fn resolve_via(&self, key: &str, rewrite: Option<MatchMethod>) -> Vec<Resolution> {
         self.by_key
             .get(key)
             .map(|hits| {
                 hits.iter()
                     .map(|&(identity, kind)| Resolution {
                         identity,
-                        method: kind.into(),
+                        method: rewrite.unwrap_or(kind.into()),
                         key: key.to_owned(),
                     })
                     .collect()
@@ -115,5 +151,25 @@ mod tests {
         // A +tag is not folded when resolving.
         assert_eq!(index.resolve("ann+fd@acme.test").len(), 1);
         assert!(index.resolve("bob@acme.test").is_empty());
+    }
+
+    #[test]
+    fn identity_map_overrides_domain_alias() {
+        let rewrites = KeyRewrites {
+            domain_aliases: [("acme-corp.test".to_owned(), "acme.test".to_owned())].into(),
+            identity_map: [("jane+fd@acme.test".to_owned(), "jane.morgan@acme.test".to_owned())].into(),
+        };
+        assert_eq!(
+            rewrites.agent_key("ann@acme-corp.test"),
+            ("ann@acme.test".to_owned(), Some(MatchMethod::DomainAlias))
+        );
+        assert_eq!(
+            rewrites.agent_key("jane+fd@acme.test"),
+            ("jane.morgan@acme.test".to_owned(), Some(MatchMethod::IdentityMap))
+        );
+        assert_eq!(
+            rewrites.agent_key("bo@acme.test"),
+            ("bo@acme.test".to_owned(), None)
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::idp::CsvMapping;
+use crate::idp::{CsvMapping, KeyRewrites};
 use crate::rules::{Severity, rule_by_id};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,8 @@ pub struct Policy {
     pub rules: BTreeMap<String, RuleSettings>,
     /// How to read `--idp csv:PATH` exports.
     pub idp_csv: Option<CsvMapping>,
+    /// `domain_aliases` and `identity_map`.
+    pub rewrites: KeyRewrites,
 }
 
 impl Default for Policy {
@@ -72,6 +74,7 @@ impl Default for Policy {
             ],
             rules: BTreeMap::new(),
             idp_csv: None,
+            rewrites: KeyRewrites::default(),
         }
     }
 }

@@ -18,6 +18,12 @@ pub(super) struct RawPolicy {
     rules: BTreeMap<String, RawRuleSettings>,
     /// Column mapping for `--idp csv:PATH` exports.
     idp_csv: Option<CsvMapping>,
+    /// Agent email domain → IdP domain.
+    #[serde(default)]
+    domain_aliases: BTreeMap<String, String>,
+    /// Agent email → IdP login.
+    #[serde(default)]
+    identity_map: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +66,26 @@ impl RawPolicy {
                 })
                 .collect();
         }
+        for (from, to) in &self.domain_aliases {
+            for (key, domain) in [(from, from), (from, to)] {
+                if domain.is_empty() || domain.contains(['@', ' ']) {
+                    return Err((
+                        format!("domain_aliases.\"{key}\""),
+                        format!("`{domain}` is not a domain"),
+                    ));
+                }
+            }
+        }
+        policy.rewrites.domain_aliases = lower(self.domain_aliases);
+        for (agent, login) in &self.identity_map {
+            if !agent.contains('@') || login.trim().is_empty() {
+                return Err((
+                    format!("identity_map.\"{agent}\""),
+                    "maps an agent email to an IdP login: \"agent@example.com\" = \"login\"".to_owned(),
+                ));
+            }
+        }
+        policy.rewrites.identity_map = lower(self.identity_map);
         if let Some(mapping) = self.idp_csv {
             if mapping.login.trim().is_empty() {
                 return Err((
@@ -88,4 +114,10 @@ impl RawPolicy {
         }
         Ok(policy)
     }
+}
+
+fn lower(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_lowercase()))
+        .collect()
 }

@@ -41,6 +41,7 @@ pub fn write_html(data: &ReportData, out: &mut dyn Write) -> Result<(), String> 
         by_rule: &data.summary.by_rule,
         severities,
         findings: &data.findings,
+        ambiguous: &data.ambiguous,
     };
     tmpl.render_captured_to(Value::from(Serde(&ctx)), out)
         .map(|_| ())
@@ -62,6 +63,7 @@ struct Page<'a> {
     by_rule: &'a std::collections::BTreeMap<&'static str, u64>,
     severities: Vec<(&'static str, u64)>,
     findings: &'a [super::FindingRow],
+    ambiguous: &'a [super::AmbiguousMatch],
 }
 
 #[cfg(test)]

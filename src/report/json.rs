@@ -15,6 +15,8 @@ struct FindingsDoc<'a> {
     summary: &'a Summary,
     findings: &'a [FindingRow],
     suppressed: &'a [FindingRow],
+    /// Agents whose identities disagree on status.
+    ambiguous_matches: &'a [super::AmbiguousMatch],
 }
 
 #[derive(Serialize)]
@@ -47,6 +49,7 @@ pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(),
         summary: &data.summary,
         findings: &data.findings,
         suppressed: &[],
+        ambiguous_matches: &data.ambiguous,
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
     out.write_all(b"\n").map_err(|e| e.to_string())

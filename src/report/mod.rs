@@ -9,7 +9,7 @@ mod view;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use view::{FindingRow, InputFile, Population, ReportData, RunInfo, Summary};
+pub use view::{AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary};
 
 pub use self::csv::write_findings_csv;
 pub use self::html::write_html;

@@ -69,10 +69,22 @@ pub struct Summary {
     pub by_severity: BTreeMap<&'static str, u64>,
 }
 
+/// An agent whose identities disagree (one active, another terminated): the
+/// rules treat "any active" as active, so a reviewer should look.
+#[derive(Clone, Debug, Serialize)]
+pub struct AmbiguousMatch {
+    pub agent_id: u64,
+    pub agent_email: String,
+    pub agent_status: &'static str,
+    /// `source line: login [raw status → status] (how matched)`, one per identity.
+    pub identities: Vec<String>,
+}
+
 pub struct ReportData {
     pub run: RunInfo,
     pub summary: Summary,
     pub findings: Vec<FindingRow>,
+    pub ambiguous: Vec<AmbiguousMatch>,
 }
 
 impl ReportData {
@@ -100,8 +112,42 @@ impl ReportData {
                 by_severity,
             },
             findings,
+            ambiguous: ambiguous(graph),
         }
     }
+}
+
+fn ambiguous(graph: &IdentityGraph) -> Vec<AmbiguousMatch> {
+    graph
+        .agents()
+        .filter_map(|(i, agent)| {
+            let links = graph.identities_of(i);
+            let terminated = links.iter().filter(|l| l.identity.status.is_terminated()).count();
+            if terminated == 0 || terminated == links.len() {
+                return None;
+            }
+            Some(AmbiguousMatch {
+                agent_id: agent.id,
+                agent_email: agent.email.clone().unwrap_or_default(),
+                agent_status: agent.status.as_str(),
+                identities: links
+                    .iter()
+                    .map(|l| {
+                        let id = l.identity;
+                        format!(
+                            "{} #{}: {} [{} → {}] ({})",
+                            graph.source_label(id.source),
+                            id.line,
+                            id.login,
+                            id.raw_status,
+                            id.status.as_str(),
+                            l.method.as_str()
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 fn row(graph: &IdentityGraph, f: &Finding) -> FindingRow {
