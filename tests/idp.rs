@@ -182,3 +182,64 @@ fn any_csv_reads_through_the_policy_mapping() {
     assert_eq!(run_json["inputs"]["idp"][0]["kind"], "csv");
     assert!(run_json["inputs"]["idp"][0]["rows"].as_u64().expect("rows") > 0);
 }
+
+#[test]
+fn both_entra_download_variants_read_the_same_way() {
+    let documented = read("fixtures/idp/entra/download-users-documented.csv").expect("documented header");
+    assert_eq!(documented.sources[0].kind, IdpKind::Entra);
+    let guest = documented
+        .identities
+        .iter()
+        .find(|i| i.login.contains("#EXT#"))
+        .expect("guest row");
+    assert!(
+        guest
+            .keys
+            .iter()
+            .any(|(k, _)| k == "pat.quinn@supportpartners.test"),
+        "{:?}",
+        guest.keys
+    );
+    let bo = documented
+        .identities
+        .iter()
+        .find(|i| i.login == "bo.chen@acme.test")
+        .expect("bo");
+    assert_eq!(
+        (bo.display_name.as_str(), bo.status),
+        ("Chen, Bo", IdpStatus::Deprovisioned)
+    );
+    let real = read("fixtures/idp/entra-download-users-2021.csv").expect("graph-era header");
+    assert_eq!(real.sources[0].kind, IdpKind::Entra);
+}
+
+#[test]
+fn assignments_report_is_read_and_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = deskaudit(
+        &[
+            "audit",
+            "--snapshot",
+            "reports/demo/snapshot.json",
+            "--idp",
+            "fixtures/acme/idp/okta-password-health.csv",
+            "--assignments",
+            "fixtures/acme/idp/okta-current-assignments.csv",
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).expect("run.json"))
+            .expect("json");
+    let assigned = run_json["inputs"]["assignments"]["assigned"]
+        .as_u64()
+        .expect("assigned");
+    assert!(assigned > 20, "{assigned}");
+    assert_eq!(
+        run_json["inputs"]["assignments"]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
+}

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use super::Failure;
 use crate::cli::AuditInputArgs;
 use crate::graph::IdentityGraph;
-use crate::idp::{IdpSet, KeySet, LoadOptions};
+use crate::idp::{Assignments, IdpSet, KeySet, LoadOptions};
 use crate::model::{Directory, Snapshot};
 use crate::policy::Policy;
 use crate::report::{self, InputFile, ReportData, RunInfo};
@@ -62,9 +62,6 @@ impl AuditOutcome {
 
 /// Snapshot + IdP exports + policy → graph → rules → reports in `out`.
 pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Result<AuditOutcome, Failure> {
-    if inputs.assignments.is_some() {
-        return Err(Failure::input("--assignments is not implemented yet"));
-    }
     let snapshot_bytes = std::fs::read(snapshot_path)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
     let snapshot = Snapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes)
@@ -95,7 +92,15 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         lenient: inputs.lenient,
         csv_mapping: policy.idp_csv.as_ref(),
     };
-    let idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
+    let mut idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
+    if let Some(spec) = &inputs.assignments {
+        // `okta:` (Current Assignments report) and `list:` prefixes are optional: the header tells.
+        let path = spec
+            .strip_prefix("okta:")
+            .or_else(|| spec.strip_prefix("list:"))
+            .unwrap_or(spec);
+        idp.assignments = Some(Assignments::load(Path::new(path)).map_err(Failure::input)?);
+    }
     let run = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         as_of,
@@ -106,6 +111,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         },
         snapshot_meta: snapshot.meta.clone(),
         idp_sources: idp.sources.clone(),
+        assignments: idp.assignments.clone(),
         policy_file,
         policy: policy.clone(),
         rules_run: Vec::new(),

@@ -1,5 +1,6 @@
 //! Identity-provider exports, one file per format, normalised to [`Identity`].
 
+pub mod assignments;
 mod csv_table;
 mod custom_csv;
 mod entra;
@@ -24,6 +25,7 @@ use jiff::Timestamp;
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub use assignments::Assignments;
 pub use custom_csv::CsvMapping;
 pub use resolve::{IdentityIndex, KeyRewrites, MatchMethod, Resolution};
 pub use sink::KeySet;
@@ -287,6 +289,8 @@ pub struct IdpSource {
 pub struct IdpSet {
     pub sources: Vec<IdpSource>,
     pub identities: Vec<Identity>,
+    /// `--assignments`: who the IdP assigns the Freshdesk app to, when given.
+    pub assignments: Option<Assignments>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +356,7 @@ pub fn read_bytes(
     Ok(IdpSet {
         sources: vec![source],
         identities,
+        assignments: None,
     })
 }
 

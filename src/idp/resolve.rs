@@ -131,6 +131,7 @@ mod tests {
     fn resolves_across_sources_with_method() {
         let set = IdpSet {
             sources: Vec::new(),
+            assignments: None,
             identities: vec![
                 identity(0, &[("ann@acme.test", KeyKind::Login)]),
                 identity(

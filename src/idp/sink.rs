@@ -87,8 +87,14 @@ impl<'a> Sink<'a> {
         if raw.is_empty() {
             return false;
         }
-        if raw.is_ascii() {
-            if !raw.iter().any(u8::is_ascii_uppercase) {
+        // One pass: most keys are already lower-case ASCII and need no copy.
+        let (mut ascii, mut upper) = (true, false);
+        for &b in raw {
+            ascii &= b.is_ascii();
+            upper |= b.is_ascii_uppercase();
+        }
+        if ascii {
+            if !upper {
                 return wanted.contains_bytes(raw);
             }
             self.lower.clear();

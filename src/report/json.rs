@@ -71,6 +71,7 @@ struct RunJson<'a> {
 struct Inputs<'a> {
     snapshot: &'a super::InputFile,
     idp: Vec<IdpInput<'a>>,
+    assignments: Option<&'a crate::idp::Assignments>,
     policy: Option<&'a super::InputFile>,
 }
 
@@ -105,6 +106,7 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> Result<(), Stri
                     warnings: &s.warnings,
                 })
                 .collect(),
+            assignments: run.assignments.as_ref(),
             policy: run.policy_file.as_ref(),
         },
         policy: &run.policy,

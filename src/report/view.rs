@@ -27,6 +27,7 @@ pub struct RunInfo {
     pub snapshot: InputFile,
     pub snapshot_meta: SnapshotMeta,
     pub idp_sources: Vec<IdpSource>,
+    pub assignments: Option<crate::idp::Assignments>,
     pub policy_file: Option<InputFile>,
     pub policy: Policy,
     pub rules_run: Vec<&'static str>,
