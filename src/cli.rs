@@ -48,6 +48,19 @@ pub enum Command {
     Evidence(EvidenceArgs),
     /// Check an evidence bundle's integrity.
     Verify(VerifyArgs),
+    /// Policy file helpers.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a commented policy with every key at its default.
+    Init {
+        /// Where to write it (refuses to overwrite).
+        #[arg(long, default_value = "deskaudit-policy.toml")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -163,19 +176,27 @@ pub struct SimArgs {
 pub struct GraphArgs {
     #[arg(long)]
     pub snapshot: PathBuf,
-    #[arg(long = "idp", value_name = "[KIND:]PATH")]
-    pub idp: Vec<IdpSpec>,
+    #[command(flatten)]
+    pub inputs: AuditInputArgs,
+    /// dot, graphml or json.
     #[arg(long, default_value = "json")]
     pub format: String,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     #[arg(long)]
     pub snapshot: PathBuf,
-    #[arg(long = "idp", value_name = "[KIND:]PATH")]
-    pub idp: Vec<IdpSpec>,
+    #[command(flatten)]
+    pub inputs: AuditInputArgs,
+    /// The agent's email (any case), or its id.
     pub email: String,
+    /// Print a JSON document (schema_version 1) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

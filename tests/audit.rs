@@ -66,6 +66,15 @@ fn oracle() -> BTreeMap<String, BTreeSet<u64>> {
             "privileged-agent",
             &[67013470001, 67013470086, 67013470120, 67013470647],
         ),
+        // Rules that need no policy and no assignments (fixtures/acme/README.md).
+        ("pre-start-access", &[67013470664]),
+        ("broad-ticket-scope", &[67013470426, 67013470528]),
+        (
+            "duplicate-identity",
+            &[67013470052, 67013470511, 67013470545, 67013470562],
+        ),
+        ("shared-mailbox", &[67013470324]),
+        ("deactivated-privileged", &[67013470018]),
     ]
     .into_iter()
     .map(|(rule, ids)| (rule.to_owned(), ids.iter().copied().collect()))

@@ -61,7 +61,16 @@ impl AuditOutcome {
 }
 
 /// Snapshot + IdP exports + policy → graph → rules → reports in `out`.
-pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Result<AuditOutcome, Failure> {
+/// Everything an audit reads, loaded and joined into the graph.
+pub struct Loaded {
+    pub graph: IdentityGraph,
+    pub policy: Policy,
+    pub as_of: jiff::Timestamp,
+    pub run: RunInfo,
+}
+
+/// Snapshot + IdP exports + policy → the identity graph (shared by audit, graph, explain).
+pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Failure> {
     let snapshot_bytes = std::fs::read(snapshot_path)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
     let snapshot = Snapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes)
@@ -117,6 +126,22 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         rules_run: Vec::new(),
     };
     let graph = IdentityGraph::build(directory, idp, &policy.rewrites);
+    Ok(Loaded {
+        graph,
+        policy,
+        as_of,
+        run,
+    })
+}
+
+/// Snapshot + IdP exports + policy → graph → rules → reports in `out`.
+pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Result<AuditOutcome, Failure> {
+    let Loaded {
+        graph,
+        policy,
+        as_of,
+        run,
+    } = load(snapshot_path, inputs)?;
     let ctx = AuditContext {
         graph: &graph,
         policy: &policy,

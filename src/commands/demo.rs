@@ -33,6 +33,11 @@ const IDP_EXPORTS: &[(&str, &str)] = &[
         "idp/hris-workers.csv",
         include_str!("../../fixtures/acme/idp/hris-workers.csv"),
     ),
+    (
+        "idp/okta-current-assignments.csv",
+        include_str!("../../fixtures/acme/idp/okta-current-assignments.csv"),
+    ),
+    ("policy.toml", include_str!("../../fixtures/acme/policy.toml")),
 ];
 
 #[derive(Deserialize)]
@@ -40,6 +45,8 @@ const IDP_EXPORTS: &[(&str, &str)] = &[
 struct DemoSpec {
     as_of: jiff::Timestamp,
     idp: Vec<String>,
+    policy: String,
+    assignments: String,
 }
 
 pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
@@ -52,6 +59,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     // The audited exports are copied beside the reports, so the run directory is its own evidence.
     let inputs_dir = args.out.join("inputs");
     write_files(&inputs_dir, IDP_EXPORTS)?;
+    let beside =
+        |rel: &str| inputs_dir.join(Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default());
     let idp = spec
         .idp
         .iter()
@@ -96,8 +105,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
 
     let inputs = AuditInputArgs {
         idp,
-        assignments: None,
-        policy: None,
+        assignments: Some(beside(&spec.assignments).display().to_string()),
+        policy: Some(beside(&spec.policy)),
         as_of: Some(spec.as_of),
         fail_on: None,
         lenient: false,

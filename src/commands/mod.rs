@@ -5,13 +5,15 @@
 mod audit;
 mod collect;
 mod demo;
+mod explain;
+mod graph;
 mod sim;
 
 use std::fmt;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, PolicyCommand};
 
-pub use audit::{AuditOutcome, audit};
+pub use audit::{AuditOutcome, Loaded, audit, load};
 
 /// A failure with the contract's exit code.
 #[derive(Debug)]
@@ -63,12 +65,23 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(outcome.exit_code())
         }
         Command::Sim(args) => sim::run(&args),
-        Command::Graph(_) => not_yet("graph"),
-        Command::Explain(_) => not_yet("explain"),
+        Command::Graph(args) => graph::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Diff(_) => not_yet("diff"),
         Command::Evidence(_) => not_yet("evidence"),
         Command::Verify(_) => not_yet("verify"),
+        Command::Policy(PolicyCommand::Init { out }) => policy_init(&out),
     }
+}
+
+fn policy_init(out: &std::path::Path) -> Result<u8, Failure> {
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(out);
+    let mut file =
+        file.map_err(|e| Failure::input(format!("{}: {e} (it will not be overwritten)", out.display())))?;
+    std::io::Write::write_all(&mut file, crate::policy::DEFAULT_POLICY.as_bytes())
+        .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+    println!("wrote {}", out.display());
+    Ok(0)
 }
 
 fn not_yet(command: &str) -> Result<u8, Failure> {

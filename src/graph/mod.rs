@@ -1,6 +1,9 @@
 //! The identity graph: agent → role, agent → group, agent → ticket scope,
 //! agent → IdP identity. Rules ask it questions; every answer is a path.
 
+pub mod export;
+pub mod surface;
+
 use std::collections::{BTreeMap, HashMap};
 
 use petgraph::Direction;
@@ -136,6 +139,19 @@ impl IdentityGraph {
             (Node::Role(id), Edge::HasRole) => Some(id),
             _ => None,
         })
+    }
+
+    /// View-only groups (`contribution_group_ids`), in insertion order.
+    pub fn contribution_group_ids_of(&self, agent: usize) -> Vec<u64> {
+        self.out(agent, |n, e| match (n, e) {
+            (Node::Group(id), Edge::ContributesTo) => Some(id),
+            _ => None,
+        })
+    }
+
+    /// The underlying graph, read-only: for exporting every node and edge.
+    pub fn raw(&self) -> &DiGraph<Node, Edge> {
+        &self.graph
     }
 
     pub fn group_ids_of(&self, agent: usize) -> Vec<u64> {

@@ -12,6 +12,9 @@ use super::source::Opened;
 pub(crate) struct Table {
     file: String,
     skipped_lines: u64,
+    /// Added to data rows' lines: the csv crate takes a record's position
+    /// before its predecessor's `\n` is counted when rows end in CRLF.
+    row_offset: u64,
     headers: Vec<String>,
     reader: csv::Reader<Box<dyn BufRead + Send>>,
     lenient: bool,
@@ -25,8 +28,10 @@ impl Table {
             file,
             reader,
             skipped_lines,
+            crlf,
             ..
         } = opened;
+
         let mut reader = ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -46,6 +51,7 @@ impl Table {
         }
         Ok(Table {
             file,
+            row_offset: skipped_lines + u64::from(crlf),
             skipped_lines,
             headers,
             reader,
@@ -91,11 +97,11 @@ impl Table {
             let more = self
                 .reader
                 .read_record(rec)
-                .map_err(|e| csv_error(&self.file, self.skipped_lines, &e))?;
+                .map_err(|e| csv_error(&self.file, self.row_offset, &e))?;
             if !more {
                 return Ok(None);
             }
-            let line = rec.position().map_or(0, |p| p.line()) + self.skipped_lines;
+            let line = rec.position().map_or(0, |p| p.line()) + self.row_offset;
             if self.whole(rec.len(), line)? {
                 return Ok(Some(line));
             }
@@ -109,11 +115,11 @@ impl Table {
             let more = self
                 .reader
                 .read_byte_record(rec)
-                .map_err(|e| csv_error(&self.file, self.skipped_lines, &e))?;
+                .map_err(|e| csv_error(&self.file, self.row_offset, &e))?;
             if !more {
                 return Ok(None);
             }
-            let line = rec.position().map_or(0, |p| p.line()) + self.skipped_lines;
+            let line = rec.position().map_or(0, |p| p.line()) + self.row_offset;
             if self.whole(rec.len(), line)? {
                 return Ok(Some(line));
             }
@@ -173,5 +179,29 @@ fn csv_error(file: &str, skipped: u64, e: &csv::Error) -> IdpError {
         file: file.to_owned(),
         line,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(data: &'static [u8]) -> Vec<u64> {
+        let mut table = Table::from_bytes("t.csv", data).expect("table");
+        let mut rec = StringRecord::new();
+        let mut out = Vec::new();
+        while let Some(line) = table.next_row(&mut rec).expect("row") {
+            out.push(line);
+        }
+        out
+    }
+
+    #[test]
+    fn line_numbers_are_true_for_lf_crlf_sep_and_multiline_cells() {
+        assert_eq!(lines(b"a,b\n1,2\n3,4\n"), [2, 3]);
+        assert_eq!(lines(b"a,b\r\n1,2\r\n3,4\r\n"), [2, 3]);
+        assert_eq!(lines(b"sep=,\r\na,b\r\n1,2\r\n3,4\r\n"), [3, 4]);
+        assert_eq!(lines(b"a,b\n\"x\ny\",2\n3,4\n"), [2, 4]);
+        assert_eq!(lines(b"a,b\r\n\"x\r\ny\",2\r\n3,4\r\n"), [2, 4]);
     }
 }

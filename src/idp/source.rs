@@ -22,6 +22,8 @@ pub(crate) struct Opened {
     pub reader: Box<dyn BufRead + Send>,
     /// Lines consumed before the data (a `sep=` line), to keep line numbers true.
     pub skipped_lines: u64,
+    /// Rows end in CRLF: the csv crate then reports each record one line early.
+    pub crlf: bool,
     digest: Option<Digest>,
 }
 
@@ -113,6 +115,10 @@ impl Opened {
             skipped_lines = 1;
         }
         let head = reader.fill_buf().map_err(io)?;
+        let crlf = head
+            .iter()
+            .position(|&b| b == b'\n')
+            .is_some_and(|p| p > 0 && head[p - 1] == b'\r');
         let shape = match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{' | b'[') => Shape::Json,
             _ => Shape::Csv,
@@ -122,6 +128,7 @@ impl Opened {
             shape,
             reader,
             skipped_lines,
+            crlf,
             digest: Some(digest),
         })
     }

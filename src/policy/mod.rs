@@ -2,6 +2,9 @@
 //! into a raw form that rejects unknown keys, then validated into [`Policy`].
 
 mod raw;
+mod types;
+
+pub use types::{AdminCount, AgentRef, Exception, RoleMapping};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,7 +61,37 @@ pub struct Policy {
     pub idp_csv: Option<CsvMapping>,
     /// `domain_aliases` and `identity_map`.
     pub rewrites: KeyRewrites,
+    /// The organisation's own email domains (subdomains included), for `external-domain`.
+    pub org_domains: Vec<String>,
+    /// Local parts of shared mailboxes, lower-cased, for `shared-mailbox`.
+    pub shared_mailbox_names: Vec<String>,
+    pub role_mapping: Vec<RoleMapping>,
+    pub admin_count: AdminCount,
+    pub exceptions: Vec<Exception>,
 }
+
+/// The commented default policy `deskaudit policy init` writes.
+pub const DEFAULT_POLICY: &str = include_str!("default.toml");
+
+/// The contract's default shared-mailbox local parts.
+pub const DEFAULT_SHARED_MAILBOXES: &[&str] = &[
+    "admin",
+    "administrator",
+    "billing",
+    "contact",
+    "help",
+    "helpdesk",
+    "info",
+    "it",
+    "noreply",
+    "no-reply",
+    "office",
+    "sales",
+    "service",
+    "servicedesk",
+    "support",
+    "team",
+];
 
 impl Default for Policy {
     fn default() -> Policy {
@@ -75,6 +108,11 @@ impl Default for Policy {
             rules: BTreeMap::new(),
             idp_csv: None,
             rewrites: KeyRewrites::default(),
+            org_domains: Vec::new(),
+            shared_mailbox_names: DEFAULT_SHARED_MAILBOXES.iter().map(|s| (*s).to_owned()).collect(),
+            role_mapping: Vec::new(),
+            admin_count: AdminCount::default(),
+            exceptions: Vec::new(),
         }
     }
 }
@@ -162,13 +200,43 @@ mod tests {
     }
 
     #[test]
+    fn the_written_default_policy_is_the_default() {
+        assert_eq!(
+            Policy::parse("default.toml", DEFAULT_POLICY).expect("valid"),
+            Policy::default()
+        );
+    }
+
+    #[test]
+    fn exceptions_are_validated() {
+        let ok = "[[exceptions]]\nrule = \"dormant-agent\"\nagent = \"Ann@acme.test\"\njustification = \"seasonal\"\napprover = \"Head of Support\"\nexpires = 2027-01-31\n";
+        let p = Policy::parse("p.toml", ok).expect("valid");
+        assert_eq!(p.exceptions[0].agent, AgentRef::Email("ann@acme.test".into()));
+        assert_eq!(p.exceptions[0].expires.to_string(), "2027-01-31T23:59:59Z");
+        let cases = [
+            (ok.replace("2027-01-31", "2027-13-31"), "p.toml:6:"),
+            (ok.replace("dormant-agent", "dormant"), "dormant"),
+            (ok.replace("\"Head of Support\"", "\" \""), "approver"),
+            (ok.replace("expires = 2027-01-31\n", ""), "expires"),
+        ];
+        for (text, says) in cases {
+            let err = Policy::parse("p.toml", &text).expect_err(&text).to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
     fn reads_thresholds_roles_and_rule_settings() {
         let text = "dormant_days = 60\nprivileged_roles = [\"Account Administrator\", 123]\n\n[rules.\"privileged-agent\"]\nseverity = \"low\"\n";
         let p = Policy::parse("p.toml", text).expect("valid");
         assert_eq!(p.thresholds.dormant_days, 60);
         assert_eq!(p.thresholds.invite_days, 14);
         assert!(p.is_privileged(123, None));
-        assert!(!p.is_privileged(1, Some("Administrator")));
+        assert!(
+            p.is_privileged(1, Some("Administrator")),
+            "privileged_roles adds to the defaults"
+        );
+        assert!(!p.is_privileged(1, Some("Supervisor")));
         assert_eq!(p.severity_for("privileged-agent", Severity::Info), Severity::Low);
     }
 

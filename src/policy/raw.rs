@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::types::{AdminCount, AgentRef, Exception, RoleMapping};
 use super::{Policy, RoleRef, RuleSettings, known_rule};
 use crate::idp::CsvMapping;
+use crate::model::TicketScope;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +26,43 @@ pub(super) struct RawPolicy {
     /// Agent email → IdP login.
     #[serde(default)]
     identity_map: BTreeMap<String, String>,
+    org_domains: Option<Vec<String>>,
+    shared_mailbox_names: Option<Vec<String>>,
+    #[serde(default)]
+    role_mapping: Vec<RawRoleMapping>,
+    admin_count: Option<RawAdminCount>,
+    #[serde(default)]
+    exceptions: Vec<RawException>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoleMapping {
+    department: Option<String>,
+    group: Option<String>,
+    #[serde(default)]
+    roles: Vec<RawRoleRef>,
+    #[serde(default)]
+    groups: Vec<String>,
+    max_ticket_scope: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdminCount {
+    min: Option<u32>,
+    max: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawException {
+    rule: String,
+    agent: RawRoleRef,
+    justification: String,
+    approver: String,
+    /// A TOML date (`2026-12-31`) or date-time.
+    expires: toml::value::Datetime,
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +70,31 @@ pub(super) struct RawPolicy {
 enum RawRoleRef {
     Id(u64),
     Name(String),
+}
+
+impl RawRoleRef {
+    fn into_typed(self) -> RoleRef {
+        match self {
+            RawRoleRef::Id(id) => RoleRef::Id(id),
+            RawRoleRef::Name(name) => RoleRef::Name(name),
+        }
+    }
+}
+
+/// A TOML date means the end of that day (UTC); a date-time needs an offset.
+fn toml_datetime(dt: &toml::value::Datetime) -> Result<jiff::Timestamp, String> {
+    match (dt.date, dt.time, dt.offset) {
+        (Some(d), None, None) => {
+            let date = jiff::civil::date(d.year as i16, d.month as i8, d.day as i8);
+            jiff::tz::TimeZone::UTC
+                .to_timestamp(date.to_datetime(jiff::civil::time(23, 59, 59, 0)))
+                .map_err(|e| e.to_string())
+        }
+        (Some(_), Some(_), Some(_)) => dt.to_string().parse().map_err(|e: jiff::Error| e.to_string()),
+        _ => Err(format!(
+            "`{dt}` is not a date (2026-12-31) or a date-time with an offset"
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,13 +122,92 @@ impl RawPolicy {
             }
         }
         if let Some(roles) = self.privileged_roles {
-            policy.privileged_roles = roles
-                .into_iter()
-                .map(|r| match r {
-                    RawRoleRef::Id(id) => RoleRef::Id(id),
-                    RawRoleRef::Name(name) => RoleRef::Name(name),
-                })
+            // The contract: privileged_roles adds to the two default roles.
+            for role in roles.into_iter().map(RawRoleRef::into_typed) {
+                if !policy.privileged_roles.contains(&role) {
+                    policy.privileged_roles.push(role);
+                }
+            }
+        }
+        if let Some(domains) = self.org_domains {
+            for d in &domains {
+                if d.trim().is_empty() || d.contains(['@', ' ']) {
+                    return Err(("org_domains".to_owned(), format!("`{d}` is not a domain")));
+                }
+            }
+            policy.org_domains = domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('.').to_lowercase())
                 .collect();
+        }
+        if let Some(names) = self.shared_mailbox_names {
+            policy.shared_mailbox_names = names.iter().map(|n| n.trim().to_lowercase()).collect();
+        }
+        for (i, m) in self.role_mapping.into_iter().enumerate() {
+            let key = format!("role_mapping[{i}]");
+            if m.department.is_none() && m.group.is_none() {
+                return Err((key, "names neither a department nor a group".to_owned()));
+            }
+            let max_ticket_scope = match m
+                .max_ticket_scope
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None => None,
+                Some("global") => Some(TicketScope::Global),
+                Some("group") => Some(TicketScope::Group),
+                Some("restricted") => Some(TicketScope::Restricted),
+                Some(other) => {
+                    return Err((
+                        format!("{key}.max_ticket_scope"),
+                        format!("`{other}` is not global, group or restricted"),
+                    ));
+                }
+            };
+            policy.role_mapping.push(RoleMapping {
+                department: m.department,
+                group: m.group,
+                roles: m.roles.into_iter().map(RawRoleRef::into_typed).collect(),
+                groups: m.groups,
+                max_ticket_scope,
+            });
+        }
+        if let Some(bounds) = self.admin_count {
+            if let (Some(min), Some(max)) = (bounds.min, bounds.max)
+                && min > max
+            {
+                return Err(("admin_count".to_owned(), format!("min {min} is above max {max}")));
+            }
+            policy.admin_count = AdminCount {
+                min: bounds.min,
+                max: bounds.max,
+            };
+        }
+        for (i, e) in self.exceptions.into_iter().enumerate() {
+            let key = format!("exceptions[{i}]");
+            if !known_rule(&e.rule) {
+                return Err((format!("{key}.rule"), format!("no rule is called `{}`", e.rule)));
+            }
+            for (field, value) in [("justification", &e.justification), ("approver", &e.approver)] {
+                if value.trim().is_empty() {
+                    return Err((
+                        format!("{key}.{field}"),
+                        "must not be empty: an auditor asks who and why".to_owned(),
+                    ));
+                }
+            }
+            let expires = toml_datetime(&e.expires).map_err(|why| (format!("{key}.expires"), why))?;
+            policy.exceptions.push(Exception {
+                rule: e.rule,
+                agent: match e.agent {
+                    RawRoleRef::Id(id) => AgentRef::Id(id),
+                    RawRoleRef::Name(email) => AgentRef::Email(email.trim().to_lowercase()),
+                },
+                justification: e.justification,
+                approver: e.approver,
+                expires,
+            });
         }
         for (from, to) in &self.domain_aliases {
             for (key, domain) in [(from, from), (from, to)] {

@@ -42,6 +42,7 @@ pub fn write_html(data: &ReportData, out: &mut dyn Write) -> Result<(), String> 
         severities,
         findings: &data.findings,
         ambiguous: &data.ambiguous,
+        suppressed: &data.suppressed,
     };
     tmpl.render_captured_to(Value::from(Serde(&ctx)), out)
         .map(|_| ())
@@ -64,6 +65,7 @@ struct Page<'a> {
     severities: Vec<(&'static str, u64)>,
     findings: &'a [super::FindingRow],
     ambiguous: &'a [super::AmbiguousMatch],
+    suppressed: &'a [super::SuppressedRow],
 }
 
 #[cfg(test)]

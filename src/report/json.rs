@@ -14,7 +14,7 @@ struct FindingsDoc<'a> {
     run: RunDoc<'a>,
     summary: &'a Summary,
     findings: &'a [FindingRow],
-    suppressed: &'a [FindingRow],
+    suppressed: &'a [super::SuppressedRow],
     /// Agents whose identities disagree on status.
     ambiguous_matches: &'a [super::AmbiguousMatch],
 }
@@ -48,7 +48,7 @@ pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(),
         run: run_doc(&data.run),
         summary: &data.summary,
         findings: &data.findings,
-        suppressed: &[],
+        suppressed: &data.suppressed,
         ambiguous_matches: &data.ambiguous,
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;

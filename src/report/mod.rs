@@ -9,7 +9,9 @@ mod view;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use view::{AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary};
+pub use view::{
+    AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary, SuppressedRow,
+};
 
 pub use self::csv::write_findings_csv;
 pub use self::html::write_html;

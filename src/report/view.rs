@@ -68,6 +68,8 @@ pub struct Summary {
     pub population: Population,
     pub by_rule: BTreeMap<&'static str, u64>,
     pub by_severity: BTreeMap<&'static str, u64>,
+    /// Findings accepted by an unexpired exception (not counted above).
+    pub suppressed: u64,
 }
 
 /// An agent whose identities disagree (one active, another terminated): the
@@ -81,10 +83,19 @@ pub struct AmbiguousMatch {
     pub identities: Vec<String>,
 }
 
+/// A finding an unexpired exception accepts, with who accepted it and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuppressedRow {
+    #[serde(flatten)]
+    pub finding: FindingRow,
+    pub exception: crate::policy::Exception,
+}
+
 pub struct ReportData {
     pub run: RunInfo,
     pub summary: Summary,
     pub findings: Vec<FindingRow>,
+    pub suppressed: Vec<SuppressedRow>,
     pub ambiguous: Vec<AmbiguousMatch>,
 }
 
@@ -111,8 +122,17 @@ impl ReportData {
                 population,
                 by_rule,
                 by_severity,
+                suppressed: set.suppressed.len() as u64,
             },
             findings,
+            suppressed: set
+                .suppressed
+                .iter()
+                .map(|(f, e)| SuppressedRow {
+                    finding: row(graph, f),
+                    exception: e.clone(),
+                })
+                .collect(),
             ambiguous: ambiguous(graph),
         }
     }

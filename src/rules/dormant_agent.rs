@@ -42,7 +42,7 @@ impl Rule for DormantAgent {
                     META.finding(
                         i,
                         agent.id,
-                        format!("{what} {since} is {days:.1} days before as-of (threshold {threshold} days, {kind})"),
+                        format!("{what} {since} is {days:.2} days before as-of (threshold {threshold} days, {kind})"),
                     )
                     .step(agent_label(agent), what, since.to_string())
                     .value("last_active_at", opt(agent.last_active_at))

@@ -6,9 +6,19 @@ mod evidence;
 mod finding;
 pub mod registry;
 
+mod admin_count;
+mod broad_ticket_scope;
+mod deactivated_privileged;
 mod dormant_agent;
+mod duplicate_identity;
+mod expired_exception;
+mod external_domain;
+mod idp_not_assigned;
 mod orphaned_agent;
+mod pre_start_access;
 mod privileged_agent;
+mod role_drift;
+mod shared_mailbox;
 mod stale_invite;
 mod terminated_active;
 
@@ -38,6 +48,16 @@ pub static ALL_RULES: &[&dyn Rule] = &[
     &dormant_agent::DormantAgent,
     &stale_invite::StaleInvite,
     &privileged_agent::PrivilegedAgent,
+    &idp_not_assigned::IdpNotAssigned,
+    &pre_start_access::PreStartAccess,
+    &broad_ticket_scope::BroadTicketScope,
+    &duplicate_identity::DuplicateIdentity,
+    &shared_mailbox::SharedMailbox,
+    &external_domain::ExternalDomain,
+    &role_drift::RoleDrift,
+    &deactivated_privileged::DeactivatedPrivileged,
+    &admin_count::AdminCount,
+    &expired_exception::ExpiredException,
 ];
 
 pub fn rule_by_id(id: &str) -> Option<&'static dyn Rule> {

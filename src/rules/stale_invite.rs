@@ -33,7 +33,7 @@ impl Rule for StaleInvite {
                     META.finding(
                         i,
                         agent.id,
-                        format!("invited {created}, {days:.1} days before as-of, never verified (threshold {threshold} days)"),
+                        format!("invited {created}, {days:.2} days before as-of, never verified (threshold {threshold} days)"),
                     )
                     .step(agent_label(agent), "invited", created.to_string())
                     .value("created_at", created)

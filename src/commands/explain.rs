@@ -1,0 +1,345 @@
+//! `deskaudit explain`: one person's effective permission surface, the path
+//! behind every grant, and every finding on them.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
+
+use serde::Serialize;
+
+use super::{Failure, Loaded, load};
+use crate::cli::ExplainArgs;
+use crate::graph::IdentityGraph;
+use crate::graph::surface::{Membership, PermissionSurface, surface};
+use crate::model::{AgentStatus, TicketScope};
+use crate::rules::{AuditContext, Finding, PathStep, registry};
+
+const SCHEMA_VERSION: u32 = 1;
+
+pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
+    let Loaded {
+        graph, policy, as_of, ..
+    } = load(&args.snapshot, &args.inputs)?;
+    let matches = find_agents(&graph, &args.email);
+    if matches.is_empty() {
+        return Err(not_found(
+            &graph,
+            &args.email,
+            &args.snapshot.display().to_string(),
+        ));
+    }
+    let set = registry::run(&AuditContext {
+        graph: &graph,
+        policy: &policy,
+        as_of,
+    });
+    let explained: Vec<Explained> = matches
+        .iter()
+        .map(|&i| Explained {
+            surface: surface(&graph, i, &policy),
+            findings: set
+                .findings
+                .iter()
+                .filter(|f| f.agent == i)
+                .map(FindingView::from)
+                .collect(),
+        })
+        .collect();
+
+    let mut w = BufWriter::new(io::stdout().lock());
+    let written = if args.json {
+        let doc = ExplainDocument {
+            schema_version: SCHEMA_VERSION,
+            query: args.email.clone(),
+            as_of: as_of.to_string(),
+            agents: explained,
+        };
+        serde_json::to_writer_pretty(&mut w, &doc)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(w))
+    } else {
+        write_text(&mut w, &args.email, &as_of.to_string(), &explained)
+    };
+    match written.and_then(|()| w.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::input(format!("stdout: {e}"))),
+        _ => Ok(0),
+    }
+}
+
+/// Agents whose key (email trimmed, lower-cased) is the query, or whose id it is.
+fn find_agents(graph: &IdentityGraph, query: &str) -> Vec<usize> {
+    let needle = query.trim().to_lowercase();
+    let id: Option<u64> = needle.parse().ok();
+    graph
+        .agents()
+        .filter(|(_, a)| a.key().as_deref() == Some(needle.as_str()) || Some(a.id) == id)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn not_found(graph: &IdentityGraph, query: &str, snapshot: &str) -> Failure {
+    let needle = query.trim().to_lowercase();
+    let local = needle.split('@').next().unwrap_or_default();
+    let mut close: Vec<(usize, String)> = graph
+        .agents()
+        .filter_map(|(_, a)| a.key())
+        .filter_map(|key| {
+            let d = edit_distance(&needle, &key);
+            let related = d <= 3.max(needle.chars().count() / 4) || (local.len() >= 3 && key.contains(local));
+            related.then_some((d, key))
+        })
+        .collect();
+    close.sort();
+    close.dedup();
+    let mut message = format!(
+        "no agent with email or id `{}` in {snapshot} ({} agents searched by email, trimmed and lower-cased, and by id)",
+        clean(query),
+        graph.agents().count()
+    );
+    if !close.is_empty() {
+        let names: Vec<String> = close.into_iter().take(5).map(|(_, k)| clean(&k)).collect();
+        message.push_str(&format!("; close: {}", names.join(", ")));
+    }
+    Failure::input(message)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Control characters (ANSI escapes, carriage returns) written visibly, so a
+/// hostile name cannot rewrite the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// The public JSON of `explain --json`.
+#[derive(Serialize)]
+struct ExplainDocument {
+    schema_version: u32,
+    query: String,
+    as_of: String,
+    agents: Vec<Explained>,
+}
+
+#[derive(Serialize)]
+struct Explained {
+    #[serde(flatten)]
+    surface: PermissionSurface,
+    findings: Vec<FindingView>,
+}
+
+#[derive(Serialize)]
+struct FindingView {
+    finding_id: String,
+    rule: &'static str,
+    severity: &'static str,
+    detail: String,
+    path: Vec<PathStep>,
+    values: BTreeMap<String, String>,
+}
+
+impl From<&Finding> for FindingView {
+    fn from(f: &Finding) -> FindingView {
+        FindingView {
+            finding_id: f.id(),
+            rule: f.rule.id,
+            severity: f.severity.as_str(),
+            detail: f.detail.clone(),
+            path: f.evidence.path.clone(),
+            values: f.evidence.values.clone(),
+        }
+    }
+}
+
+fn write_text(w: &mut impl Write, query: &str, as_of: &str, explained: &[Explained]) -> io::Result<()> {
+    if explained.len() > 1 {
+        writeln!(w, "{} agents match `{}`.", explained.len(), clean(query.trim()))?;
+        writeln!(w)?;
+    }
+    for (n, e) in explained.iter().enumerate() {
+        if n > 0 {
+            writeln!(w)?;
+            writeln!(w, "----------------------------------------")?;
+            writeln!(w)?;
+        }
+        write_one(w, as_of, e)?;
+    }
+    Ok(())
+}
+
+fn write_one(w: &mut impl Write, as_of: &str, e: &Explained) -> io::Result<()> {
+    let s = &e.surface;
+    let a = &s.agent;
+    let email = a.email.as_deref().map_or_else(|| "no email".to_owned(), clean);
+    let name = if a.name.trim().is_empty() {
+        "(no name)".to_owned()
+    } else {
+        clean(&a.name)
+    };
+    writeln!(w, "Agent {}: {name} <{email}>", a.id)?;
+    let kind = a
+        .agent_type
+        .as_deref()
+        .map_or_else(|| "type not given".to_owned(), clean);
+    let time = if a.occasional { "occasional" } else { "full-time" };
+    writeln!(w, "  status:        {} ({kind}, {time})", a.status.as_str())?;
+    let when = |t: Option<jiff::Timestamp>| t.map_or_else(|| "never".to_owned(), |t| t.to_string());
+    writeln!(w, "  created:       {}", when(a.created_at))?;
+    writeln!(w, "  last activity: {}", when(a.last_activity))?;
+    writeln!(w, "  as of:         {as_of}")?;
+    match a.status {
+        AgentStatus::Deactivated => writeln!(
+            w,
+            "  note: deactivated; the grants below come back if the agent is reactivated"
+        )?,
+        AgentStatus::Pending => writeln!(
+            w,
+            "  note: pending invite; the grants below take effect once it is accepted"
+        )?,
+        AgentStatus::Active => {}
+    }
+
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Identities ({}): {}",
+        s.identities.len(),
+        s.idp_standing.describe()
+    )?;
+    for i in &s.identities {
+        writeln!(
+            w,
+            "  - {} {} {}: {} [{} → {}]",
+            clean(&i.source),
+            i.position,
+            i.line,
+            clean(&i.login),
+            clean(&i.raw_status),
+            i.status.as_str()
+        )?;
+        let last = i
+            .last_login
+            .map(|t| format!(", last login {t}"))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "      matched by {} = {}{last}",
+            i.method.as_str(),
+            clean(&i.key)
+        )?;
+    }
+
+    writeln!(w)?;
+    writeln!(w, "Roles ({}):", s.roles.len())?;
+    for r in &s.roles {
+        let flag = if r.privileged { " [privileged]" } else { "" };
+        let unknown = if r.known {
+            ""
+        } else {
+            " (not in the snapshot's roles)"
+        };
+        writeln!(w, "  - {} (id {}){flag}{unknown}", clean(&r.name), r.id)?;
+        writeln!(w, "      path: {}", clean(&r.explanation))?;
+    }
+
+    writeln!(w)?;
+    let t = &s.tickets;
+    writeln!(w, "Tickets they can see: {}", t.sees)?;
+    if !t.explanation.is_empty() {
+        writeln!(w, "  path: {}", t.explanation)?;
+    }
+    let n = s.groups.len();
+    match t.scope {
+        Some(TicketScope::Group) => writeln!(w, "Groups whose tickets they can see ({n}):")?,
+        Some(scope) => writeln!(
+            w,
+            "Groups ({n}; membership only, the {} scope decides what they see):",
+            scope.as_str()
+        )?,
+        None => writeln!(w, "Groups ({n}):")?,
+    }
+    for g in &s.groups {
+        let how = match g.membership {
+            Membership::Member => "member",
+            Membership::ViewOnly => "view-only",
+        };
+        writeln!(w, "  - {} (id {}), {how}", clean(&g.name), g.id)?;
+        let path = if t.via_groups {
+            format!("{} + {}", t.explanation, g.explanation)
+        } else {
+            g.explanation.clone()
+        };
+        writeln!(w, "      path: {}", clean(&path))?;
+    }
+
+    writeln!(w)?;
+    writeln!(w, "Findings ({}):", e.findings.len())?;
+    for f in &e.findings {
+        writeln!(
+            w,
+            "  - [{}] {} ({}): {}",
+            f.severity,
+            f.rule,
+            f.finding_id,
+            clean(&f.detail)
+        )?;
+        for step in &f.path {
+            writeln!(
+                w,
+                "      {} —{}→ {}",
+                clean(&step.from),
+                clean(&step.edge),
+                clean(&step.to)
+            )?;
+        }
+        for (name, value) in &f.values {
+            writeln!(w, "      {name} = {}", clean(value))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_table() {
+        let cases = [
+            ("", "", 0),
+            ("abc", "abc", 0),
+            ("olivia", "olvia", 1),
+            ("kitten", "sitting", 3),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(edit_distance(a, b), want, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn clean_makes_control_characters_visible() {
+        assert_eq!(clean("a\u{1b}[31mb\r"), "a\\u{1b}[31mb\\r");
+        assert_eq!(clean("Zoë <img>"), "Zoë <img>");
+    }
+}
