@@ -1,4 +1,4 @@
-use super::evidence::role_step;
+use super::evidence::{privileged_roles, role_step};
 use super::{AuditContext, Finding, Rule, RuleMeta, Severity};
 use crate::model::AgentStatus;
 
@@ -45,14 +45,7 @@ impl Rule for AdminCount {
             .agents()
             .filter(|(_, agent)| agent.status == AgentStatus::Active)
             .filter_map(|(i, _)| {
-                let privileged: Vec<u64> = g
-                    .role_ids_of(i)
-                    .into_iter()
-                    .filter(|&r| {
-                        ctx.policy
-                            .is_privileged(r, g.directory.roles.get(&r).map(|r| r.name.as_str()))
-                    })
-                    .collect();
+                let privileged = privileged_roles(ctx, i);
                 (!privileged.is_empty()).then_some((i, privileged))
             })
             .collect();

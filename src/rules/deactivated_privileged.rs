@@ -1,4 +1,4 @@
-use super::evidence::role_step;
+use super::evidence::{privileged_roles, role_step};
 use super::{AuditContext, Finding, Rule, RuleMeta, Severity};
 use crate::model::AgentStatus;
 
@@ -22,14 +22,7 @@ impl Rule for DeactivatedPrivileged {
         g.agents()
             .filter(|(_, agent)| agent.status == AgentStatus::Deactivated)
             .filter_map(|(i, agent)| {
-                let privileged: Vec<u64> = g
-                    .role_ids_of(i)
-                    .into_iter()
-                    .filter(|&r| {
-                        ctx.policy
-                            .is_privileged(r, g.directory.roles.get(&r).map(|r| r.name.as_str()))
-                    })
-                    .collect();
+                let privileged = privileged_roles(ctx, i);
                 if privileged.is_empty() {
                     return None;
                 }
