@@ -301,3 +301,38 @@ fn agents_whose_identities_disagree_are_listed() {
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
     assert!(html.contains("Identities that disagree"));
 }
+
+#[test]
+fn custom_roles_of_unknown_privilege_are_listed_until_classified() {
+    let unclassified = |policy_text: Option<&str>| -> Vec<String> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let policy = dir.path().join("policy.toml");
+        let mut args = vec!["--idp", OKTA];
+        if let Some(text) = policy_text {
+            std::fs::write(&policy, text).expect("write");
+            args.extend_from_slice(&["--policy", policy.to_str().expect("utf-8")]);
+        }
+        let run = audit(&args, dir.path());
+        assert!(run.status.success(), "{}", text(&run));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).expect("json"))
+                .expect("json");
+        doc["unclassified_roles"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(unclassified(None), ["Billing Manager", "Knowledge Base Editor"]);
+    assert_eq!(
+        unclassified(Some("standard_roles = [\"Knowledge Base Editor\"]\n")),
+        ["Billing Manager"]
+    );
+    assert!(
+        unclassified(Some(
+            "standard_roles = [\"Knowledge Base Editor\"]\nprivileged_roles = [\"Billing Manager\"]\n"
+        ))
+        .is_empty()
+    );
+}

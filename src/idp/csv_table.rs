@@ -32,9 +32,11 @@ impl Table {
             ..
         } = opened;
 
+        // As large as the source's buffer, so std's BufReader hands reads straight through.
         let mut reader = ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
+            .buffer_capacity(256 * 1024)
             .from_reader(reader);
         let headers: Vec<String> = reader
             .headers()

@@ -56,6 +56,8 @@ pub struct RuleSettings {
 pub struct Policy {
     pub thresholds: Thresholds,
     pub privileged_roles: Vec<RoleRef>,
+    /// Custom roles the organisation reviewed and judged not privileged.
+    pub standard_roles: Vec<RoleRef>,
     pub rules: BTreeMap<String, RuleSettings>,
     /// How to read `--idp csv:PATH` exports.
     pub idp_csv: Option<CsvMapping>,
@@ -105,6 +107,7 @@ impl Default for Policy {
                 RoleRef::Name("Account Administrator".into()),
                 RoleRef::Name("Administrator".into()),
             ],
+            standard_roles: Vec::new(),
             rules: BTreeMap::new(),
             idp_csv: None,
             rewrites: KeyRewrites::default(),
@@ -154,6 +157,18 @@ impl Policy {
             RoleRef::Id(id) => *id == role_id,
             RoleRef::Name(name) => role_name == Some(name.as_str()),
         })
+    }
+
+    /// A custom role (not one of Freshdesk's defaults) that the policy names
+    /// neither privileged nor standard: its privilege is unknown until classified.
+    pub fn is_unclassified(&self, role_id: u64, role_name: &str, default_role: bool) -> bool {
+        let named = |list: &[RoleRef]| {
+            list.iter().any(|r| match r {
+                RoleRef::Id(id) => *id == role_id,
+                RoleRef::Name(name) => name == role_name,
+            })
+        };
+        !default_role && !named(&self.privileged_roles) && !named(&self.standard_roles)
     }
 
     pub fn rule_enabled(&self, id: &str) -> bool {

@@ -16,6 +16,9 @@ pub(super) struct RawPolicy {
     occasional_dormant_days: Option<u32>,
     invite_days: Option<u32>,
     privileged_roles: Option<Vec<RawRoleRef>>,
+    /// Custom roles reviewed and judged not privileged.
+    #[serde(default)]
+    standard_roles: Vec<RawRoleRef>,
     #[serde(default)]
     rules: BTreeMap<String, RawRuleSettings>,
     /// Column mapping for `--idp csv:PATH` exports.
@@ -129,6 +132,11 @@ impl RawPolicy {
                 }
             }
         }
+        policy.standard_roles = self
+            .standard_roles
+            .into_iter()
+            .map(RawRoleRef::into_typed)
+            .collect();
         if let Some(domains) = self.org_domains {
             for d in &domains {
                 if d.trim().is_empty() || d.contains(['@', ' ']) {

@@ -43,6 +43,7 @@ pub fn write_html(data: &ReportData, out: &mut dyn Write) -> Result<(), String> 
         findings: &data.findings,
         ambiguous: &data.ambiguous,
         suppressed: &data.suppressed,
+        unclassified_roles: &data.unclassified_roles,
     };
     tmpl.render_captured_to(Value::from(Serde(&ctx)), out)
         .map(|_| ())
@@ -66,6 +67,7 @@ struct Page<'a> {
     findings: &'a [super::FindingRow],
     ambiguous: &'a [super::AmbiguousMatch],
     suppressed: &'a [super::SuppressedRow],
+    unclassified_roles: &'a [super::UnclassifiedRole],
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ struct FindingsDoc<'a> {
     suppressed: &'a [super::SuppressedRow],
     /// Agents whose identities disagree on status.
     ambiguous_matches: &'a [super::AmbiguousMatch],
+    /// Custom roles the policy names neither privileged nor standard.
+    unclassified_roles: &'a [super::UnclassifiedRole],
 }
 
 #[derive(Serialize)]
@@ -50,6 +52,7 @@ pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(),
         findings: &data.findings,
         suppressed: &data.suppressed,
         ambiguous_matches: &data.ambiguous,
+        unclassified_roles: &data.unclassified_roles,
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
     out.write_all(b"\n").map_err(|e| e.to_string())

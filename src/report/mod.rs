@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub use view::{
     AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary, SuppressedRow,
+    UnclassifiedRole,
 };
 
 pub use self::csv::write_findings_csv;

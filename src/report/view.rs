@@ -91,8 +91,18 @@ pub struct SuppressedRow {
     pub exception: crate::policy::Exception,
 }
 
+/// A custom role the policy has not classified, with who holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnclassifiedRole {
+    pub role_id: u64,
+    pub name: String,
+    /// Emails of active or pending holders.
+    pub holders: Vec<String>,
+}
+
 pub struct ReportData {
     pub run: RunInfo,
+    pub unclassified_roles: Vec<UnclassifiedRole>,
     pub summary: Summary,
     pub findings: Vec<FindingRow>,
     pub suppressed: Vec<SuppressedRow>,
@@ -116,7 +126,9 @@ impl ReportData {
             *by_rule.entry(f.rule).or_insert(0) += 1;
             *by_severity.entry(f.severity).or_insert(0) += 1;
         }
+        let unclassified_roles = unclassified_roles(graph, &run.policy);
         ReportData {
+            unclassified_roles,
             run,
             summary: Summary {
                 population,
@@ -136,6 +148,28 @@ impl ReportData {
             ambiguous: ambiguous(graph),
         }
     }
+}
+
+fn unclassified_roles(graph: &IdentityGraph, policy: &Policy) -> Vec<UnclassifiedRole> {
+    let holders = graph.holders_by_role();
+    graph
+        .directory
+        .roles
+        .values()
+        .filter(|r| policy.is_unclassified(r.id, &r.name, r.default))
+        .map(|r| UnclassifiedRole {
+            role_id: r.id,
+            name: r.name.clone(),
+            holders: holders
+                .get(&r.id)
+                .into_iter()
+                .flatten()
+                .map(|&i| graph.agent(i))
+                .filter(|a| a.status.holds_access())
+                .map(|a| a.email.clone().unwrap_or_default())
+                .collect(),
+        })
+        .collect()
 }
 
 fn ambiguous(graph: &IdentityGraph) -> Vec<AmbiguousMatch> {
