@@ -83,4 +83,17 @@ mod tests {
             assert!(!rule.meta().controls.is_empty(), "{id} evidences no control");
         }
     }
+
+    #[test]
+    fn catalogue_snapshot() {
+        // A change to any rule's id, severity or controls shows up in review.
+        let catalogue: Vec<String> = ALL_RULES
+            .iter()
+            .map(|r| {
+                let m = r.meta();
+                format!("{} [{}] {}", m.id, m.severity, m.controls.join(", "))
+            })
+            .collect();
+        insta::assert_snapshot!(catalogue.join("\n"));
+    }
 }
