@@ -266,7 +266,7 @@ mod tests {
         let mut sink = Sink::new(0, Some(&wanted), Timestamp::UNIX_EPOCH);
         read(&mut table, &mut sink).expect("rows");
         assert_eq!(sink.rows, 5);
-        assert_eq!(sink.by_status[&IdpStatus::Suspended], 2);
+        assert_eq!(sink.by_status()[&IdpStatus::Suspended], 2);
         assert_eq!(sink.kept.len(), 1);
         assert_eq!(sink.kept[0].login, "priya.nair@acme.test");
     }

@@ -223,8 +223,8 @@ mod tests {
     fn reads_the_fixture() {
         let sink = read_all(WORKERS, ts("2026-10-01T00:00:00Z")).expect("reads");
         assert_eq!(sink.rows, 7);
-        assert_eq!(sink.by_status.get(&IdpStatus::Active), Some(&4));
-        assert_eq!(sink.by_status.get(&IdpStatus::Deprovisioned), Some(&3));
+        assert_eq!(sink.by_status().get(&IdpStatus::Active), Some(&4));
+        assert_eq!(sink.by_status().get(&IdpStatus::Deprovisioned), Some(&3));
         let ids = sink.kept;
         let cases = [
             (2, "ann.lee@acme.test", IdpStatus::Active, "Active", None),

@@ -435,7 +435,8 @@ fn read_opened(
             kind
         }
     };
-    if sink.rows > 0 && !sink.by_status.keys().any(|s| s.is_terminated()) {
+    let by_status = sink.by_status();
+    if sink.rows > 0 && !by_status.keys().any(|s| s.is_terminated()) {
         warnings.push(
             "no suspended or deprovisioned identity in this export: it may omit leavers \
              (Okta's user list drops DEPROVISIONED users unless asked), so terminated-active \
@@ -453,7 +454,7 @@ fn read_opened(
         json,
         sha256,
         rows: sink.rows,
-        by_status: std::mem::take(&mut sink.by_status),
+        by_status,
         warnings,
     };
     Ok((source, sink.kept))

@@ -169,7 +169,7 @@ mod tests {
         let mut sink = Sink::new(0, Some(&wanted), as_of());
         read_json("users.json", &doc(USERS), &mut sink).expect("reads");
         assert_eq!(sink.rows, 5);
-        assert_eq!(sink.by_status.get(&IdpStatus::Active), Some(&2));
+        assert_eq!(sink.by_status().get(&IdpStatus::Active), Some(&2));
         assert_eq!(sink.kept.len(), 1);
         assert_eq!(sink.kept[0].login, "dee.fox");
     }

@@ -367,7 +367,7 @@ mod tests {
         let mut sink = Sink::new(0, Some(&wanted), Timestamp::UNIX_EPOCH);
         read_json("users.json", &fixture_json(), &mut sink).expect("users");
         assert_eq!(sink.rows, 6);
-        assert_eq!(sink.by_status[&IdpStatus::Suspended], 2);
+        assert_eq!(sink.by_status()[&IdpStatus::Suspended], 2);
         assert_eq!(sink.kept.len(), 1);
         assert_eq!(sink.kept[0].login, "marcus.bell");
     }

@@ -222,7 +222,7 @@ mod tests {
         assert!(detect_json(&doc));
         let sink = read_all(&doc).expect("reads");
         assert_eq!(sink.rows, 4);
-        assert_eq!(sink.by_status.get(&IdpStatus::Unknown), Some(&1));
+        assert_eq!(sink.by_status().get(&IdpStatus::Unknown), Some(&1));
         let ids = sink.kept;
         let cases = [
             ("ann.lee@acme.test", IdpStatus::Active, "true"),

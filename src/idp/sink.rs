@@ -50,7 +50,8 @@ pub(crate) struct Sink<'a> {
     /// As-of of the audit, for HR termination dates.
     pub(crate) as_of: Timestamp,
     pub(crate) kept: Vec<Identity>,
-    pub(crate) by_status: BTreeMap<IdpStatus, u64>,
+    /// Rows per status, indexed by the enum's order (a map lookup per row costs).
+    counts: [u64; 5],
     pub(crate) rows: u64,
     lower: Vec<u8>,
 }
@@ -62,7 +63,7 @@ impl<'a> Sink<'a> {
             wanted,
             as_of,
             kept: Vec::new(),
-            by_status: BTreeMap::new(),
+            counts: [0; 5],
             rows: 0,
             lower: Vec::new(),
         }
@@ -71,7 +72,22 @@ impl<'a> Sink<'a> {
     /// Counts one row of the export.
     pub(crate) fn count(&mut self, status: IdpStatus) {
         self.rows += 1;
-        *self.by_status.entry(status).or_insert(0) += 1;
+        self.counts[status as usize] += 1;
+    }
+
+    /// Rows per status seen so far (statuses with none left out).
+    pub(crate) fn by_status(&self) -> BTreeMap<IdpStatus, u64> {
+        [
+            IdpStatus::Active,
+            IdpStatus::Staged,
+            IdpStatus::Suspended,
+            IdpStatus::Deprovisioned,
+            IdpStatus::Unknown,
+        ]
+        .into_iter()
+        .filter(|s| self.counts[*s as usize] > 0)
+        .map(|s| (s, self.counts[s as usize]))
+        .collect()
     }
 
     /// Whether any of these raw keys (any case, untrimmed) belongs to an agent.
