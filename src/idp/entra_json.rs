@@ -154,17 +154,11 @@ mod tests {
     const USERS: &[u8] = include_bytes!("../../fixtures/idp/entra-json/users.json");
 
     fn doc(bytes: &[u8]) -> Value {
-        serde_json::from_slice(bytes).expect("valid JSON")
+        crate::idp::test_support::json(bytes)
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        let mut sink = Sink::new(
-            0,
-            None,
-            "2026-10-01T00:00:00Z".parse::<Timestamp>().expect("valid"),
-        );
-        read_json("graph.json", doc, &mut sink)?;
-        Ok(sink)
+        crate::idp::test_support::read_doc("graph.json", doc, read_json)
     }
 
     #[test]

@@ -133,10 +133,7 @@ mod tests {
     const OLD_34: &[u8] = include_bytes!("../../fixtures/idp/google/users-34col.csv");
 
     fn read_all(name: &str, data: &'static [u8]) -> Result<Vec<Identity>, IdpError> {
-        let mut table = Table::from_bytes(name, data)?;
-        assert!(detect(&table), "{name} is detected as Google");
-        let mut sink = Sink::new(0, None, Timestamp::UNIX_EPOCH);
-        read(&mut table, &mut sink)?;
+        let sink = crate::idp::test_support::read_csv(name, data, detect, read)?;
         assert_eq!(sink.rows, sink.kept.len() as u64);
         Ok(sink.kept)
     }

@@ -16,6 +16,8 @@ pub mod resolve;
 mod scim;
 mod sink;
 mod source;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 use std::fmt;

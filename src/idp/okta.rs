@@ -113,7 +113,6 @@ fn status_of(raw: &[u8]) -> Option<IdpStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jiff::Timestamp;
 
     #[test]
     fn statuses_in_api_and_label_form() {
@@ -138,11 +137,7 @@ mod tests {
     }
 
     fn read_all(data: &'static [u8]) -> Result<Vec<Identity>, IdpError> {
-        let mut table = Table::from_bytes("okta.csv", data)?;
-        assert!(detect(&table));
-        let mut sink = Sink::new(0, None, Timestamp::UNIX_EPOCH);
-        read(&mut table, &mut sink)?;
-        Ok(sink.kept)
+        Ok(crate::idp::test_support::read_csv("okta.csv", data, detect, read)?.kept)
     }
 
     #[test]

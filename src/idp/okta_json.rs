@@ -96,13 +96,11 @@ mod tests {
     }
 
     fn doc(bytes: &[u8]) -> Value {
-        serde_json::from_slice(bytes).expect("valid JSON")
+        crate::idp::test_support::json(bytes)
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        let mut sink = Sink::new(0, None, as_of());
-        read_json("users.json", doc, &mut sink)?;
-        Ok(sink)
+        crate::idp::test_support::read_doc("users.json", doc, read_json)
     }
 
     #[test]

@@ -211,27 +211,22 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
 mod tests {
     use super::*;
     use crate::idp::KeySet;
+    use crate::idp::test_support;
     use jiff::Timestamp;
 
     const CSV: &[u8] = include_bytes!("../../fixtures/idp/onelogin/users.csv");
     const JSON: &[u8] = include_bytes!("../../fixtures/idp/onelogin/users.json");
 
     fn read_csv(name: &str, data: &'static [u8]) -> Result<Vec<Identity>, IdpError> {
-        let mut table = Table::from_bytes(name, data)?;
-        assert!(detect(&table), "{name} is detected as OneLogin");
-        let mut sink = Sink::new(0, None, Timestamp::UNIX_EPOCH);
-        read(&mut table, &mut sink)?;
-        Ok(sink.kept)
+        Ok(test_support::read_csv(name, data, detect, read)?.kept)
     }
 
     fn read_doc(name: &str, doc: &Value) -> Result<Vec<Identity>, IdpError> {
-        let mut sink = Sink::new(0, None, Timestamp::UNIX_EPOCH);
-        read_json(name, doc, &mut sink)?;
-        Ok(sink.kept)
+        Ok(test_support::read_doc(name, doc, read_json)?.kept)
     }
 
     fn fixture_json() -> Value {
-        serde_json::from_slice(JSON).expect("valid JSON")
+        test_support::json(JSON)
     }
 
     #[test]

@@ -175,22 +175,15 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jiff::Timestamp;
 
     const LIST: &[u8] = include_bytes!("../../fixtures/idp/scim/list-response.json");
 
     fn doc(bytes: &[u8]) -> Value {
-        serde_json::from_slice(bytes).expect("valid JSON")
+        crate::idp::test_support::json(bytes)
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        let mut sink = Sink::new(
-            0,
-            None,
-            "2026-10-01T00:00:00Z".parse::<Timestamp>().expect("valid"),
-        );
-        read_json("scim.json", doc, &mut sink)?;
-        Ok(sink)
+        crate::idp::test_support::read_doc("scim.json", doc, read_json)
     }
 
     #[test]
