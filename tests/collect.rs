@@ -214,6 +214,16 @@ fn a_tight_rate_limit_is_waited_out_in_both_profiles() {
             "{profile:?}"
         );
         assert_eq!(snapshot.meta.rate_limit.total, Some(6));
+        assert_eq!(
+            snapshot
+                .meta
+                .rate_limit
+                .headers
+                .get("x-ratelimit-total")
+                .map(String::as_str),
+            Some("6"),
+            "the headers observed are kept as evidence"
+        );
     }
 }
 

@@ -224,6 +224,16 @@ impl Client {
         if let Some(rem) = remaining {
             seen.min_remaining = Some(seen.min_remaining.map_or(rem, |m| m.min(rem)));
         }
+        // The last value of each rate-limit header, as the evidence of what the account allowed.
+        for name in [
+            "x-ratelimit-total",
+            "x-ratelimit-remaining",
+            "x-ratelimit-used-currentrequest",
+        ] {
+            if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                seen.headers.insert(name.to_owned(), value.trim().to_owned());
+            }
+        }
         let requests = stats.requests;
         drop(stats);
         self.progress.requests(requests, total, remaining);
