@@ -48,9 +48,39 @@ pub enum Command {
     Evidence(EvidenceArgs),
     /// Check an evidence bundle's integrity.
     Verify(VerifyArgs),
+    /// The reviewers' workbook: export it from a run, import their decisions back.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Policy file helpers.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Write a CSV with one row per agent in scope, its findings and blank decision columns.
+    Export(ReviewExportArgs),
+    /// Read a filled-in workbook back and record the decisions in the run.
+    Import(ReviewImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewExportArgs {
+    /// The audit's output directory.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The workbook to write (CSV).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewImportArgs {
+    /// The audit's output directory (decisions.json is written there).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The filled-in workbook.
+    pub workbook: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +147,12 @@ pub struct AuditInputArgs {
     /// Skip ragged rows in IdP exports (counted and reported) instead of stopping.
     #[arg(long)]
     pub lenient: bool,
+    /// Start findings.csv with a UTF-8 byte-order mark (for Excel).
+    #[arg(long)]
+    pub csv_bom: bool,
+    /// The previous review period's audit directory: its diff goes into the report.
+    #[arg(long, value_name = "DIR")]
+    pub previous_run: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -201,16 +237,26 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The earlier period's audit directory.
     pub old_dir: PathBuf,
+    /// The later period's audit directory.
     pub new_dir: PathBuf,
+    /// Print a JSON document (schema_version 1) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct EvidenceArgs {
+    /// The audit's output directory.
     #[arg(long)]
     pub run: PathBuf,
+    /// The bundle to write (zip; refuses to overwrite).
     #[arg(long)]
     pub out: PathBuf,
+    /// Leave the IdP exports out (their hashes are still recorded).
+    #[arg(long)]
+    pub no_inputs: bool,
 }
 
 #[derive(Debug, Args)]

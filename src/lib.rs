@@ -15,4 +15,5 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod rundir;
 pub mod sim;

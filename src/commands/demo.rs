@@ -110,6 +110,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         as_of: Some(spec.as_of),
         fail_on: None,
         lenient: false,
+        csv_bom: false,
+        previous_run: None,
     };
     let outcome = audit(&snapshot_path, &inputs, &args.out)?;
     outcome.print_summary();

@@ -5,13 +5,16 @@
 mod audit;
 mod collect;
 mod demo;
+mod diff;
+mod evidence;
 mod explain;
 mod graph;
+mod review;
 mod sim;
 
 use std::fmt;
 
-use crate::cli::{Cli, Command, PolicyCommand};
+use crate::cli::{Cli, Command, PolicyCommand, ReviewCommand};
 
 pub use audit::{AuditOutcome, Loaded, audit, load};
 
@@ -67,9 +70,11 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Sim(args) => sim::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Explain(args) => explain::run(&args),
-        Command::Diff(_) => not_yet("diff"),
-        Command::Evidence(_) => not_yet("evidence"),
-        Command::Verify(_) => not_yet("verify"),
+        Command::Diff(args) => diff::run(&args),
+        Command::Evidence(args) => evidence::run(&args),
+        Command::Verify(args) => evidence::verify(&args),
+        Command::Review(ReviewCommand::Export(args)) => review::export(&args),
+        Command::Review(ReviewCommand::Import(args)) => review::import(&args),
         Command::Policy(PolicyCommand::Init { out }) => policy_init(&out),
     }
 }
@@ -84,7 +89,7 @@ fn policy_init(out: &std::path::Path) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn not_yet(command: &str) -> Result<u8, Failure> {
+pub(crate) fn not_yet(command: &str) -> Result<u8, Failure> {
     Err(Failure::input(format!(
         "`deskaudit {command}` is not implemented yet"
     )))
