@@ -261,7 +261,11 @@ pub struct EvidenceArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// The evidence bundle (zip) to check.
     pub bundle: PathBuf,
+    /// The bundle's SHA-256 as recorded out of band (e.g. in the review ticket); any other digest fails.
+    #[arg(long, value_name = "HEX")]
+    pub expect_sha256: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,12 +8,15 @@
 pub mod cli;
 pub mod collect;
 pub mod commands;
+pub mod diff;
+pub mod evidence;
 pub mod graph;
 pub mod idp;
 pub mod logging;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod rundir;
 pub mod sim;

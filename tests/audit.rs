@@ -336,3 +336,18 @@ fn custom_roles_of_unknown_privilege_are_listed_until_classified() {
         .is_empty()
     );
 }
+
+#[test]
+fn csv_bom_is_written_only_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = dir.path().join("plain");
+    let excel = dir.path().join("excel");
+    assert!(audit(&["--idp", OKTA], &plain).status.success());
+    let run = audit(&["--idp", OKTA, "--csv-bom"], &excel);
+    assert!(run.status.success(), "{}", text(&run));
+    let plain = std::fs::read(plain.join("findings.csv")).expect("csv");
+    let excel = std::fs::read(excel.join("findings.csv")).expect("csv");
+    assert!(plain.starts_with(b"finding_id,"));
+    assert_eq!(&excel[..3], b"\xEF\xBB\xBF");
+    assert_eq!(excel[3..], plain[..], "the BOM is the only difference");
+}

@@ -1,4 +1,4 @@
-//! The command line as a user meets it: `run`, `sim`, and the commands not built yet.
+//! The command line as a user meets it: `run` and `sim`.
 
 mod common;
 
@@ -81,21 +81,4 @@ fn sim_command_serves_the_fixture_until_stopped() {
     let _ = drain.join();
     assert!(run.status.success(), "{}", text(&run));
     assert!(out.is_file());
-}
-
-#[test]
-fn commands_not_built_yet_say_so_with_exit_2() {
-    for args in [
-        &["diff", "a", "b"][..],
-        &["verify", "bundle.zip"],
-        &["evidence", "--run", "r", "--out", "b.zip"],
-    ] {
-        let run = deskaudit(args, None);
-        assert_eq!(run.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&run).contains("not implemented yet"),
-            "{args:?}: {}",
-            text(&run)
-        );
-    }
 }

@@ -59,6 +59,17 @@ fn demo_regenerates_the_committed_reports() {
             "finding_id,rule,severity,agent_id,agent_email,agent_name,agent_status,roles,groups,ticket_scope,idp_source,idp_status,idp_last_login,detail"
         )
     );
+    // The bundle the demo packed verifies, and names no directory of this machine.
+    let bundle = out.join("evidence.zip");
+    let verify = deskaudit(&["verify", bundle.to_str().expect("utf-8")], None);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    if std::env::var_os("DESKAUDIT_BLESS").is_some() {
+        let run_json = read(&out, "run.json");
+        assert!(
+            !run_json.contains(env!("CARGO_MANIFEST_DIR")),
+            "absolute paths in run.json"
+        );
+    }
     let html = read(&out, "report.html");
     for fetch in ["http://", "https://", "<script src", "<link"] {
         assert!(

@@ -4,17 +4,21 @@ use sha2::{Digest, Sha256};
 
 use super::Failure;
 use crate::cli::AuditInputArgs;
+use crate::diff::{Diff, Population, Side};
 use crate::graph::IdentityGraph;
 use crate::idp::{Assignments, IdpSet, KeySet, LoadOptions};
-use crate::model::{Directory, Snapshot};
+use crate::model::{Directory, LeanSnapshot, Snapshot};
 use crate::policy::Policy;
 use crate::report::{self, InputFile, ReportData, RunInfo};
 use crate::rules::{AuditContext, Severity, registry};
+use crate::rundir::FindingRecord;
 
 pub struct AuditOutcome {
     pub data: ReportData,
     pub written: Vec<PathBuf>,
     pub fail_on: Option<Severity>,
+    /// The comparison with `--previous-run`, also written to diff.json.
+    pub diff: Option<Diff>,
     failing: bool,
 }
 
@@ -47,6 +51,9 @@ impl AuditOutcome {
         for (rule, n) in &s.by_rule {
             println!("  {rule:<22} {n}");
         }
+        if let Some(diff) = &self.diff {
+            println!("Since {}: {}", diff.old.dir, diff.one_line());
+        }
         for path in &self.written {
             if path.ends_with("report.html") {
                 println!("Report: {}", path.display());
@@ -71,12 +78,20 @@ pub struct Loaded {
 
 /// Snapshot + IdP exports + policy → the identity graph (shared by audit, graph, explain).
 pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Failure> {
+    let clock = std::time::Instant::now();
     let snapshot_bytes = std::fs::read(snapshot_path)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
-    let snapshot = Snapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes)
-        .map_err(Failure::input)?;
-    let directory = Directory::from_snapshot(&snapshot)
+    let (snapshot_sha256, lean) = rayon::join(
+        || hex::encode(Sha256::digest(&snapshot_bytes)),
+        || LeanSnapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes),
+    );
+    let snapshot = lean.map_err(Failure::input)?;
+    phase(clock, "snapshot parsed");
+    let directory = Directory::from_lean(&snapshot)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
+    let snapshot_meta = snapshot.meta;
+    drop(snapshot_bytes);
+    phase(clock, "snapshot read into the directory");
     let (policy, policy_file) = match &inputs.policy {
         Some(path) => {
             let policy = Policy::load(path).map_err(Failure::input)?;
@@ -86,7 +101,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     };
     let (as_of, as_of_source) = match inputs.as_of {
         Some(t) => (t, "--as-of".to_owned()),
-        None => (snapshot.meta.collected_at, "snapshot collected_at".to_owned()),
+        None => (snapshot_meta.collected_at, "snapshot collected_at".to_owned()),
     };
     // Only identities some agent could resolve to are kept while reading.
     let wanted: KeySet = directory
@@ -102,6 +117,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         csv_mapping: policy.idp_csv.as_ref(),
     };
     let mut idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
+    phase(clock, "IdP exports read");
     if let Some(spec) = &inputs.assignments {
         // `okta:` (Current Assignments report) and `list:` prefixes are optional: the header tells.
         let path = spec
@@ -116,9 +132,9 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         as_of_source,
         snapshot: InputFile {
             path: snapshot_path.display().to_string(),
-            sha256: hex::encode(Sha256::digest(&snapshot_bytes)),
+            sha256: snapshot_sha256,
         },
-        snapshot_meta: snapshot.meta.clone(),
+        snapshot_meta,
         idp_sources: idp.sources.clone(),
         assignments: idp.assignments.clone(),
         policy_file,
@@ -126,6 +142,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         rules_run: Vec::new(),
     };
     let graph = IdentityGraph::build(directory, idp, &policy.rewrites);
+    phase(clock, "graph built");
     Ok(Loaded {
         graph,
         policy,
@@ -147,20 +164,98 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         policy: &policy,
         as_of,
     };
+    let clock = std::time::Instant::now();
     let set = registry::run(&ctx);
+    phase(clock, "rules run");
     let failing = set.fails(inputs.fail_on);
     let run = RunInfo {
         rules_run: set.rules_run.clone(),
         ..run
     };
-    let data = ReportData::build(&graph, &set, run);
-    let written = report::write_all(out, &data).map_err(Failure::input)?;
+    let mut data = ReportData::build(&graph, &set, run);
+    phase(clock, "report data built");
+    // Computed before anything is written: a bad previous run stops the audit
+    // with nothing half-written, and the diff exists before the report renders.
+    let diff = match &inputs.previous_run {
+        Some(previous) => Some(diff_with_previous(previous, snapshot_path, &graph, &data, out)?),
+        None => None,
+    };
+    data.diff.clone_from(&diff);
+    let mut written = report::write_all(
+        out,
+        &data,
+        report::WriteOptions {
+            csv_bom: inputs.csv_bom,
+        },
+    )
+    .map_err(Failure::input)?;
+    phase(clock, "reports written");
+    if let Some(diff) = &diff {
+        written.push(write_diff(out, diff)?);
+    }
     Ok(AuditOutcome {
         data,
         written,
         fail_on: inputs.fail_on,
+        diff,
         failing,
     })
+}
+
+/// The previous run's directory against the audit just computed.
+fn diff_with_previous(
+    previous: &Path,
+    snapshot_path: &Path,
+    graph: &IdentityGraph,
+    data: &ReportData,
+    out: &Path,
+) -> Result<Diff, Failure> {
+    let old = Side::from_run_dir(previous).map_err(|e| Failure::input(format!("--previous-run: {e}")))?;
+    // Deleted agents live in the snapshot's contacts, which the graph does not
+    // keep: read them again from the very file audited (same SHA-256).
+    let file = snapshot_path.display().to_string();
+    let bytes = std::fs::read(snapshot_path).map_err(|e| Failure::input(format!("{file}: {e}")))?;
+    if hex::encode(Sha256::digest(&bytes)) != data.run.snapshot.sha256 {
+        return Err(Failure::input(format!(
+            "{file}: changed while it was being audited"
+        )));
+    }
+    let snapshot = Snapshot::from_slice(&file, &bytes).map_err(Failure::input)?;
+    let new = Side {
+        dir: out.display().to_string(),
+        as_of: data.run.as_of,
+        collected_at: data.run.snapshot_meta.collected_at,
+        domain: data.run.snapshot_meta.domain.clone(),
+        snapshot_sha256: data.run.snapshot.sha256.clone(),
+        rules_run: data.run.rules_run.iter().map(|r| (*r).to_owned()).collect(),
+        findings: finding_records(&data.findings)?,
+        suppressed: finding_records(&data.suppressed)?,
+        population: Population::new(&graph.directory, &snapshot.contacts),
+        decisions: None,
+    };
+    Ok(Diff::compute(&old, &new))
+}
+
+/// The rows as findings.json holds them, read back the way `diff` reads a run,
+/// so both paths compare the same fields.
+fn finding_records<T: serde::Serialize>(rows: &[T]) -> Result<Vec<FindingRecord>, Failure> {
+    serde_json::to_value(rows)
+        .and_then(serde_json::from_value)
+        .map_err(|e| Failure::input(format!("findings do not convert for the diff: {e}")))
+}
+
+fn write_diff(out: &Path, diff: &Diff) -> Result<PathBuf, Failure> {
+    let path = out.join(crate::diff::DIFF_JSON);
+    let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(fail)?);
+    diff.write_json(&mut file).map_err(fail)?;
+    std::io::Write::flush(&mut file).map_err(fail)?;
+    Ok(path)
+}
+
+/// Wall time so far, at `-vv`: where a large audit spends its time.
+fn phase(clock: std::time::Instant, what: &str) {
+    tracing::debug!("{what} after {} ms", clock.elapsed().as_millis());
 }
 
 fn input_file(path: &Path) -> Result<InputFile, Failure> {

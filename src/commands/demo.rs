@@ -56,8 +56,11 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     write_files(staging.path(), ACCOUNT)?;
     let fixture = Fixture::load(staging.path()).map_err(Failure::input)?;
 
+    // Paths are recorded in run.json as given: relative ones keep the
+    // committed reports/demo free of this machine's directories.
+    let out = relative_to_cwd(&args.out);
     // The audited exports are copied beside the reports, so the run directory is its own evidence.
-    let inputs_dir = args.out.join("inputs");
+    let inputs_dir = out.join("inputs");
     write_files(&inputs_dir, IDP_EXPORTS)?;
     let beside =
         |rel: &str| inputs_dir.join(Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default());
@@ -78,7 +81,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let config = SimConfig::default();
-    let snapshot_path = args.out.join("snapshot.json");
+    let snapshot_path = out.join("snapshot.json");
     let rt = runtime()?;
     let result = rt.block_on(async {
         let server = sim::start(fixture, config.clone(), ([127, 0, 0, 1], 0).into())
@@ -113,9 +116,28 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         csv_bom: false,
         previous_run: None,
     };
-    let outcome = audit(&snapshot_path, &inputs, &args.out)?;
+    let outcome = audit(&snapshot_path, &inputs, &out)?;
     outcome.print_summary();
+
+    // The run's own evidence bundle (`evidence` never overwrites: replace the last demo's).
+    let bundle = out.join("evidence.zip");
+    match std::fs::remove_file(&bundle) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Failure::input(format!("{}: {e}", bundle.display()))),
+    }
+    let packed = super::evidence::bundle(&out, &bundle, true)?;
+    println!("Evidence: {} (SHA-256 {})", packed.path.display(), packed.sha256);
     Ok(0)
+}
+
+/// `path` relative to the working directory when it lies inside it.
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 fn write_files(dir: &Path, files: &[(&str, &str)]) -> Result<(), Failure> {

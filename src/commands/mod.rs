@@ -89,12 +89,6 @@ fn policy_init(out: &std::path::Path) -> Result<u8, Failure> {
     Ok(0)
 }
 
-pub(crate) fn not_yet(command: &str) -> Result<u8, Failure> {
-    Err(Failure::input(format!(
-        "`deskaudit {command}` is not implemented yet"
-    )))
-}
-
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

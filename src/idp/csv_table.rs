@@ -3,11 +3,74 @@
 //! renames columns. One reused record per row: no allocation per row here.
 
 use std::io::BufRead;
+use std::path::PathBuf;
 
 use csv::{ByteRecord, ReaderBuilder, StringRecord};
 
 use super::IdpError;
+use super::sink::Sink;
 use super::source::Opened;
+
+/// Files at least this large are parsed in parallel blocks.
+const PARALLEL_MIN_BYTES: u64 = 8 << 20;
+
+/// A reader's per-row logic, called in file order on one thread, or on
+/// several threads for blocks of a large file (each with its own sink).
+pub(crate) trait CsvRows: Sync {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError>;
+}
+
+/// What a row needs to read its cells and name its errors.
+#[derive(Clone, Copy)]
+pub(crate) struct RowCx<'f> {
+    pub(crate) file: &'f str,
+}
+
+impl RowCx<'_> {
+    /// A cell of a byte row as trimmed text; `""` for an absent column.
+    pub(crate) fn text<'r>(
+        &self,
+        rec: &'r ByteRecord,
+        col: Option<usize>,
+        line: u64,
+    ) -> Result<&'r str, IdpError> {
+        let Some(bytes) = col.and_then(|c| rec.get(c)) else {
+            return Ok("");
+        };
+        std::str::from_utf8(bytes)
+            .map(str::trim)
+            .map_err(|_| self.error(line, "not valid UTF-8 text (is this a CSV export?)".into()))
+    }
+
+    pub(crate) fn error(&self, line: u64, reason: String) -> IdpError {
+        IdpError::Row {
+            file: self.file.to_owned(),
+            line,
+            reason,
+        }
+    }
+}
+
+/// Whether a row has as many fields as the header. A ragged row is an error
+/// naming its line, or under `--lenient` skipped and remembered.
+pub(crate) fn check_width(
+    cx: &RowCx,
+    len: usize,
+    width: usize,
+    line: u64,
+    lenient: bool,
+    skipped: &mut Vec<(u64, String)>,
+) -> Result<bool, IdpError> {
+    if len == width {
+        return Ok(true);
+    }
+    let reason = format!("row has {len} fields but the header has {width}");
+    if !lenient {
+        return Err(cx.error(line, reason));
+    }
+    skipped.push((line, reason));
+    Ok(false)
+}
 
 pub(crate) struct Table {
     file: String,
@@ -20,6 +83,13 @@ pub(crate) struct Table {
     lenient: bool,
     /// Ragged rows passed over under `--lenient`: (line, reason).
     pub(crate) skipped: Vec<(u64, String)>,
+    /// The plain file behind the table, and the byte where its data rows start.
+    path: Option<PathBuf>,
+    data_start: u64,
+    /// Block size when the file is large enough to parse in parallel.
+    parallel: Option<usize>,
+    /// The rows were read in parallel blocks (not one pass).
+    pub(crate) read_in_blocks: bool,
 }
 
 impl Table {
@@ -29,6 +99,8 @@ impl Table {
             reader,
             skipped_lines,
             crlf,
+            path,
+            prefix_len,
             ..
         } = opened;
 
@@ -51,6 +123,12 @@ impl Table {
                 reason: "the file is empty: no header row".into(),
             });
         }
+        let data_start = prefix_len + reader.position().byte();
+        let parallel = path
+            .as_ref()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() >= PARALLEL_MIN_BYTES))
+            .filter(|_| super::parallel::workers() > 1)
+            .map(|_| super::parallel::BLOCK);
         Ok(Table {
             file,
             row_offset: skipped_lines + u64::from(crlf),
@@ -59,7 +137,57 @@ impl Table {
             reader,
             lenient,
             skipped: Vec::new(),
+            path,
+            data_start,
+            parallel,
+            read_in_blocks: false,
         })
+    }
+
+    pub(crate) fn cx(&self) -> RowCx<'_> {
+        RowCx { file: &self.file }
+    }
+
+    /// Every data row through `rows`, in parallel blocks for a large file,
+    /// else in one pass. Either way the sink ends up as one pass would leave it.
+    pub(crate) fn rows<R: CsvRows>(&mut self, rows: &R, sink: &mut Sink) -> Result<(), IdpError> {
+        if let (Some(block), Some(path)) = (self.parallel.take(), self.path.clone()) {
+            let block = super::parallel::Block {
+                file: &self.file,
+                path: &path,
+                data_start: self.data_start,
+                width: self.headers.len(),
+                lenient: self.lenient,
+                block,
+            };
+            match block.read(rows, sink)? {
+                Some(skipped) => {
+                    self.skipped = skipped;
+                    self.read_in_blocks = true;
+                    return Ok(());
+                }
+                None => {
+                    tracing::info!(file = %self.file, "a block boundary fell inside a quoted cell; reading it in one pass");
+                    *self = Table::new(Opened::reopen(&path)?, self.lenient)?.sequential();
+                }
+            }
+        }
+        let mut rec = ByteRecord::new();
+        while let Some(line) = self.next_byte_row(&mut rec)? {
+            rows.row(&rec, line, &self.cx(), sink)?;
+        }
+        Ok(())
+    }
+
+    /// Blocks of `block` bytes whatever the file's size (`None`: one pass), for tests.
+    #[cfg(test)]
+    pub(crate) fn force_parallel(&mut self, block: Option<usize>) {
+        self.parallel = block;
+    }
+
+    fn sequential(mut self) -> Table {
+        self.parallel = None;
+        self
     }
 
     /// A table over in-memory bytes, for tests.
@@ -135,34 +263,23 @@ impl Table {
         col: Option<usize>,
         line: u64,
     ) -> Result<&'r str, IdpError> {
-        let Some(bytes) = col.and_then(|c| rec.get(c)) else {
-            return Ok("");
-        };
-        std::str::from_utf8(bytes)
-            .map(str::trim)
-            .map_err(|_| self.row_error(line, "not valid UTF-8 text (is this a CSV export?)".into()))
+        self.cx().text(rec, col, line)
     }
 
-    /// True for a row with as many fields as the header; a ragged row is an
-    /// error, or under `--lenient` skipped and remembered.
     fn whole(&mut self, len: usize, line: u64) -> Result<bool, IdpError> {
-        if len == self.headers.len() {
-            return Ok(true);
-        }
-        let reason = format!("row has {len} fields but the header has {}", self.headers.len());
-        if !self.lenient {
-            return Err(self.row_error(line, reason));
-        }
-        self.skipped.push((line, reason));
-        Ok(false)
+        let cx = RowCx { file: &self.file };
+        check_width(
+            &cx,
+            len,
+            self.headers.len(),
+            line,
+            self.lenient,
+            &mut self.skipped,
+        )
     }
 
     pub(crate) fn row_error(&self, line: u64, reason: String) -> IdpError {
-        IdpError::Row {
-            file: self.file.clone(),
-            line,
-            reason,
-        }
+        self.cx().error(line, reason)
     }
 }
 

@@ -5,7 +5,7 @@
 use csv::ByteRecord;
 use serde::{Deserialize, Serialize};
 
-use super::csv_table::Table;
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -124,29 +124,47 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink, mapping: Option<&CsvMappi
         ));
     };
     let column = |name: &Option<String>| name.as_deref().map(|n| table.require(&[n])).transpose();
-    let login_col = table.require(&[&mapping.login])?;
-    let email_col = column(&mapping.email)?;
-    let status_col = column(&mapping.status)?;
-    let last_login_col = column(&mapping.last_login)?;
-    let name_col = column(&mapping.display_name)?;
-    let dept_col = column(&mapping.department)?;
-    let secondary_cols: Vec<usize> = mapping
-        .secondary_emails
-        .iter()
-        .map(|n| table.require(&[n]))
-        .collect::<Result<_, _>>()?;
-    if status_col.is_some() {
+    let cols = Columns {
+        mapping,
+        login: table.require(&[&mapping.login])?,
+        email: column(&mapping.email)?,
+        status: column(&mapping.status)?,
+        last_login: column(&mapping.last_login)?,
+        name: column(&mapping.display_name)?,
+        dept: column(&mapping.department)?,
+        secondary: mapping
+            .secondary_emails
+            .iter()
+            .map(|n| table.require(&[n]))
+            .collect::<Result<_, _>>()?,
+    };
+    if cols.status.is_some() {
         mapping.check_values().map_err(|why| table.row_error(1, why))?;
     }
+    table.rows(&cols, sink)
+}
 
-    let mut rec = ByteRecord::new();
-    while let Some(line) = table.next_byte_row(&mut rec)? {
-        let cell = |col: Option<usize>| table.text(&rec, col, line);
-        let raw_status = cell(status_col)?;
-        let status = match status_col {
+/// The mapping, and the column positions it names in this export, found once from its header.
+struct Columns<'m> {
+    mapping: &'m CsvMapping,
+    login: usize,
+    email: Option<usize>,
+    status: Option<usize>,
+    last_login: Option<usize>,
+    name: Option<usize>,
+    dept: Option<usize>,
+    secondary: Vec<usize>,
+}
+
+impl CsvRows for Columns<'_> {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+        let mapping = self.mapping;
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_status = cell(self.status)?;
+        let status = match self.status {
             None => IdpStatus::Active,
             Some(_) => mapping.status_of(raw_status).ok_or_else(|| {
-                table.row_error(
+                cx.error(
                     line,
                     format!(
                         "{} `{raw_status}` is none of the [idp_csv] mapping's status values ({})",
@@ -159,34 +177,34 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink, mapping: Option<&CsvMappi
         sink.count(status);
         // Keys are looked up on bytes; text only for the rows kept.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();
-        let (login, email) = (bytes(Some(login_col)), bytes(email_col));
+        let (login, email) = (bytes(Some(self.login)), bytes(self.email));
         if login.is_empty() && email.is_empty() {
-            return Err(table.row_error(line, format!("no login: `{}` is empty", mapping.login)));
+            return Err(cx.error(line, format!("no login: `{}` is empty", mapping.login)));
         }
         let wanted = sink.wants_key(login)
             || sink.wants_key(email)
-            || secondary_cols.iter().any(|&c| sink.wants_key(bytes(Some(c))));
+            || self.secondary.iter().any(|&c| sink.wants_key(bytes(Some(c))));
         if !wanted {
-            continue;
+            return Ok(());
         }
-        let (login, email) = (cell(Some(login_col))?, cell(email_col)?);
+        let (login, email) = (cell(Some(self.login))?, cell(self.email)?);
         let login = if login.is_empty() { email } else { login };
         let mut identity = Identity::new(sink.source, line, login, status, raw_status);
-        identity.last_login = parse_timestamp(cell(last_login_col)?).map_err(|why| {
-            table.row_error(
+        identity.last_login = parse_timestamp(cell(self.last_login)?).map_err(|why| {
+            cx.error(
                 line,
                 format!("{}: {why}", mapping.last_login.as_deref().unwrap_or_default()),
             )
         })?;
-        identity.display_name = cell(name_col)?.to_owned();
-        identity.department = non_empty(cell(dept_col)?);
+        identity.display_name = cell(self.name)?.to_owned();
+        identity.department = non_empty(cell(self.dept)?);
         identity.push_key(email, KeyKind::PrimaryEmail);
-        for &c in &secondary_cols {
+        for &c in &self.secondary {
             identity.push_key(cell(Some(c))?, KeyKind::SecondaryEmail);
         }
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -367,5 +385,13 @@ mod tests {
             let err = read_all(data, mapping).expect_err("error").to_string();
             assert!(err.contains(want), "{err}");
         }
+    }
+
+    #[test]
+    fn parallel_blocks_read_what_one_pass_reads() {
+        let m = mapping();
+        let ids = crate::idp::test_support::same_in_blocks("custom.csv", CUSTOM, |t, s| read(t, s, Some(&m)));
+        assert_eq!(ids.len(), 5);
+        assert_eq!(ids[3], (5, "dee.fox".to_owned(), IdpStatus::Suspended));
     }
 }

@@ -1,9 +1,9 @@
 //! Entra ID "Download users" CSV, in its documented (`objectId`, ...) and its
 //! real Graph-era (`id`, ..., `createdDateTime`) variants.
 
-use csv::StringRecord;
+use csv::ByteRecord;
 
-use super::csv_table::{Table, cell};
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -15,49 +15,60 @@ pub(crate) fn detect(table: &Table) -> bool {
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let upn_col = table.require(&["userPrincipalName"])?;
-    let enabled_col = table.require(&["accountEnabled"])?;
-    let name_col = table.column(&["displayName"]);
-    let mail_col = table.column(&["mail"]);
-    let alt_col = table.column(&["alternateEmailAddress"]);
-    let dept_col = table.column(&["department"]);
+    let cols = Columns {
+        upn: table.require(&["userPrincipalName"])?,
+        enabled: table.require(&["accountEnabled"])?,
+        name: table.column(&["displayName"]),
+        mail: table.column(&["mail"]),
+        alt: table.column(&["alternateEmailAddress"]),
+        dept: table.column(&["department"]),
+    };
+    table.rows(&cols, sink)
+}
 
-    let mut rec = StringRecord::new();
-    while let Some(line) = table.next_row(&mut rec)? {
-        let raw_status = cell(&rec, Some(enabled_col));
+/// Column positions of this export, found once from its header.
+struct Columns {
+    upn: usize,
+    enabled: usize,
+    name: Option<usize>,
+    mail: Option<usize>,
+    alt: Option<usize>,
+    dept: Option<usize>,
+}
+
+impl CsvRows for Columns {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+        // Only the cells read are UTF-8 checked: the status and keys on every
+        // row, the rest only for the rows kept.
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_status = cell(Some(self.enabled))?;
+        let (upn, mail, alt) = (cell(Some(self.upn))?, cell(self.mail)?, cell(self.alt)?);
         let status = if raw_status.eq_ignore_ascii_case("true") {
             IdpStatus::Active
         } else if raw_status.eq_ignore_ascii_case("false") {
             IdpStatus::Deprovisioned
         } else {
-            return Err(table.row_error(
+            return Err(cx.error(
                 line,
                 format!("accountEnabled `{raw_status}` is neither True nor False"),
             ));
         };
         sink.count(status);
-        let (upn, mail, alt) = (
-            cell(&rec, Some(upn_col)),
-            cell(&rec, mail_col),
-            cell(&rec, alt_col),
-        );
         // `#EXT#` guests keep their real address only in alternateEmailAddress.
-        let alternates: Vec<&str> = alt.split([';', ' ']).filter(|a| !a.is_empty()).collect();
-        let mut keys = vec![upn, mail];
-        keys.extend(&alternates);
-        if !sink.wants(&keys) {
-            continue;
+        let alternates = || alt.split([';', ' ']).filter(|a| !a.is_empty());
+        if !(sink.wants(&[upn, mail]) || alternates().any(|a| sink.wants(&[a]))) {
+            return Ok(());
         }
         let mut identity = Identity::new(sink.source, line, upn, status, raw_status);
-        identity.display_name = cell(&rec, name_col).to_owned();
-        identity.department = non_empty(cell(&rec, dept_col));
+        identity.display_name = cell(self.name)?.to_owned();
+        identity.department = non_empty(cell(self.dept)?);
         identity.push_key(mail, KeyKind::PrimaryEmail);
-        for alt in alternates {
+        for alt in alternates() {
             identity.push_key(alt, KeyKind::SecondaryEmail);
         }
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -94,5 +105,19 @@ mod tests {
         let ids = read_all(include_bytes!("../../fixtures/idp/entra-download-users-2021.csv"));
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[1].raw_status, "True");
+    }
+
+    #[test]
+    fn parallel_blocks_read_what_one_pass_reads() {
+        let ids = crate::idp::test_support::same_in_blocks(
+            "download-users-documented.csv",
+            include_bytes!("../../fixtures/idp/entra/download-users-documented.csv"),
+            read,
+        );
+        assert_eq!(ids.len(), 3);
+        assert_eq!(
+            ids[1],
+            (3, "bo.chen@acme.test".to_owned(), IdpStatus::Deprovisioned)
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use csv::ByteRecord;
 
-use super::csv_table::Table;
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -53,58 +53,76 @@ pub(crate) fn detect(table: &Table) -> bool {
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let email_col = require(table, "Email Address")?;
-    let status_col = require(table, "Status")?;
-    let first_col = column(table, &["First Name"]);
-    let last_col = column(table, &["Last Name"]);
-    let last_sign_in_col = column(table, &["Last Sign In"]);
-    let work_col = column(table, &["Work Secondary Email"]);
-    let home_col = column(table, &["Home Secondary Email"]);
-    let dept_col = column(table, &["Department"]);
-    let employee_col = column(table, &["Employee ID"]);
-    let manager_col = column(table, &["Manager Email"]);
+    let cols = Columns {
+        email: require(table, "Email Address")?,
+        status: require(table, "Status")?,
+        first: column(table, &["First Name"]),
+        last: column(table, &["Last Name"]),
+        last_sign_in: column(table, &["Last Sign In"]),
+        work: column(table, &["Work Secondary Email"]),
+        home: column(table, &["Home Secondary Email"]),
+        dept: column(table, &["Department"]),
+        employee: column(table, &["Employee ID"]),
+        manager: column(table, &["Manager Email"]),
+    };
+    table.rows(&cols, sink)
+}
 
-    let mut rec = ByteRecord::new();
-    while let Some(line) = table.next_byte_row(&mut rec)? {
+/// Column positions of this export, found once from its header.
+struct Columns {
+    email: usize,
+    status: usize,
+    first: Option<usize>,
+    last: Option<usize>,
+    last_sign_in: Option<usize>,
+    work: Option<usize>,
+    home: Option<usize>,
+    dept: Option<usize>,
+    employee: Option<usize>,
+    manager: Option<usize>,
+}
+
+impl CsvRows for Columns {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         // Recovery Email is the user's own fallback mailbox outside the
         // organisation, not an address of theirs: it is not a key.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();
-        let known = status_of(bytes(Some(status_col)));
+        let known = status_of(bytes(Some(self.status)));
         if let Some(status) = known {
             sink.count(status);
-            let wanted = sink.wants_key(bytes(Some(email_col)))
-                || sink.wants_key(bytes(work_col))
-                || sink.wants_key(bytes(home_col));
+            let wanted = sink.wants_key(bytes(Some(self.email)))
+                || sink.wants_key(bytes(self.work))
+                || sink.wants_key(bytes(self.home));
             if !wanted {
-                continue;
+                return Ok(());
             }
         }
-        let cell = |col: Option<usize>| table.text(&rec, col, line);
-        let raw_status = cell(Some(status_col))?;
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_status = cell(Some(self.status))?;
         let status = known.ok_or_else(|| {
-            table.row_error(
+            cx.error(
                 line,
                 format!("Status `{raw_status}` is not a Google Workspace status ({ACCEPTED})"),
             )
         })?;
-        let (email, work, home) = (cell(Some(email_col))?, cell(work_col)?, cell(home_col)?);
+        let (email, work, home) = (cell(Some(self.email))?, cell(self.work)?, cell(self.home)?);
         let mut identity = Identity::new(sink.source, line, email, status, raw_status);
-        identity.last_login = parse_timestamp(cell(last_sign_in_col)?)
-            .map_err(|why| table.row_error(line, format!("Last Sign In: {why}")))?;
-        identity.display_name = format!("{} {}", cell(first_col)?, cell(last_col)?)
+        identity.last_login = parse_timestamp(cell(self.last_sign_in)?)
+            .map_err(|why| cx.error(line, format!("Last Sign In: {why}")))?;
+        identity.display_name = format!("{} {}", cell(self.first)?, cell(self.last)?)
             .trim()
             .to_owned();
-        identity.department = non_empty(cell(dept_col)?);
-        identity.employee_id = non_empty(cell(employee_col)?);
-        identity.manager = non_empty(cell(manager_col)?);
+        identity.department = non_empty(cell(self.dept)?);
+        identity.employee_id = non_empty(cell(self.employee)?);
+        identity.manager = non_empty(cell(self.manager)?);
         identity.push_key(email, KeyKind::PrimaryEmail);
         identity.push_key(work, KeyKind::SecondaryEmail);
         identity.push_key(home, KeyKind::SecondaryEmail);
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 const ACCEPTED: &str = "Active, Suspended, Blocked, Archived";
@@ -343,5 +361,12 @@ mod tests {
         let mut sink = Sink::new(0, None, Timestamp::UNIX_EPOCH);
         let err = read(&mut table, &mut sink).expect_err("no email").to_string();
         assert!(err.contains("Email Address"), "{err}");
+    }
+
+    #[test]
+    fn parallel_blocks_read_what_one_pass_reads() {
+        let ids = crate::idp::test_support::same_in_blocks("users-34col.csv", OLD_34, read);
+        assert_eq!(ids.len(), 5);
+        assert_eq!(ids[1], (3, "marcus.bell@acme.test".to_owned(), IdpStatus::Active));
     }
 }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
-use super::csv_table::Table;
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus};
@@ -87,24 +87,41 @@ fn status(employed: bool, terminated_at: Option<Timestamp>, as_of: Timestamp) ->
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let email_col = table.require(EMAIL)?;
-    let status_col = table.require(STATUS)?;
-    let term_col = table.column(TERMINATION);
-    let id_col = table.column(EMPLOYEE_ID);
-    let dept_col = table.column(&["department"]);
-    let manager_col = table.column(&["Manager Email", "managerEmail", "manager"]);
-    let first_col = table.column(&["firstName", "First Name"]);
-    let last_col = table.column(&["lastName", "Last Name"]);
-    let name_col = table.column(&["name", "Full Name", "displayName"]);
+    let cols = Columns {
+        email: table.require(EMAIL)?,
+        status: table.require(STATUS)?,
+        term: table.column(TERMINATION),
+        id: table.column(EMPLOYEE_ID),
+        dept: table.column(&["department"]),
+        manager: table.column(&["Manager Email", "managerEmail", "manager"]),
+        first: table.column(&["firstName", "First Name"]),
+        last: table.column(&["lastName", "Last Name"]),
+        name: table.column(&["name", "Full Name", "displayName"]),
+    };
+    table.rows(&cols, sink)
+}
 
-    let mut rec = ByteRecord::new();
-    while let Some(line) = table.next_byte_row(&mut rec)? {
+/// Column positions of this export, found once from its header.
+struct Columns {
+    email: usize,
+    status: usize,
+    term: Option<usize>,
+    id: Option<usize>,
+    dept: Option<usize>,
+    manager: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    name: Option<usize>,
+}
+
+impl CsvRows for Columns {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // The status needs the termination date, so both are read for every row;
         // other cells only for the rows kept.
-        let cell = |col: Option<usize>| table.text(&rec, col, line);
-        let raw_status = cell(Some(status_col))?;
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_status = cell(Some(self.status))?;
         let employed = employed(raw_status).ok_or_else(|| {
-            table.row_error(
+            cx.error(
                 line,
                 format!(
                     "Employment Status `{raw_status}` is not an HR status (Active, On Leave, Leave, \
@@ -112,29 +129,29 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
                 ),
             )
         })?;
-        let terminated_at = termination(cell(term_col)?)
-            .map_err(|why| table.row_error(line, format!("Termination Date: {why}")))?;
+        let terminated_at = termination(cell(self.term)?)
+            .map_err(|why| cx.error(line, format!("Termination Date: {why}")))?;
         let status = status(employed, terminated_at, sink.as_of);
         sink.count(status);
-        let email = cell(Some(email_col))?;
+        let email = cell(Some(self.email))?;
         // A worker without a work email has no account to match: counted, not kept.
         if email.is_empty() || !sink.wants(&[email]) {
-            continue;
+            return Ok(());
         }
         let mut identity = Identity::new(sink.source, line, email, status, raw_status);
         identity.termination_date = terminated_at;
-        identity.display_name = match cell(name_col)? {
-            "" => format!("{} {}", cell(first_col)?, cell(last_col)?)
+        identity.display_name = match cell(self.name)? {
+            "" => format!("{} {}", cell(self.first)?, cell(self.last)?)
                 .trim()
                 .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(cell(dept_col)?);
-        identity.employee_id = non_empty(cell(id_col)?);
-        identity.manager = non_empty(cell(manager_col)?);
+        identity.department = non_empty(cell(self.dept)?);
+        identity.employee_id = non_empty(cell(self.id)?);
+        identity.manager = non_empty(cell(self.manager)?);
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -330,5 +347,12 @@ mod tests {
             assert!(err.starts_with("workers.csv:3:"), "{err}");
             assert!(err.contains(want), "{err}");
         }
+    }
+
+    #[test]
+    fn parallel_blocks_read_what_one_pass_reads() {
+        let ids = crate::idp::test_support::same_in_blocks("workers.csv", WORKERS, read);
+        assert_eq!(ids.len(), 6);
+        assert_eq!(ids[0], (2, "Ann.Lee@acme.test".to_owned(), IdpStatus::Active));
     }
 }

@@ -6,7 +6,7 @@
 use csv::ByteRecord;
 use serde_json::Value;
 
-use super::csv_table::Table;
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::json_doc;
 use super::okta::non_empty;
 use super::sink::Sink;
@@ -145,83 +145,111 @@ fn fields(state: &[u8], cols: [(&'static str, Option<usize>, &[u8]); 3]) -> Resu
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let username_col = table.column(USERNAME);
-    let email_col = table.column(EMAIL);
-    if username_col.is_none() && email_col.is_none() {
+    let username = table.column(USERNAME);
+    let email = table.column(EMAIL);
+    if username.is_none() && email.is_none() {
         table.require(USERNAME)?;
     }
-    let state_col = table.column(STATE);
-    let activated_col = table.column(ACTIVATED);
-    let suspended_col = table.column(SUSPENDED);
-    let locked_col = table.column(LOCKED);
-    if state_col.is_none() && activated_col.is_none() && suspended_col.is_none() {
+    let state = table.column(STATE);
+    let activated = table.column(ACTIVATED);
+    let suspended = table.column(SUSPENDED);
+    let locked = table.column(LOCKED);
+    if state.is_none() && activated.is_none() && suspended.is_none() {
         table.require(STATE)?;
     }
-    let alternate_col = table.column(ALTERNATE);
-    let display_col = table.column(&["displayname", "display name"]);
-    let first_col = table.column(&["firstname", "first name"]);
-    let last_col = table.column(&["lastname", "last name"]);
-    let dept_col = table.column(&["department"]);
-    let employee_col = table.column(&["employeeIdentifier", "employee_identifier", "employee id"]);
-    let manager_col = table.column(&["manager"]);
-    let last_login_col = table.column(&["lastLogin", "last_login", "last login"]);
+    let cols = Columns {
+        username,
+        email,
+        state,
+        activated,
+        suspended,
+        locked,
+        alternate: table.column(ALTERNATE),
+        display: table.column(&["displayname", "display name"]),
+        first: table.column(&["firstname", "first name"]),
+        last: table.column(&["lastname", "last name"]),
+        dept: table.column(&["department"]),
+        employee: table.column(&["employeeIdentifier", "employee_identifier", "employee id"]),
+        manager: table.column(&["manager"]),
+        last_login: table.column(&["lastLogin", "last_login", "last login"]),
+    };
+    table.rows(&cols, sink)
+}
 
-    let mut rec = ByteRecord::new();
-    while let Some(line) = table.next_byte_row(&mut rec)? {
+/// Column positions of this export, found once from its header.
+struct Columns {
+    username: Option<usize>,
+    email: Option<usize>,
+    state: Option<usize>,
+    activated: Option<usize>,
+    suspended: Option<usize>,
+    locked: Option<usize>,
+    alternate: Option<usize>,
+    display: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    dept: Option<usize>,
+    employee: Option<usize>,
+    manager: Option<usize>,
+    last_login: Option<usize>,
+}
+
+impl CsvRows for Columns {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();
         let known = fields(
-            bytes(state_col),
+            bytes(self.state),
             [
-                ("activated", activated_col, bytes(activated_col)),
-                ("suspended", suspended_col, bytes(suspended_col)),
-                ("account_locked", locked_col, bytes(locked_col)),
+                ("activated", self.activated, bytes(self.activated)),
+                ("suspended", self.suspended, bytes(self.suspended)),
+                ("account_locked", self.locked, bytes(self.locked)),
             ],
         );
         if let Ok(known) = &known {
             sink.count(known.status);
-            let wanted = sink.wants_key(bytes(username_col))
-                || sink.wants_key(bytes(email_col))
-                || sink.wants_key(bytes(alternate_col));
+            let wanted = sink.wants_key(bytes(self.username))
+                || sink.wants_key(bytes(self.email))
+                || sink.wants_key(bytes(self.alternate));
             if !wanted {
-                continue;
+                return Ok(());
             }
         }
-        let cell = |col: Option<usize>| table.text(&rec, col, line);
-        let raw_state = cell(state_col)?;
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_state = cell(self.state)?;
         let known = match known {
             Ok(known) => known,
             Err(Wrong::State) => {
                 let reason = format!("state `{raw_state}` is not a JumpCloud state ({ACCEPTED_STATES})");
-                return Err(table.row_error(line, reason));
+                return Err(cx.error(line, reason));
             }
             Err(Wrong::Flag(name, col)) => {
                 let reason = format!("{name} `{}` is neither true nor false", cell(col)?);
-                return Err(table.row_error(line, reason));
+                return Err(cx.error(line, reason));
             }
-            Err(Wrong::Nothing) => return Err(table.row_error(line, no_status())),
+            Err(Wrong::Nothing) => return Err(cx.error(line, no_status())),
         };
-        let (username, email, alternate) = (cell(username_col)?, cell(email_col)?, cell(alternate_col)?);
+        let (username, email, alternate) = (cell(self.username)?, cell(self.email)?, cell(self.alternate)?);
         let raw_status = describe(raw_state, known.activated, known.suspended, known.locked);
         let login = if username.is_empty() { email } else { username };
         let mut identity = Identity::new(sink.source, line, login, known.status, &raw_status);
-        identity.last_login = parse_timestamp(cell(last_login_col)?)
-            .map_err(|why| table.row_error(line, format!("lastLogin: {why}")))?;
-        identity.display_name = match cell(display_col)? {
-            "" => format!("{} {}", cell(first_col)?, cell(last_col)?)
+        identity.last_login = parse_timestamp(cell(self.last_login)?)
+            .map_err(|why| cx.error(line, format!("lastLogin: {why}")))?;
+        identity.display_name = match cell(self.display)? {
+            "" => format!("{} {}", cell(self.first)?, cell(self.last)?)
                 .trim()
                 .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(cell(dept_col)?);
-        identity.employee_id = non_empty(cell(employee_col)?);
-        identity.manager = non_empty(cell(manager_col)?);
+        identity.department = non_empty(cell(self.dept)?);
+        identity.employee_id = non_empty(cell(self.employee)?);
+        identity.manager = non_empty(cell(self.manager)?);
         identity.push_key(email, KeyKind::PrimaryEmail);
         identity.push_key(alternate, KeyKind::SecondaryEmail);
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 /// The systemusers array: `results` of the paged answer, or a plain array.
@@ -604,5 +632,12 @@ mod tests {
             );
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn parallel_blocks_read_what_one_pass_reads() {
+        let ids = test_support::same_in_blocks("users.csv", CSV, read);
+        assert_eq!(ids.len(), 6);
+        assert_eq!(ids[3], (5, "sam.ortiz".to_owned(), IdpStatus::Staged));
     }
 }

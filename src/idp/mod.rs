@@ -12,6 +12,7 @@ mod jumpcloud;
 mod okta;
 mod okta_json;
 mod onelogin;
+mod parallel;
 pub mod resolve;
 mod scim;
 mod sink;

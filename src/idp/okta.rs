@@ -3,7 +3,7 @@
 
 use csv::ByteRecord;
 
-use super::csv_table::Table;
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -16,39 +16,57 @@ pub(crate) fn detect(table: &Table) -> bool {
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let login_col = table.require(&["Login"])?;
-    let status_col = table.require(&["Status"])?;
-    let user_col = table.column(&["User", "displayName"]);
-    let first_col = table.column(&["firstName"]);
-    let last_col = table.column(&["lastName"]);
-    let email_col = table.column(&["email"]);
-    let second_col = table.column(&["secondEmail"]);
-    let last_login_col = table.column(&["Last Login", "lastLogin"]);
-    let dept_col = table.column(&["department"]);
-    let employee_col = table.column(&["employeeNumber"]);
-    let manager_col = table.column(&["manager", "managerId"]);
+    let cols = Columns {
+        login: table.require(&["Login"])?,
+        status: table.require(&["Status"])?,
+        user: table.column(&["User", "displayName"]),
+        first: table.column(&["firstName"]),
+        last: table.column(&["lastName"]),
+        email: table.column(&["email"]),
+        second: table.column(&["secondEmail"]),
+        last_login: table.column(&["Last Login", "lastLogin"]),
+        dept: table.column(&["department"]),
+        employee: table.column(&["employeeNumber"]),
+        manager: table.column(&["manager", "managerId"]),
+    };
+    table.rows(&cols, sink)
+}
 
-    let mut rec = ByteRecord::new();
-    while let Some(line) = table.next_byte_row(&mut rec)? {
+/// Column positions of this export, found once from its header.
+struct Columns {
+    login: usize,
+    status: usize,
+    user: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    email: Option<usize>,
+    second: Option<usize>,
+    last_login: Option<usize>,
+    dept: Option<usize>,
+    employee: Option<usize>,
+    manager: Option<usize>,
+}
+
+impl CsvRows for Columns {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();
-        let (login, email, second) = (bytes(Some(login_col)), bytes(email_col), bytes(second_col));
-        let status_bytes = bytes(Some(status_col));
-        let known = status_of(status_bytes);
+        let (login, email, second) = (bytes(Some(self.login)), bytes(self.email), bytes(self.second));
+        let known = status_of(bytes(Some(self.status)));
         if let Some(status) = known {
             sink.count(status);
             let wanted = sink.wants_key(login)
                 || (!email.eq_ignore_ascii_case(login) && sink.wants_key(email))
                 || sink.wants_key(second);
             if !wanted {
-                continue;
+                return Ok(());
             }
         }
-        let cell = |col: Option<usize>| table.text(&rec, col, line);
-        let raw_status = cell(Some(status_col))?;
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_status = cell(Some(self.status))?;
         let status = known.ok_or_else(|| {
-            table.row_error(
+            cx.error(
                 line,
                 format!(
                     "Status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
@@ -56,24 +74,24 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
                 ),
             )
         })?;
-        let (login, email, second) = (cell(Some(login_col))?, cell(email_col)?, cell(second_col)?);
+        let (login, email, second) = (cell(Some(self.login))?, cell(self.email)?, cell(self.second)?);
         let mut identity = Identity::new(sink.source, line, login, status, raw_status);
-        identity.last_login = parse_timestamp(cell(last_login_col)?)
-            .map_err(|why| table.row_error(line, format!("Last Login: {why}")))?;
-        identity.display_name = match user_col {
+        identity.last_login = parse_timestamp(cell(self.last_login)?)
+            .map_err(|why| cx.error(line, format!("Last Login: {why}")))?;
+        identity.display_name = match self.user {
             Some(c) => cell(Some(c))?.to_owned(),
-            None => format!("{} {}", cell(first_col)?, cell(last_col)?)
+            None => format!("{} {}", cell(self.first)?, cell(self.last)?)
                 .trim()
                 .to_owned(),
         };
-        identity.department = non_empty(cell(dept_col)?);
-        identity.employee_id = non_empty(cell(employee_col)?);
-        identity.manager = non_empty(cell(manager_col)?);
+        identity.department = non_empty(cell(self.dept)?);
+        identity.employee_id = non_empty(cell(self.employee)?);
+        identity.manager = non_empty(cell(self.manager)?);
         identity.push_key(email, KeyKind::PrimaryEmail);
         identity.push_key(second, KeyKind::SecondaryEmail);
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 pub(crate) fn non_empty(s: &str) -> Option<String> {

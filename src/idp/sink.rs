@@ -69,6 +69,20 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// An empty sink with the same filter, for one block of a parallel read.
+    pub(crate) fn fork(&self) -> Sink<'a> {
+        Sink::new(self.source, self.wanted, self.as_of)
+    }
+
+    /// Takes in a block's rows; blocks are absorbed in file order.
+    pub(crate) fn absorb(&mut self, block: Sink<'a>) {
+        self.rows += block.rows;
+        for (total, n) in self.counts.iter_mut().zip(block.counts) {
+            *total += n;
+        }
+        self.kept.extend(block.kept);
+    }
+
     /// Counts one row of the export.
     pub(crate) fn count(&mut self, status: IdpStatus) {
         self.rows += 1;

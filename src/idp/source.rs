@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
@@ -24,6 +24,12 @@ pub(crate) struct Opened {
     pub skipped_lines: u64,
     /// Rows end in CRLF: the csv crate then reports each record one line early.
     pub crlf: bool,
+    /// The file, when the bytes come straight from one (not decoded from
+    /// UTF-16): large CSVs are then parsed in parallel blocks.
+    pub path: Option<PathBuf>,
+    /// Bytes before the CSV stream (BOM and `sep=` line).
+    pub prefix_len: u64,
+    utf16: bool,
     digest: Option<Digest>,
 }
 
@@ -73,7 +79,22 @@ impl Opened {
                 hash.update(&buf[..n]);
             }
         });
-        Opened::build(file, Box::new(handle), Digest::Thread(thread))
+        let mut opened = Opened::build(file, Box::new(handle), Digest::Thread(thread))?;
+        if !opened.utf16 {
+            opened.path = Some(path.to_path_buf());
+        }
+        Ok(opened)
+    }
+
+    /// The file again, for a second sequential pass (no digest: the first open has it).
+    pub(crate) fn reopen(path: &Path) -> Result<Opened, IdpError> {
+        let file = path.display().to_string();
+        let handle = File::open(path).map_err(|source| IdpError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let hash = Arc::new(Mutex::new(Sha256::new()));
+        Opened::build(file, Box::new(handle), Digest::Inline(hash))
     }
 
     /// Any byte source, named `file` in messages (hashed inline).
@@ -93,26 +114,29 @@ impl Opened {
         };
         let mut buffered = BufReader::with_capacity(256 * 1024, raw);
         let head = buffered.fill_buf().map_err(io)?;
-        let mut reader: Box<dyn BufRead + Send> =
-            if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
-                // UTF-16 (Excel's "Unicode text" and some PowerShell exports): decode to UTF-8.
-                let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-                    .bom_sniffing(true)
-                    .strip_bom(true)
-                    .build(buffered);
-                Box::new(BufReader::with_capacity(256 * 1024, decoded))
-            } else {
-                if head.starts_with(b"\xEF\xBB\xBF") {
-                    buffered.consume(3);
-                }
-                Box::new(buffered)
-            };
+        let utf16 = head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF");
+        let mut prefix_len = 0;
+        let mut reader: Box<dyn BufRead + Send> = if utf16 {
+            // UTF-16 (Excel's "Unicode text" and some PowerShell exports): decode to UTF-8.
+            let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .bom_sniffing(true)
+                .strip_bom(true)
+                .build(buffered);
+            Box::new(BufReader::with_capacity(256 * 1024, decoded))
+        } else {
+            if head.starts_with(b"\xEF\xBB\xBF") {
+                buffered.consume(3);
+                prefix_len = 3;
+            }
+            Box::new(buffered)
+        };
         let head = reader.fill_buf().map_err(io)?;
         let mut skipped_lines = 0;
         if head.len() >= 4 && head[..4].eq_ignore_ascii_case(b"sep=") {
             let mut line = Vec::new();
             reader.read_until(b'\n', &mut line).map_err(io)?;
             skipped_lines = 1;
+            prefix_len += line.len() as u64;
         }
         let head = reader.fill_buf().map_err(io)?;
         let crlf = head
@@ -129,6 +153,9 @@ impl Opened {
             reader,
             skipped_lines,
             crlf,
+            path: None,
+            prefix_len,
+            utf16,
             digest: Some(digest),
         })
     }

@@ -4,9 +4,10 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::IdpError;
 use super::csv_table::Table;
 use super::sink::Sink;
+use super::source::Opened;
+use super::{IdpError, IdpStatus};
 
 pub(crate) type CsvDetect = fn(&Table) -> bool;
 pub(crate) type CsvRead = fn(&mut Table, &mut Sink) -> Result<(), IdpError>;
@@ -29,6 +30,43 @@ pub(crate) fn read_csv(
     let mut sink = Sink::new(0, None, as_of());
     read(&mut table, &mut sink)?;
     Ok(sink)
+}
+
+/// Reads a CSV fixture from a file in one pass, then in parallel blocks of a
+/// few bytes (cut at nearly every line), asserting that every read keeps the
+/// same identities — (line, login, status) — and counts the same rows per
+/// status. Returns what the one pass kept.
+pub(crate) fn same_in_blocks(
+    name: &str,
+    data: &[u8],
+    read: impl Fn(&mut Table, &mut Sink) -> Result<(), IdpError>,
+) -> Vec<(u64, String, IdpStatus)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, data).expect("fixture written");
+    let read_in = |block: Option<usize>| {
+        // `open`, not `reopen`: only a table that knows its file can cut it into blocks.
+        let mut table = Table::new(Opened::open(&path).expect("opened"), false).expect("table");
+        table.force_parallel(block);
+        let mut sink = Sink::new(0, None, as_of());
+        read(&mut table, &mut sink).expect("rows");
+        let kept: Vec<_> = sink
+            .kept
+            .iter()
+            .map(|i| (i.line, i.login.clone(), i.status))
+            .collect();
+        (kept, sink.by_status())
+    };
+    let (kept, counts) = read_in(None);
+    for block in [7, 64, 333] {
+        let blocks = read_in(Some(block));
+        assert_eq!(
+            blocks,
+            (kept.clone(), counts.clone()),
+            "{name} in blocks of {block} bytes"
+        );
+    }
+    kept
 }
 
 /// Reads a JSON document through one reader.

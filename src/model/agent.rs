@@ -80,7 +80,75 @@ pub struct Agent {
     pub status: AgentStatus,
 }
 
+/// Only the keys [`Agent::from_json`] reads, so parsing a large snapshot
+/// builds no JSON tree for the fields it ignores. A key present as `null`
+/// stays present (`Some(Null)`), as in the full object.
+#[derive(serde::Deserialize)]
+struct Slim {
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    contact: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    deactivated: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    active: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    last_active_at: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    created_at: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    ticket_scope: Option<Value>,
+    #[serde(default, deserialize_with = "present", rename = "type")]
+    agent_type: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    occasional: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    role_ids: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    group_ids: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    contribution_group_ids: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 impl Agent {
+    /// The keys the model reads from one agent object's JSON text, as an
+    /// object [`Agent::from_json`] accepts (the others are skipped unparsed).
+    pub fn slim_json(text: &str) -> Result<Value, serde_json::Error> {
+        let slim: Slim = serde_json::from_str(text)?;
+        let mut map = serde_json::Map::new();
+        let fields = [
+            ("id", slim.id),
+            ("email", slim.email),
+            ("name", slim.name),
+            ("contact", slim.contact),
+            ("deactivated", slim.deactivated),
+            ("active", slim.active),
+            ("last_active_at", slim.last_active_at),
+            ("created_at", slim.created_at),
+            ("ticket_scope", slim.ticket_scope),
+            ("type", slim.agent_type),
+            ("occasional", slim.occasional),
+            ("role_ids", slim.role_ids),
+            ("group_ids", slim.group_ids),
+            ("contribution_group_ids", slim.contribution_group_ids),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                map.insert(key.to_owned(), value);
+            }
+        }
+        Ok(Value::Object(map))
+    }
+
     /// Reads one agent object. Unknown fields are ignored here (the snapshot
     /// keeps them); a present field of the wrong type is an error naming it.
     pub fn from_json(raw: &Value) -> Result<Agent, ModelError> {
@@ -206,6 +274,27 @@ pub(crate) fn as_u64(v: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn slim_json_keeps_what_the_model_reads_and_null_stays_present() {
+        let text = r#"{"id": 7, "signature": "<p>long</p>", "group_ids": null, "skill_ids": [1],
+            "contact": {"email": "A@x.test", "active": false}, "type": "support_agent"}"#;
+        let slim = Agent::slim_json(text).expect("parses");
+        assert_eq!(
+            slim,
+            json!({"id": 7, "contact": {"email": "A@x.test", "active": false},
+                   "type": "support_agent", "group_ids": null})
+        );
+        let full: Value = serde_json::from_str(text).expect("parses");
+        let (a, b) = (
+            Agent::from_json(&slim).expect("agent"),
+            Agent::from_json(&full).expect("agent"),
+        );
+        assert_eq!(
+            (a.id, a.email, a.status, a.group_ids),
+            (b.id, b.email, b.status, b.group_ids)
+        );
+    }
 
     #[test]
     fn status_table() {

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::agent::{Agent, as_u64};
-use super::snapshot::Snapshot;
+use super::snapshot::{LeanSnapshot, Snapshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -75,37 +77,48 @@ pub struct Directory {
 
 impl Directory {
     pub fn from_snapshot(snapshot: &Snapshot) -> Result<Directory, ModelError> {
-        // Where an agent object has no `group_ids` (the documented list), its
-        // groups are the ones whose `agent_ids` name it.
-        let mut groups_of: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        for group in &snapshot.groups {
-            let Some(gid) = group.get("id").and_then(as_u64) else {
-                continue;
-            };
-            for member in group
-                .get("agent_ids")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(aid) = as_u64(member) {
-                    groups_of.entry(aid).or_default().push(gid);
-                }
-            }
-        }
+        let groups_of = groups_of(snapshot.groups.iter());
         let agents = snapshot
             .agents
-            .iter()
+            .par_iter()
+            .map(|raw| agent(raw, &groups_of))
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        Directory::assemble(
+            agents,
+            &snapshot.roles,
+            &snapshot.groups,
+            snapshot.meta.collected_at,
+        )
+    }
+
+    /// As [`Directory::from_snapshot`], parsing each object from its slice of the file.
+    pub fn from_lean(snapshot: &LeanSnapshot) -> Result<Directory, ModelError> {
+        let parse = |raw: &&RawValue| {
+            serde_json::from_str::<Value>(raw.get())
+                .map_err(|e| ModelError::field("object", "?", "json", &e.to_string()))
+        };
+        let roles = snapshot.roles.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+        let groups = snapshot.groups.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+        let groups_of = groups_of(groups.iter());
+        let agents = snapshot
+            .agents
+            .par_iter()
             .map(|raw| {
-                let mut agent = Agent::from_json(raw)?;
-                if raw.get("group_ids").is_none() {
-                    agent.group_ids = groups_of.get(&agent.id).cloned().unwrap_or_default();
-                }
-                Ok(agent)
+                let slim = Agent::slim_json(raw.get())
+                    .map_err(|e| ModelError::field("agent", "?", "json", &e.to_string()))?;
+                agent(&slim, &groups_of)
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
-        let roles = snapshot
-            .roles
+        Directory::assemble(agents, &roles, &groups, snapshot.meta.collected_at)
+    }
+
+    fn assemble(
+        agents: Vec<Agent>,
+        roles: &[Value],
+        groups: &[Value],
+        collected_at: Timestamp,
+    ) -> Result<Directory, ModelError> {
+        let roles = roles
             .iter()
             .map(|raw| {
                 let (id, name) = id_and_name("role", raw)?;
@@ -113,8 +126,7 @@ impl Directory {
                 Ok((id, Role { id, name, default }))
             })
             .collect::<Result<_, ModelError>>()?;
-        let groups = snapshot
-            .groups
+        let groups = groups
             .iter()
             .map(|raw| {
                 let (id, name) = id_and_name("group", raw)?;
@@ -125,7 +137,7 @@ impl Directory {
             agents,
             roles,
             groups,
-            collected_at: snapshot.meta.collected_at,
+            collected_at,
         })
     }
 
@@ -141,6 +153,36 @@ impl Directory {
             .get(&id)
             .map_or_else(|| format!("#{id}"), |g| g.name.clone())
     }
+}
+
+/// Where an agent object has no `group_ids` (the documented list), its
+/// groups are the ones whose `agent_ids` name it.
+fn groups_of<'v>(groups: impl Iterator<Item = &'v Value>) -> BTreeMap<u64, Vec<u64>> {
+    let mut groups_of: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for group in groups {
+        let Some(gid) = group.get("id").and_then(as_u64) else {
+            continue;
+        };
+        for member in group
+            .get("agent_ids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(aid) = as_u64(member) {
+                groups_of.entry(aid).or_default().push(gid);
+            }
+        }
+    }
+    groups_of
+}
+
+fn agent(raw: &Value, groups_of: &BTreeMap<u64, Vec<u64>>) -> Result<Agent, ModelError> {
+    let mut agent = Agent::from_json(raw)?;
+    if raw.get("group_ids").is_none() {
+        agent.group_ids = groups_of.get(&agent.id).cloned().unwrap_or_default();
+    }
+    Ok(agent)
 }
 
 fn id_and_name(kind: &'static str, raw: &Value) -> Result<(u64, String), ModelError> {

@@ -8,4 +8,4 @@ pub mod time;
 
 pub use agent::{Agent, AgentStatus, TicketScope};
 pub use directory::{Directory, Group, ModelError, Role};
-pub use snapshot::{Snapshot, SnapshotMeta};
+pub use snapshot::{LeanSnapshot, Snapshot, SnapshotMeta};

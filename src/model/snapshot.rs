@@ -102,23 +102,8 @@ impl Snapshot {
 
     /// Parses a snapshot held in memory; `file` names it in errors.
     pub fn from_slice(file: &str, bytes: &[u8]) -> Result<Snapshot, ModelError> {
-        let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| ModelError::Parse {
-            file: file.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            reason: e.to_string(),
-        })?;
-        if snapshot.schema_version != SCHEMA_VERSION {
-            return Err(ModelError::Parse {
-                file: file.to_owned(),
-                line: 1,
-                column: 1,
-                reason: format!(
-                    "schema_version {} is not supported (this tool reads {SCHEMA_VERSION})",
-                    snapshot.schema_version
-                ),
-            });
-        }
+        let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| parse_error(file, &e))?;
+        check_version(file, snapshot.schema_version)?;
         Ok(snapshot)
     }
 
@@ -141,4 +126,49 @@ impl Snapshot {
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// A snapshot whose objects stay unparsed slices of the file's bytes, so an
+/// audit of a large account never holds the whole document as a JSON tree:
+/// each object is parsed on its own (in parallel) into the model, then dropped.
+#[derive(Debug, Deserialize)]
+pub struct LeanSnapshot<'a> {
+    pub schema_version: u32,
+    pub meta: SnapshotMeta,
+    #[serde(borrow)]
+    pub agents: Vec<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    pub roles: Vec<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    pub groups: Vec<&'a serde_json::value::RawValue>,
+}
+
+impl<'a> LeanSnapshot<'a> {
+    /// Checks the whole document's syntax and shape; `file` names it in errors.
+    pub fn from_slice(file: &str, bytes: &'a [u8]) -> Result<LeanSnapshot<'a>, ModelError> {
+        let snapshot: LeanSnapshot = serde_json::from_slice(bytes).map_err(|e| parse_error(file, &e))?;
+        check_version(file, snapshot.schema_version)?;
+        Ok(snapshot)
+    }
+}
+
+fn parse_error(file: &str, e: &serde_json::Error) -> ModelError {
+    ModelError::Parse {
+        file: file.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        reason: e.to_string(),
+    }
+}
+
+fn check_version(file: &str, version: u32) -> Result<(), ModelError> {
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    Err(ModelError::Parse {
+        file: file.to_owned(),
+        line: 1,
+        column: 1,
+        reason: format!("schema_version {version} is not supported (this tool reads {SCHEMA_VERSION})"),
+    })
 }

@@ -21,6 +21,12 @@ pub const HEADER: [&str; 14] = [
     "detail",
 ];
 
+/// Excel reads a CSV as UTF-8 only when it starts with this byte-order mark.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Characters that make a spreadsheet run a cell as a formula.
+pub const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER).map_err(|e| e.to_string())?;
@@ -56,8 +62,8 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), 
 }
 
 /// A cell a spreadsheet would run as a formula gets a leading `'`.
-pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_START) {
         format!("'{cell}").into()
     } else {
         cell.into()

@@ -14,7 +14,7 @@ pub use view::{
     UnclassifiedRole,
 };
 
-pub use self::csv::write_findings_csv;
+pub use self::csv::{FORMULA_START, UTF8_BOM, neutralise, write_findings_csv};
 pub use self::html::write_html;
 pub use self::json::{write_findings_json, write_run_json};
 
@@ -30,8 +30,15 @@ pub enum ReportError {
     Render { file: String, reason: String },
 }
 
+/// How the files are written (not what they say).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriteOptions {
+    /// Start findings.csv with a UTF-8 BOM, for Excel.
+    pub csv_bom: bool,
+}
+
 /// Writes findings.csv, findings.json, report.html and run.json into `dir`.
-pub fn write_all(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, ReportError> {
+pub fn write_all(dir: &Path, data: &ReportData, options: WriteOptions) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         file: dir.display().to_string(),
         source,
@@ -44,6 +51,7 @@ pub fn write_all(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, ReportEr
         ("report.html", |d, w| write_html(d, w)),
     ];
     let mut written = Vec::new();
+    let clock = std::time::Instant::now();
     for (name, write) in outputs {
         let path = dir.join(name);
         let file = path.display().to_string();
@@ -52,11 +60,18 @@ pub fn write_all(dir: &Path, data: &ReportData) -> Result<Vec<PathBuf>, ReportEr
                 file: file.clone(),
                 source,
             })?);
+        if name == "findings.csv" && options.csv_bom {
+            out.write_all(UTF8_BOM).map_err(|source| ReportError::Io {
+                file: file.clone(),
+                source,
+            })?;
+        }
         write(data, &mut out).map_err(|reason| ReportError::Render {
             file: file.clone(),
             reason,
         })?;
         out.flush().map_err(|source| ReportError::Io { file, source })?;
+        tracing::debug!("{name} written after {} ms", clock.elapsed().as_millis());
         written.push(path);
     }
     Ok(written)

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::graph::IdentityGraph;
+use crate::graph::surface::{PermissionSurface, surface};
 use crate::idp::IdpSource;
 use crate::model::{AgentStatus, SnapshotMeta};
 use crate::policy::Policy;
@@ -100,6 +101,39 @@ pub struct UnclassifiedRole {
     pub holders: Vec<String>,
 }
 
+/// One agent as the HTML report shows it: what they can reach, with the graph
+/// path behind every grant, and which findings are on them.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentAccess {
+    pub surface: PermissionSurface,
+    /// The most severe finding on the agent (`critical` … `info`), if any.
+    pub worst_severity: Option<&'static str>,
+    /// Indexes into [`ReportData::findings`], in their order.
+    pub findings: Vec<usize>,
+    /// Indexes into [`ReportData::suppressed`].
+    pub suppressed: Vec<usize>,
+}
+
+/// Whether the snapshot shows (rather than claims) that every agent was found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Completeness {
+    /// `complete` (every check passed), `incomplete` (one failed) or
+    /// `unproven` (none failed, but one could not be made).
+    pub verdict: &'static str,
+    /// Agents in the snapshot, every status.
+    pub found: u64,
+    /// What `GET /api/v2/account` reported, when it did.
+    pub account_total: Option<u64>,
+    pub checks: Vec<CompletenessCheck>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CompletenessCheck {
+    /// `pass`, `warn` or `fail`.
+    pub outcome: &'static str,
+    pub text: String,
+}
+
 pub struct ReportData {
     pub run: RunInfo,
     pub unclassified_roles: Vec<UnclassifiedRole>,
@@ -107,6 +141,10 @@ pub struct ReportData {
     pub findings: Vec<FindingRow>,
     pub suppressed: Vec<SuppressedRow>,
     pub ambiguous: Vec<AmbiguousMatch>,
+    /// Every agent, most severe findings first, then by email and id.
+    pub agents: Vec<AgentAccess>,
+    /// What changed since the previous review (`audit --previous-run`).
+    pub diff: Option<crate::diff::Diff>,
 }
 
 impl ReportData {
@@ -127,6 +165,7 @@ impl ReportData {
             *by_severity.entry(f.severity).or_insert(0) += 1;
         }
         let unclassified_roles = unclassified_roles(graph, &run.policy);
+        let agents = agents(graph, set, &run.policy);
         ReportData {
             unclassified_roles,
             run,
@@ -146,7 +185,127 @@ impl ReportData {
                 })
                 .collect(),
             ambiguous: ambiguous(graph),
+            diff: None,
+            agents,
         }
+    }
+
+    /// The population checks an auditor asks for first, from the snapshot's
+    /// record of how it was collected.
+    pub fn completeness(&self) -> Completeness {
+        completeness(&self.run.snapshot_meta, &self.summary.population)
+    }
+}
+
+/// Every agent's surface, computed once here so renderers need no graph.
+fn agents(graph: &IdentityGraph, set: &FindingSet, policy: &Policy) -> Vec<AgentAccess> {
+    let count = graph.agents().count();
+    let mut findings: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (k, f) in set.findings.iter().enumerate() {
+        findings[f.agent].push(k);
+    }
+    let mut suppressed: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (k, (f, _)) in set.suppressed.iter().enumerate() {
+        suppressed[f.agent].push(k);
+    }
+    let mut agents: Vec<AgentAccess> = findings
+        .into_iter()
+        .zip(suppressed)
+        .enumerate()
+        .map(|(i, (findings, suppressed))| AgentAccess {
+            surface: surface(graph, i, policy),
+            // Findings are sorted most severe first, so the first is the worst.
+            worst_severity: findings.first().map(|&k| set.findings[k].severity.as_str()),
+            findings,
+            suppressed,
+        })
+        .collect();
+    let rank = |a: &AgentAccess| {
+        a.worst_severity
+            .and_then(|s| crate::rules::Severity::ALL.iter().position(|x| x.as_str() == s))
+            .unwrap_or(crate::rules::Severity::ALL.len())
+    };
+    agents.sort_by_cached_key(|a| {
+        let email = a
+            .surface
+            .agent
+            .email
+            .as_deref()
+            .unwrap_or_default()
+            .to_lowercase();
+        (rank(a), email, a.surface.agent.id)
+    });
+    agents
+}
+
+fn completeness(meta: &SnapshotMeta, population: &Population) -> Completeness {
+    let found = population.active + population.pending + population.deactivated;
+    let mut checks = Vec::new();
+    let mut check = |outcome: &'static str, text: String| checks.push(CompletenessCheck { outcome, text });
+    // A channel "ended well" when the collector recorded it as complete; the
+    // collector writes no snapshot at all when a channel fails.
+    let finished = |name: &str| {
+        meta.channels
+            .iter()
+            .any(|c| c.name == name && c.outcome.starts_with("complete"))
+    };
+    if meta.channels.is_empty() {
+        check(
+            "warn",
+            "the snapshot records no discovery channels, so how agents were found cannot be shown".into(),
+        );
+    } else if finished("GET /api/v2/agents") {
+        check("pass", "the agent list was read to its last page".into());
+    } else {
+        check(
+            "fail",
+            "the snapshot does not show the agent list read to its last page".into(),
+        );
+    }
+    if !meta.channels.is_empty() {
+        let deactivated = [
+            "GET /api/v2/agents?only=availability",
+            "GET /api/v2/agents?active=false",
+        ];
+        if deactivated.iter().any(|c| finished(c)) {
+            check(
+                "pass",
+                "deactivated agents were listed too (a channel that returns them completed)".into(),
+            );
+        } else {
+            check(
+                "warn",
+                "no channel that lists deactivated agents completed: deactivated agents may be missing"
+                    .into(),
+            );
+        }
+    }
+    match meta.account_total_agents {
+        Some(total) if found >= total => check(
+            "pass",
+            format!("the account reports {total} agents and {found} were found"),
+        ),
+        Some(total) => check(
+            "fail",
+            format!("the account reports {total} agents but only {found} were found"),
+        ),
+        None => check(
+            "warn",
+            "the account did not report an agent total, so the count could not be cross-checked".into(),
+        ),
+    }
+    let verdict = if checks.iter().any(|c| c.outcome == "fail") {
+        "incomplete"
+    } else if checks.iter().any(|c| c.outcome == "warn") {
+        "unproven"
+    } else {
+        "complete"
+    };
+    Completeness {
+        verdict,
+        found,
+        account_total: meta.account_total_agents,
+        checks,
     }
 }
 
@@ -259,5 +418,128 @@ fn row(graph: &IdentityGraph, f: &Finding) -> FindingRow {
         action: f.rule.action,
         controls: f.rule.controls,
         evidence: f.evidence.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::snapshot::ChannelRecord;
+
+    fn channel(name: &str, outcome: &str) -> ChannelRecord {
+        ChannelRecord {
+            name: name.into(),
+            outcome: outcome.into(),
+            ..ChannelRecord::default()
+        }
+    }
+
+    #[test]
+    fn completeness_verdicts() {
+        let agents = channel("GET /api/v2/agents", "complete (short page)");
+        let deactivated = channel("GET /api/v2/agents?only=availability", "complete (short page)");
+        let population = Population {
+            active: 5,
+            pending: 1,
+            deactivated: 2,
+        };
+        // (case, channels, account total, verdict, check outcomes)
+        type Case = (
+            &'static str,
+            Vec<ChannelRecord>,
+            Option<u64>,
+            &'static str,
+            [&'static str; 3],
+        );
+        let cases: [Case; 5] = [
+            (
+                "all shown",
+                vec![agents.clone(), deactivated.clone()],
+                Some(6),
+                "complete",
+                ["pass"; 3],
+            ),
+            (
+                "fewer found than the account reports",
+                vec![agents.clone(), deactivated.clone()],
+                Some(9),
+                "incomplete",
+                ["pass", "pass", "fail"],
+            ),
+            (
+                "no account total",
+                vec![agents.clone(), deactivated.clone()],
+                None,
+                "unproven",
+                ["pass", "pass", "warn"],
+            ),
+            (
+                "deactivated agents never listed",
+                vec![
+                    agents.clone(),
+                    channel("GET /api/v2/agents?active=false", "not offered"),
+                ],
+                Some(8),
+                "unproven",
+                ["pass", "warn", "pass"],
+            ),
+            (
+                "agent list not read to the end",
+                vec![channel("GET /api/v2/agents", "stopped"), deactivated.clone()],
+                Some(8),
+                "incomplete",
+                ["fail", "pass", "pass"],
+            ),
+        ];
+        for (name, channels, total, verdict, outcomes) in cases {
+            let meta = SnapshotMeta {
+                channels,
+                account_total_agents: total,
+                ..SnapshotMeta::default()
+            };
+            let c = completeness(&meta, &population);
+            assert_eq!(c.verdict, verdict, "{name}");
+            assert_eq!(c.found, 8, "{name}");
+            let got: Vec<&str> = c.checks.iter().map(|c| c.outcome).collect();
+            assert_eq!(got, outcomes, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_snapshot_without_a_discovery_record_proves_nothing() {
+        let c = completeness(&SnapshotMeta::default(), &Population::default());
+        assert_eq!(c.verdict, "unproven");
+        let got: Vec<&str> = c.checks.iter().map(|c| c.outcome).collect();
+        assert_eq!(got, ["warn", "warn"]);
+    }
+
+    #[test]
+    fn agents_are_listed_worst_first_with_their_findings() {
+        let graph = crate::graph::surface::tests::sample_graph();
+        let policy = Policy::default();
+        let set = crate::rules::registry::run(&crate::rules::AuditContext {
+            graph: &graph,
+            policy: &policy,
+            as_of: "2026-01-01T00:00:00Z".parse().expect("ts"),
+        });
+        let agents = agents(&graph, &set, &policy);
+        assert_eq!(agents.len(), 2);
+        for a in &agents {
+            for &k in &a.findings {
+                assert_eq!(set.findings[k].agent_id, a.surface.agent.id);
+            }
+        }
+        let ranks: Vec<usize> = agents
+            .iter()
+            .map(|a| {
+                a.worst_severity.map_or(5, |s| {
+                    crate::rules::Severity::ALL
+                        .iter()
+                        .position(|x| x.as_str() == s)
+                        .unwrap_or(5)
+                })
+            })
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{ranks:?}");
     }
 }

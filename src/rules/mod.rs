@@ -2,6 +2,7 @@
 //! metadata that every finding it builds carries. Rules are pure functions
 //! over the graph; the [`registry`] applies the policy and sorts.
 
+mod catalogue;
 mod evidence;
 mod finding;
 pub mod registry;
@@ -24,6 +25,7 @@ mod terminated_active;
 
 use jiff::Timestamp;
 
+pub use catalogue::catalogue_version;
 pub use finding::{Evidence, Finding, PathStep, RuleMeta, Severity};
 
 use crate::graph::IdentityGraph;

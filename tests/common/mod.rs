@@ -8,6 +8,45 @@ use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
 
 pub const ADMIN_KEY: &str = "test-admin-key-4f9c";
 
+/// The demo's audit inputs: the acme exports, assignments, policy and as-of.
+pub const ACME_INPUTS: [&str; 12] = [
+    "--idp",
+    "okta:fixtures/acme/idp/okta-password-health.csv",
+    "--idp",
+    "entra:fixtures/acme/idp/entra-users.csv",
+    "--idp",
+    "hris:fixtures/acme/idp/hris-workers.csv",
+    "--assignments",
+    "fixtures/acme/idp/okta-current-assignments.csv",
+    "--policy",
+    "fixtures/acme/policy.toml",
+    "--as-of",
+    "2026-10-01T00:00:00Z",
+];
+
+/// `deskaudit audit` of `snapshot` against `idp` specs (and a policy) into
+/// `out`, from the repository root; asserts it succeeded.
+pub fn audit_into(snapshot: &Path, idp: &[&str], policy: Option<&Path>, out: &Path) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskaudit"));
+    cmd.arg("audit")
+        .arg("--snapshot")
+        .arg(snapshot)
+        .arg("--out")
+        .arg(out);
+    for spec in idp {
+        cmd.args(["--idp", spec]);
+    }
+    if let Some(policy) = policy {
+        cmd.arg("--policy").arg(policy);
+    }
+    let run = cmd
+        .current_dir(repo())
+        .env_remove("FRESHDESK_API_KEY")
+        .output()
+        .expect("binary runs");
+    assert!(run.status.success(), "{}", text(&run));
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

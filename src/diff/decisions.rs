@@ -1,0 +1,173 @@
+//! The reviewers' decisions of OLD (`decisions.json`) checked against NEW's
+//! snapshot: was each revoke carried out, did each modify change anything.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::side::{AccessDelta, Fate, Side};
+use crate::model::AgentStatus;
+use crate::rundir::{Decision, DecisionKind, WorkbookRef};
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DecisionChecks {
+    /// Whether OLD's directory holds a decisions.json at all.
+    pub recorded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workbook: Option<WorkbookRef>,
+    /// Revokes whose agent is still active or pending in NEW: the access
+    /// the reviewers decided to remove is still there.
+    pub revokes_not_carried_out: Vec<DecisionCheck>,
+    /// Revokes whose agent is deactivated, deleted or absent in NEW.
+    pub revokes_carried_out: Vec<DecisionCheck>,
+    pub modifies: Vec<DecisionCheck>,
+    pub keeps: Vec<DecisionCheck>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionCheck {
+    pub agent_id: u64,
+    pub agent_email: String,
+    pub decision: DecisionKind,
+    pub reviewer: String,
+    pub justification: String,
+    pub finding_ids: Vec<String>,
+    /// The agent's status in OLD's snapshot (none if OLD's snapshot lacks it).
+    pub before: Option<AgentStatus>,
+    /// Where the agent is in NEW's snapshot.
+    pub now: Now,
+    pub outcome: Outcome,
+    /// One line a reviewer can read: what was seen and why the outcome.
+    pub detail: String,
+    /// Roles, groups and scope between the snapshots (modify decisions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessDelta>,
+}
+
+/// The agent in NEW's snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Now {
+    Active,
+    Pending,
+    Deactivated,
+    /// Held as a contact: deleted since OLD.
+    Deleted,
+    /// Not in NEW's snapshot, not even as a contact.
+    Absent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    CarriedOut,
+    NotCarriedOut,
+    Changed,
+    Unchanged,
+    /// A modify for an agent OLD's snapshot does not hold: nothing to compare.
+    Unknown,
+    Kept,
+}
+
+pub fn check(old: &Side, new: &Side) -> DecisionChecks {
+    let Some(decisions) = &old.decisions else {
+        return DecisionChecks::default();
+    };
+    let mut checks = DecisionChecks {
+        recorded: true,
+        imported_at: Some(decisions.imported_at),
+        workbook: Some(decisions.workbook.clone()),
+        ..DecisionChecks::default()
+    };
+    let mut sorted: Vec<&Decision> = decisions.decisions.iter().collect();
+    sorted.sort_by_key(|d| d.agent_id);
+    for d in sorted {
+        let c = check_one(d, old, new);
+        match (d.decision, c.outcome) {
+            (DecisionKind::Revoke, Outcome::NotCarriedOut) => checks.revokes_not_carried_out.push(c),
+            (DecisionKind::Revoke, _) => checks.revokes_carried_out.push(c),
+            (DecisionKind::Modify, _) => checks.modifies.push(c),
+            (DecisionKind::Keep, _) => checks.keeps.push(c),
+        }
+    }
+    checks
+}
+
+fn check_one(d: &Decision, old: &Side, new: &Side) -> DecisionCheck {
+    let before = old.population.agents.get(&d.agent_id);
+    let fate = new.population.fate(d.agent_id, before);
+    let now = match fate {
+        Fate::Present(a) => match a.status {
+            AgentStatus::Active => Now::Active,
+            AgentStatus::Pending => Now::Pending,
+            AgentStatus::Deactivated => Now::Deactivated,
+        },
+        Fate::Deleted(..) => Now::Deleted,
+        Fate::Missing => Now::Absent,
+    };
+    let gone = match fate {
+        Fate::Present(a) if a.status == AgentStatus::Deactivated => Some("deactivated".to_owned()),
+        Fate::Present(_) => None,
+        Fate::Deleted(c, _) => Some(format!("deleted (now contact {})", c.id)),
+        Fate::Missing => Some(
+            "absent from NEW's snapshot and not found as a contact (removal cannot be confirmed)".to_owned(),
+        ),
+    };
+    let mut access = None;
+    let (outcome, detail) = match d.decision {
+        DecisionKind::Revoke => match gone {
+            Some(how) => (Outcome::CarriedOut, how),
+            None => (
+                Outcome::NotCarriedOut,
+                format!("still {} in NEW's snapshot", now_str(now)),
+            ),
+        },
+        DecisionKind::Modify => match (before, fate) {
+            (None, _) => (
+                Outcome::Unknown,
+                "not in OLD's snapshot: nothing to compare against".to_owned(),
+            ),
+            // Deactivating or deleting removes more access than the modify asked for.
+            (Some(_), Fate::Deleted(..) | Fate::Missing) => (Outcome::Changed, gone.unwrap_or_default()),
+            (Some(b), Fate::Present(a)) => {
+                let delta = AccessDelta::between(b, a);
+                let result = match (&gone, delta.is_empty()) {
+                    (Some(how), true) => (Outcome::Changed, how.clone()),
+                    (Some(how), false) => (Outcome::Changed, format!("{how}; {}", delta.describe())),
+                    (None, false) => (Outcome::Changed, delta.describe()),
+                    (None, true) => (
+                        Outcome::Unchanged,
+                        "roles, groups and ticket scope are the same as in OLD".to_owned(),
+                    ),
+                };
+                access = Some(delta);
+                result
+            }
+        },
+        DecisionKind::Keep => (Outcome::Kept, format!("{} in NEW's snapshot", now_str(now))),
+    };
+    DecisionCheck {
+        agent_id: d.agent_id,
+        agent_email: d.agent_email.clone(),
+        decision: d.decision,
+        reviewer: d.reviewer.clone(),
+        justification: d.justification.clone(),
+        finding_ids: d.finding_ids.clone(),
+        before: before.map(|b| b.status),
+        now,
+        outcome,
+        detail,
+        access,
+    }
+}
+
+pub fn now_str(now: Now) -> &'static str {
+    match now {
+        Now::Active => "active",
+        Now::Pending => "pending",
+        Now::Deactivated => "deactivated",
+        Now::Deleted => "deleted",
+        Now::Absent => "absent",
+    }
+}

@@ -1,0 +1,325 @@
+//! `review import`: the filled-in workbook back into the run as decisions.json.
+//!
+//! Every fact a check relies on (who the agent is, its email, its findings)
+//! comes from the run, never from the workbook's own columns, so editing a
+//! cell cannot dodge a check. All bad rows are reported at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::model::Agent;
+use crate::rundir::{DECISIONS_JSON, Decision, DecisionKind, Decisions, FindingRecord, RunDir, WorkbookRef};
+
+use super::export::load_directory;
+use super::workbook::read_workbook;
+use super::{ReviewError, RowProblem, fold_email, looks_like_email};
+
+#[derive(Clone, Debug)]
+pub struct ImportSummary {
+    /// The decisions.json written.
+    pub path: PathBuf,
+    pub keep: usize,
+    pub revoke: usize,
+    pub modify: usize,
+    /// Rows naming an agent but holding no decision.
+    pub undecided: usize,
+    /// Agents in scope that have no row in the workbook at all.
+    pub missing: usize,
+    /// A previous decisions.json was replaced.
+    pub replaced: bool,
+}
+
+/// Reads `workbook` and records its decisions in the run in `run_dir`.
+pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<ImportSummary, ReviewError> {
+    let label = workbook.display().to_string();
+    let bytes = std::fs::read(workbook).map_err(|source| ReviewError::Io {
+        file: label.clone(),
+        source,
+    })?;
+    let run = RunDir::open(run_dir)?;
+    let directory = load_directory(&run)?;
+    let lines = read_workbook(&label, &bytes)?;
+
+    let agents: BTreeMap<u64, &Agent> = directory.agents.iter().map(|a| (a.id, a)).collect();
+    let mut finding_ids: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for f in &run.findings.findings {
+        finding_ids
+            .entry(f.agent_id)
+            .or_default()
+            .push(f.finding_id.clone());
+    }
+    let same_person = same_person_links(run.findings.findings.iter().chain(&run.findings.suppressed));
+
+    let mut problems = Vec::new();
+    let mut decisions = Vec::new();
+    let mut decided_on: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut rows_for = BTreeSet::new();
+    let mut undecided = 0;
+    for line in &lines {
+        let mut refuse = |agent: String, reasons: Vec<String>| {
+            problems.push(RowProblem {
+                line: line.line,
+                agent,
+                reason: reasons.join("; "),
+            });
+        };
+        let raw_label = || match line.agent_email.as_str() {
+            "" => format!(
+                "agent {}",
+                if line.agent_id.is_empty() {
+                    "?"
+                } else {
+                    &line.agent_id
+                }
+            ),
+            email => format!("agent {} <{email}>", line.agent_id),
+        };
+        if line.agent_id.is_empty() {
+            if !line.decision.is_empty() {
+                refuse(raw_label(), vec!["a decision on a row with no agent_id".into()]);
+            }
+            continue;
+        }
+        let Ok(id) = line.agent_id.parse::<u64>() else {
+            refuse(raw_label(), vec![bad_id(&line.agent_id)]);
+            continue;
+        };
+        let Some(agent) = agents.get(&id) else {
+            refuse(
+                raw_label(),
+                vec![format!("agent {id} is not in the run's snapshot")],
+            );
+            continue;
+        };
+        rows_for.insert(id);
+        let email = agent.email.clone().unwrap_or_default();
+        let who = format!("agent {id} <{email}>");
+        if line.decision.is_empty() {
+            undecided += 1;
+            continue;
+        }
+        let findings = finding_ids.get(&id).map_or(&[][..], Vec::as_slice);
+        let mut reasons = Vec::new();
+        if let Some(first) = decided_on.insert(id, line.line) {
+            reasons.push(format!(
+                "a second decision for the agent (the first is on line {first})"
+            ));
+        }
+        let kind = parse_decision(&line.decision)
+            .map_err(|why| reasons.push(why))
+            .ok();
+        if line.reviewer.is_empty() {
+            reasons.push("no reviewer (the reviewer's email)".into());
+        } else if !looks_like_email(&line.reviewer) {
+            reasons.push(format!("reviewer `{}` is not an email address", line.reviewer));
+        } else if let Some(why) = self_review(&line.reviewer, agent, &agents, same_person.get(&id)) {
+            reasons.push(why);
+        }
+        if line.justification.is_empty() {
+            match kind {
+                Some(DecisionKind::Modify) => {
+                    reasons.push("modify needs a justification saying what changes".into())
+                }
+                Some(DecisionKind::Keep) if !findings.is_empty() => reasons.push(format!(
+                    "keep needs a justification: the agent has {} finding(s)",
+                    findings.len()
+                )),
+                _ => {}
+            }
+        }
+        if let Some(listed) = &line.finding_ids
+            && let Some(why) = other_run(listed, findings)
+        {
+            reasons.push(why);
+        }
+        match kind {
+            Some(decision) if reasons.is_empty() => decisions.push(Decision {
+                agent_id: id,
+                agent_email: email,
+                decision,
+                reviewer: line.reviewer.to_lowercase(),
+                justification: line.justification.clone(),
+                finding_ids: findings.to_vec(),
+            }),
+            _ => refuse(who, reasons),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ReviewError::Rows {
+            file: label,
+            problems,
+        });
+    }
+    if decisions.is_empty() {
+        // Recording nothing would silently wipe an earlier import.
+        return Err(ReviewError::Input {
+            file: label,
+            reason: format!("no row has a decision ({undecided} undecided); nothing recorded"),
+        });
+    }
+
+    let count = |k: DecisionKind| decisions.iter().filter(|d| d.decision == k).count();
+    let (keep, revoke, modify) = (
+        count(DecisionKind::Keep),
+        count(DecisionKind::Revoke),
+        count(DecisionKind::Modify),
+    );
+    let missing = directory
+        .agents
+        .iter()
+        .filter(|a| a.status.holds_access() || finding_ids.contains_key(&a.id))
+        .filter(|a| !rows_for.contains(&a.id))
+        .count();
+    let replaced = run.dir.join(DECISIONS_JSON).exists();
+    let record = Decisions {
+        schema_version: 1,
+        imported_at: now,
+        workbook: WorkbookRef {
+            path: std::path::absolute(workbook)
+                .unwrap_or_else(|_| workbook.to_path_buf())
+                .display()
+                .to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        },
+        decisions,
+    };
+    let path = run.write_decisions(&record)?;
+    Ok(ImportSummary {
+        path,
+        keep,
+        revoke,
+        modify,
+        undecided,
+        missing,
+        replaced,
+    })
+}
+
+fn bad_id(raw: &str) -> String {
+    let hint = if raw.contains(['E', 'e', '.', ',']) {
+        " (a spreadsheet may have reformatted it; format the agent_id column as Text)"
+    } else {
+        ""
+    };
+    format!("agent_id `{raw}` is not an agent id{hint}")
+}
+
+fn parse_decision(raw: &str) -> Result<DecisionKind, String> {
+    [DecisionKind::Keep, DecisionKind::Revoke, DecisionKind::Modify]
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(raw))
+        .ok_or_else(|| format!("decision `{raw}` is not keep, revoke or modify"))
+}
+
+/// Other agents that are the same person, from the run's `duplicate-identity`
+/// findings (accepted ones included): a reviewer must not decide on their
+/// second account either.
+fn same_person_links<'a>(findings: impl Iterator<Item = &'a FindingRecord>) -> BTreeMap<u64, Vec<u64>> {
+    let mut links: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for f in findings.filter(|f| f.rule == "duplicate-identity") {
+        let others = f
+            .rest
+            .get("evidence")
+            .and_then(|e| e.get("values"))
+            .and_then(|v| v.get("other_agent_ids"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let ids = others.split(';').filter_map(|s| s.trim().parse::<u64>().ok());
+        links.entry(f.agent_id).or_default().extend(ids);
+    }
+    links
+}
+
+/// Why `reviewer` is the reviewed person, if they are: the same address once
+/// lower-cased and with any `+tag` removed, on this agent or on another
+/// account of the same person.
+fn self_review(
+    reviewer: &str,
+    agent: &Agent,
+    agents: &BTreeMap<u64, &Agent>,
+    linked: Option<&Vec<u64>>,
+) -> Option<String> {
+    let folded = fold_email(reviewer);
+    let same = |a: &Agent| {
+        a.email
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty() && fold_email(e) == folded)
+    };
+    if same(agent) {
+        return Some(format!(
+            "reviewer {reviewer} is the reviewed person ({}); someone else must decide",
+            agent.email.as_deref().unwrap_or_default()
+        ));
+    }
+    linked
+        .into_iter()
+        .flatten()
+        .filter_map(|id| agents.get(id))
+        .find(|other| same(other))
+        .map(|other| {
+            format!(
+                "reviewer {reviewer} is the reviewed person (their account agent {} <{}> shares an identity with this one); someone else must decide",
+                other.id,
+                other.email.as_deref().unwrap_or_default()
+            )
+        })
+}
+
+/// Set when the row's finding ids are not the run's: the workbook came from another run.
+fn other_run(listed: &str, run_ids: &[String]) -> Option<String> {
+    let listed: BTreeSet<&str> = listed
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let run: BTreeSet<&str> = run_ids.iter().map(String::as_str).collect();
+    (listed != run).then(|| {
+        let show = |s: &BTreeSet<&str>| match s.len() {
+            0 => "none".to_owned(),
+            _ => s.iter().copied().collect::<Vec<_>>().join(";"),
+        };
+        format!(
+            "the row lists findings {} but the run has {}: was the workbook exported from another run?",
+            show(&listed),
+            show(&run)
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::export::tests::directory;
+
+    #[test]
+    fn decisions_parse_case_insensitively() {
+        assert_eq!(parse_decision("REVOKE"), Ok(DecisionKind::Revoke));
+        assert_eq!(parse_decision("Modify"), Ok(DecisionKind::Modify));
+        assert!(parse_decision("remove").is_err());
+    }
+
+    #[test]
+    fn self_review_folds_case_and_tags() {
+        let dir = directory();
+        let agents: BTreeMap<u64, &Agent> = dir.agents.iter().map(|a| (a.id, a)).collect();
+        let zed = agents[&1];
+        for reviewer in ["zed@t.test", " ZED@T.TEST", "zed+review@t.test"] {
+            assert!(self_review(reviewer, zed, &agents, None).is_some(), "{reviewer}");
+        }
+        assert!(self_review("amy@t.test", zed, &agents, None).is_none());
+        // Amy's other account (a duplicate-identity link) is Zed's: Zed cannot review it.
+        let amy = agents[&2];
+        let why = self_review("zed@t.test", amy, &agents, Some(&vec![1])).expect("refused");
+        assert!(why.contains("agent 1 <zed@t.test>"), "{why}");
+    }
+
+    #[test]
+    fn finding_ids_must_match_the_run() {
+        let run = vec!["DA-1".to_owned(), "DA-2".to_owned()];
+        assert_eq!(other_run("DA-2; DA-1", &run), None);
+        assert!(other_run("DA-1", &run).is_some());
+        assert_eq!(other_run("", &[]), None);
+    }
+}

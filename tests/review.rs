@@ -1,0 +1,453 @@
+//! `deskaudit review export` / `review import` on an audit of the fixture
+//! organisation: the workbook's rows, the round trip into decisions.json, and
+//! every refusal (self-review, bad values, overwriting, a tampered run).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use deskaudit::rundir::{DecisionKind, RunDir};
+use sha2::{Digest, Sha256};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Agents that are active or pending (34 + 5), plus the deactivated
+/// administrator with a `deactivated-privileged` finding.
+const IN_SCOPE: usize = 40;
+
+/// A temporary review period: the demo's snapshot audited with the demo's inputs into `run/`.
+struct Period {
+    tmp: tempfile::TempDir,
+    run: PathBuf,
+}
+
+impl Period {
+    fn new() -> Period {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        // A copy, so the run never depends on (or writes near) reports/demo.
+        let snapshot = tmp.path().join("snapshot.json");
+        std::fs::copy(repo().join("reports/demo/snapshot.json"), &snapshot).expect("copy snapshot");
+        let run = tmp.path().join("run");
+        let mut args = vec!["audit", "--snapshot", path(&snapshot), "--out", path(&run)];
+        args.extend(ACME_INPUTS);
+        let out = deskaudit(&args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        Period { tmp, run }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    fn export(&self, out: &Path) -> std::process::Output {
+        deskaudit(
+            &["review", "export", "--run", path(&self.run), "--out", path(out)],
+            None,
+        )
+    }
+
+    fn import(&self, workbook: &Path) -> std::process::Output {
+        deskaudit(
+            &["review", "import", "--run", path(&self.run), path(workbook)],
+            None,
+        )
+    }
+
+    /// Exports the workbook and reads it back as a table.
+    fn workbook(&self) -> Table {
+        let out = self.file("export.csv");
+        let run = self.export(&out);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+        Table::parse(&std::fs::read(&out).expect("workbook"))
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// A workbook as a reviewer's spreadsheet would hold it.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn parse(bytes: &[u8]) -> Table {
+        assert!(
+            bytes.starts_with(BOM),
+            "the workbook starts with a UTF-8 byte-order mark"
+        );
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&bytes[BOM.len()..]);
+        let mut records = reader
+            .records()
+            .map(|r| r.expect("csv row").iter().map(str::to_owned).collect::<Vec<_>>());
+        let header = records.next().expect("header");
+        Table {
+            header,
+            rows: records.collect(),
+        }
+    }
+
+    fn col(&self, name: &str) -> usize {
+        self.header.iter().position(|h| h == name).expect("column")
+    }
+
+    /// The 0-based row of an agent; its workbook line is this + 2.
+    fn row_of(&self, agent_id: u64) -> usize {
+        let col = self.col("agent_id");
+        self.rows
+            .iter()
+            .position(|r| r[col] == agent_id.to_string())
+            .expect("agent has a row")
+    }
+
+    fn decide(&mut self, agent_id: u64, decision: &str, reviewer: &str, justification: &str) -> u64 {
+        let row = self.row_of(agent_id);
+        for (name, value) in [
+            ("decision", decision),
+            ("reviewer", reviewer),
+            ("justification", justification),
+        ] {
+            let col = self.col(name);
+            self.rows[row][col] = value.to_owned();
+        }
+        row as u64 + 2
+    }
+
+    fn set(&mut self, agent_id: u64, column: &str, value: &str) {
+        let (row, col) = (self.row_of(agent_id), self.col(column));
+        self.rows[row][col] = value.to_owned();
+    }
+
+    fn write(&self, to: &Path, bom: bool, crlf: bool) {
+        let mut bytes = if bom { BOM.to_vec() } else { Vec::new() };
+        let terminator = if crlf {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(b'\n')
+        };
+        let mut w = csv::WriterBuilder::new()
+            .terminator(terminator)
+            .from_writer(&mut bytes);
+        w.write_record(&self.header).expect("header");
+        for row in &self.rows {
+            w.write_record(row).expect("row");
+        }
+        w.flush().expect("flush");
+        drop(w);
+        std::fs::write(to, bytes).expect("write workbook");
+    }
+}
+
+const OLIVIA: u64 = 67013470001; // Account Administrator, privileged-agent + admin-count
+const MARCUS: u64 = 67013470086; // Head of Support, privileged-agent + role-drift + admin-count
+const SOFIA: u64 = 67013470154; // terminated-active
+const JANE_FD: u64 = 67013470562; // jane+fd@acme.test: orphaned-agent + duplicate-identity
+const R_CHEN: u64 = 67013470052; // r.chen@acme.test, same Entra identity as rachel.chen@acme.test
+const NO_FINDINGS: u64 = 67013470375; // an active agent with no finding
+const AUDITOR: &str = "auditor@acme.test";
+
+#[test]
+fn export_has_one_row_per_agent_in_scope() {
+    let period = Period::new();
+    let out = period.file("workbook.csv");
+    let run = period.export(&out);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "{IN_SCOPE} agents in scope, 28 with findings, 7 suggested for revoke"
+        )),
+        "{stdout}"
+    );
+    let table = Table::parse(&std::fs::read(&out).expect("workbook"));
+    assert_eq!(table.header, deskaudit::review::COLUMNS);
+    assert_eq!(table.rows.len(), IN_SCOPE);
+    let ids: std::collections::BTreeSet<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), IN_SCOPE, "one row per agent");
+    for decision_col in ["decision", "reviewer", "justification"] {
+        let col = table.col(decision_col);
+        assert!(
+            table.rows.iter().all(|r| r[col].is_empty()),
+            "{decision_col} is blank"
+        );
+    }
+    // The three critical rows first, by email; then the deactivated administrator is in scope.
+    let first: Vec<String> = table.rows[..3].iter().map(|r| r.join(",")).collect();
+    let deactivated = &table.rows[table.row_of(67013470018)];
+    let shown = format!(
+        "{}\n{}\n{}",
+        table.header.join(","),
+        first.join("\n"),
+        deactivated.join(",")
+    );
+    insta::assert_snapshot!("review_export_rows", shown);
+}
+
+#[test]
+fn export_refuses_to_overwrite() {
+    let period = Period::new();
+    let out = period.file("workbook.csv");
+    std::fs::write(&out, "a reviewer's work\n").expect("write");
+    let run = period.export(&out);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(text(&run).contains("will not be overwritten"), "{}", text(&run));
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("kept"),
+        "a reviewer's work\n"
+    );
+}
+
+#[test]
+fn export_refuses_a_run_whose_snapshot_changed() {
+    let period = Period::new();
+    let snapshot = period.file("snapshot.json");
+    let mut bytes = std::fs::read(&snapshot).expect("snapshot");
+    bytes.push(b'\n');
+    std::fs::write(&snapshot, bytes).expect("tamper");
+    let out = period.file("workbook.csv");
+    let run = period.export(&out);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(
+        text(&run).contains("has changed since the audit"),
+        "{}",
+        text(&run)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn round_trip_records_every_decision() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let suggested = table.col("suggested");
+    let revoke: Vec<u64> = table
+        .rows
+        .iter()
+        .filter(|r| r[suggested] == "revoke")
+        .map(|r| r[0].parse().expect("id"))
+        .collect();
+    for &id in &revoke {
+        table.decide(id, "revoke", AUDITOR, "");
+    }
+    table.decide(
+        OLIVIA,
+        "Keep",
+        "Marcus.Bell@acme.test",
+        "Account owner; re-approved for Q4",
+    );
+    table.decide(
+        MARCUS,
+        "modify",
+        "olivia.hart@acme.test",
+        "Remove Administrator, keep Supervisor",
+    );
+    table.decide(NO_FINDINGS, "keep", AUDITOR, "");
+    let workbook = period.file("filled.csv");
+    table.write(&workbook, true, false);
+
+    let run = period.import(&workbook);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let decided = revoke.len() + 3;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "recorded {decided} decisions (keep 2, revoke {}, modify 1), undecided {}",
+            revoke.len(),
+            IN_SCOPE - decided
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("replaced"), "{stdout}");
+
+    let recorded = RunDir::open(&period.run)
+        .expect("run")
+        .decisions()
+        .expect("decisions.json parses")
+        .expect("decisions.json written");
+    assert_eq!(recorded.schema_version, 1);
+    assert_eq!(recorded.decisions.len(), decided);
+    let bytes = std::fs::read(&workbook).expect("workbook");
+    assert_eq!(recorded.workbook.sha256, hex::encode(Sha256::digest(&bytes)));
+    assert!(
+        recorded.workbook.path.ends_with("filled.csv"),
+        "{}",
+        recorded.workbook.path
+    );
+    let olivia = recorded
+        .decisions
+        .iter()
+        .find(|d| d.agent_id == OLIVIA)
+        .expect("Olivia's decision");
+    assert_eq!(olivia.decision, DecisionKind::Keep);
+    assert_eq!(olivia.reviewer, "marcus.bell@acme.test");
+    assert_eq!(olivia.agent_email, "olivia.hart@acme.test");
+    assert_eq!(olivia.justification, "Account owner; re-approved for Q4");
+    assert_eq!(olivia.finding_ids.len(), 2, "{:?}", olivia.finding_ids);
+    let sofia = recorded
+        .decisions
+        .iter()
+        .find(|d| d.agent_id == SOFIA)
+        .expect("Sofia");
+    assert_eq!(sofia.decision, DecisionKind::Revoke);
+
+    // Importing again replaces the record, and says so.
+    let again = period.import(&workbook);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("replaced the previous decisions"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[test]
+fn a_decision_by_the_reviewed_person_is_refused() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let line = table.decide(OLIVIA, "keep", "olivia.hart@acme.test", "I still need it");
+    // Editing the workbook's email column does not dodge the check: the snapshot decides.
+    table.set(OLIVIA, "agent_email", "someone.else@acme.test");
+    table.decide(SOFIA, "revoke", AUDITOR, "");
+    let workbook = period.file("filled.csv");
+    table.write(&workbook, true, false);
+
+    let run = period.import(&workbook);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    let message = text(&run);
+    assert!(
+        message.contains("filled.csv: 1 row refused, nothing recorded"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "line {line}, agent {OLIVIA} <olivia.hart@acme.test>: reviewer olivia.hart@acme.test is the reviewed person"
+        )),
+        "{message}"
+    );
+    assert!(!period.run.join("decisions.json").exists(), "nothing is recorded");
+}
+
+#[test]
+fn a_tagged_or_second_address_of_the_reviewed_person_is_refused() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let lines = [
+        // The reviewer's +tag variant of the agent's address, in any case.
+        (
+            table.decide(OLIVIA, "keep", "Olivia.Hart+review@ACME.test", "ok"),
+            OLIVIA,
+        ),
+        // The agent's address is the tagged one.
+        (
+            table.decide(JANE_FD, "keep", "jane@acme.test", "test account"),
+            JANE_FD,
+        ),
+        // Another account of the same person (duplicate-identity).
+        (
+            table.decide(R_CHEN, "keep", "rachel.chen@acme.test", "mine"),
+            R_CHEN,
+        ),
+    ];
+    let workbook = period.file("filled.csv");
+    table.write(&workbook, false, false);
+
+    let run = period.import(&workbook);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    let message = text(&run);
+    assert!(message.contains("3 rows refused"), "{message}");
+    for (line, agent) in lines {
+        assert!(
+            message.contains(&format!("line {line}, agent {agent} <"))
+                && message.contains("is the reviewed person"),
+            "line {line} (agent {agent}) missing from: {message}"
+        );
+    }
+    assert!(
+        message.contains("agent 67013470511 <rachel.chen@acme.test>"),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_bad_row_is_listed_with_its_line() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let maybe = table.decide(SOFIA, "maybe", AUDITOR, "");
+    let nameless = table.decide(JANE_FD, "revoke", "Marcus Bell", "");
+    let unjustified_keep = table.decide(OLIVIA, "keep", AUDITOR, "");
+    let unjustified_modify = table.decide(NO_FINDINGS, "modify", AUDITOR, "");
+    let other_run = table.decide(R_CHEN, "keep", AUDITOR, "fine");
+    table.set(R_CHEN, "finding_ids", "DA-000000000000");
+    let mut stranger = vec![String::new(); table.header.len()];
+    stranger[0] = "12345".into();
+    stranger[table.col("decision")] = "revoke".into();
+    stranger[table.col("reviewer")] = AUDITOR.into();
+    table.rows.push(stranger);
+    let stranger_line = table.rows.len() as u64 + 1;
+    let workbook = period.file("filled.csv");
+    table.write(&workbook, true, false);
+
+    let run = period.import(&workbook);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    let message = text(&run);
+    assert!(message.contains("filled.csv: 6 rows refused"), "{message}");
+    for (line, why) in [
+        (maybe, "decision `maybe` is not keep, revoke or modify"),
+        (nameless, "reviewer `Marcus Bell` is not an email address"),
+        (unjustified_keep, "keep needs a justification"),
+        (unjustified_modify, "modify needs a justification"),
+        (other_run, "was the workbook exported from another run?"),
+        (stranger_line, "agent 12345 is not in the run's snapshot"),
+    ] {
+        assert!(
+            message
+                .lines()
+                .any(|l| l.starts_with(&format!("  line {line}, ")) && l.contains(why)),
+            "line {line}: `{why}` missing from: {message}"
+        );
+    }
+    assert!(!period.run.join("decisions.json").exists());
+}
+
+#[test]
+fn a_workbook_resaved_with_bom_and_crlf_is_accepted() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    table.decide(SOFIA, " Revoke ", " auditor@acme.test ", "");
+    table.decide(OLIVIA, "KEEP", AUDITOR, "Account owner");
+    // As a spreadsheet re-saves it: CRLF, header case changed, cells padded.
+    for h in &mut table.header {
+        *h = format!(" {} ", h.to_uppercase());
+    }
+    for (bom, name) in [(true, "bom-crlf.csv"), (false, "crlf.csv")] {
+        let workbook = period.file(name);
+        table.write(&workbook, bom, true);
+        let run = period.import(&workbook);
+        assert_eq!(run.status.code(), Some(0), "{name}: {}", text(&run));
+        assert!(
+            String::from_utf8_lossy(&run.stdout)
+                .contains("recorded 2 decisions (keep 1, revoke 1, modify 0)"),
+            "{name}: {}",
+            text(&run)
+        );
+    }
+}
+
+#[test]
+fn a_workbook_with_no_decision_is_refused() {
+    let period = Period::new();
+    let table = period.workbook();
+    let workbook = period.file("blank.csv");
+    table.write(&workbook, true, false);
+    let run = period.import(&workbook);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(
+        text(&run).contains(&format!("no row has a decision ({IN_SCOPE} undecided)")),
+        "{}",
+        text(&run)
+    );
+}
