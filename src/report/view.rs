@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::graph::IdentityGraph;
@@ -157,7 +158,7 @@ impl ReportData {
                 AgentStatus::Deactivated => population.deactivated += 1,
             }
         }
-        let findings: Vec<FindingRow> = set.findings.iter().map(|f| row(graph, f)).collect();
+        let findings: Vec<FindingRow> = set.findings.par_iter().map(|f| row(graph, f)).collect();
         let mut by_rule: BTreeMap<&'static str, u64> = run.rules_run.iter().map(|r| (*r, 0)).collect();
         let mut by_severity = BTreeMap::new();
         for f in &findings {
@@ -209,7 +210,7 @@ fn agents(graph: &IdentityGraph, set: &FindingSet, policy: &Policy) -> Vec<Agent
         suppressed[f.agent].push(k);
     }
     let mut agents: Vec<AgentAccess> = findings
-        .into_iter()
+        .into_par_iter()
         .zip(suppressed)
         .enumerate()
         .map(|(i, (findings, suppressed))| AgentAccess {

@@ -13,6 +13,7 @@ use std::io::Write;
 
 use minijinja::value::Serde;
 use minijinja::{Environment, Value};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::FindingRow;
@@ -47,27 +48,27 @@ pub fn write_html(data: &ReportData, out: &mut dyn Write) -> Result<(), String> 
     let frame = Value::from(Serde(&page));
 
     render(&env, "page_start.html", frame.clone(), out)?;
-    let live = live_count(data.findings.len());
-    for (k, f) in data.findings.iter().enumerate() {
-        if k == live {
-            render(&env, "findings_rest.html", frame.clone(), out)?;
-        }
-        let row = FindingCtx {
+    let (live, rest) = data.findings.split_at(live_count(data.findings.len()));
+    let row = |f: &FindingRow| {
+        Value::from(Serde(&FindingCtx {
             f,
             agent_label: agent_label(f),
             idp: idp_cells(f),
             inline_rule_text,
-        };
-        render(&env, "finding_row.html", Value::from(Serde(&row)), out)?;
+        }))
+    };
+    render_each(&env, "finding_row.html", live, row, out)?;
+    if !rest.is_empty() {
+        render(&env, "findings_rest.html", frame.clone(), out)?;
+        render_each(&env, "finding_row.html", rest, row, out)?;
     }
     render(&env, "agents_start.html", frame.clone(), out)?;
-    let live = live_count(data.agents.len());
-    for (k, agent) in data.agents.iter().enumerate() {
-        if k == live {
-            render(&env, "agents_rest.html", frame.clone(), out)?;
-        }
-        let panel = AgentCtx::new(agent, data);
-        render(&env, "agent_panel.html", Value::from(Serde(&panel)), out)?;
+    let (live, rest) = data.agents.split_at(live_count(data.agents.len()));
+    let panel = |agent: &AgentAccess| Value::from(Serde(&AgentCtx::new(agent, data)));
+    render_each(&env, "agent_panel.html", live, panel, out)?;
+    if !rest.is_empty() {
+        render(&env, "agents_rest.html", frame.clone(), out)?;
+        render_each(&env, "agent_panel.html", rest, panel, out)?;
     }
     render(&env, "page_end.html", frame, out)
 }
@@ -88,6 +89,38 @@ fn environment() -> Result<Environment<'static>, String> {
     env.add_global("css", Value::from_safe_string(CSS.to_owned()));
     env.add_global("script", Value::from_safe_string(SCRIPT.to_owned()));
     Ok(env)
+}
+
+/// Items rendered per task: enough to make a task worth its overhead.
+const CHUNK: usize = 256;
+
+/// One template per item, in order. Thousands of rows are rendered on every
+/// core a few chunks at a time (each into its own buffer), then written in
+/// order, so the output is the same and only a few MiB are ever buffered.
+fn render_each<T: Sync>(
+    env: &Environment,
+    name: &str,
+    items: &[T],
+    ctx: impl Fn(&T) -> Value + Sync,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let wave = CHUNK * rayon::current_num_threads().max(1) * 2;
+    for batch in items.chunks(wave) {
+        let rendered: Vec<Result<Vec<u8>, String>> = batch
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 1024);
+                for item in chunk {
+                    render(env, name, ctx(item), &mut buf)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for buf in rendered {
+            out.write_all(&buf?).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 fn render(env: &Environment, name: &str, ctx: Value, out: &mut dyn Write) -> Result<(), String> {
