@@ -34,7 +34,7 @@ impl Side {
     /// (if any), and the snapshot the audit read, checked against its hash.
     pub fn from_run_dir(dir: &Path) -> Result<Side, DiffError> {
         let run = RunDir::open(dir).map_err(|e| DiffError::run_dir(dir, e))?;
-        let snapshot = run.snapshot().map_err(|e| DiffError::run_dir(dir, e))?;
+        let (_, snapshot) = run.snapshot().map_err(|e| DiffError::run_dir(dir, e))?;
         let decisions = run.decisions().map_err(|e| DiffError::run_dir(dir, e))?;
         let population = Population::from_snapshot(&snapshot).map_err(|e| DiffError::Snapshot {
             file: run.run.inputs.snapshot.path.clone(),

@@ -18,7 +18,7 @@ use crate::model::Snapshot;
 use crate::rules::{Severity, catalogue_version};
 use crate::rundir::{
     DECISIONS_JSON, Decisions, FINDINGS_CSV, FINDINGS_JSON, FindingsFile, REPORT_HTML, RUN_JSON,
-    RecordedFile, RunDir, RunDirError, RunJson,
+    RecordedFile, RunDir, RunJson,
 };
 
 /// Written by `audit --previous-run`; bundled when present.
@@ -120,7 +120,7 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         entries.push(Entry::new("run/diff.json", bytes));
     }
 
-    let (snapshot_path, snapshot_bytes) = located(&rundir, "snapshot", &run.inputs.snapshot)?;
+    let (snapshot_path, snapshot_bytes) = rundir.read_recorded("snapshot", &run.inputs.snapshot)?;
     let snapshot = Snapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes)
         .map_err(|e| EvidenceError::invalid(snapshot_path.display(), e.to_string()))?;
     entries.push(Entry::new(SNAPSHOT_ENTRY, snapshot_bytes));
@@ -130,7 +130,7 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
     let mut taken = BTreeSet::new();
     let policy = match &run.inputs.policy {
         Some(recorded) => {
-            let (_, bytes) = located(&rundir, "policy", recorded)?;
+            let (_, bytes) = rundir.read_recorded("policy", recorded)?;
             let path = unique_name("policy", &recorded.path, &mut taken);
             entries.push(Entry::new(path.clone(), bytes));
             Some(PolicyRecord {
@@ -162,7 +162,7 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
     let mut inputs = Vec::new();
     for (kind, recorded, rows) in recorded_inputs {
         let path = if options.include_inputs {
-            let (_, bytes) = located(&rundir, &format!("{kind} input"), &recorded)?;
+            let (_, bytes) = rundir.read_recorded(&format!("{kind} input"), &recorded)?;
             let path = unique_name("inputs", &recorded.path, &mut taken);
             entries.push(Entry::new(path.clone(), bytes));
             Some(path)
@@ -259,27 +259,6 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         manifest,
         warnings,
     })
-}
-
-/// The recorded file's bytes, found by hash and checked again after reading
-/// (it could change between `locate` and the read).
-fn located(
-    rundir: &RunDir,
-    what: &str,
-    recorded: &RecordedFile,
-) -> Result<(PathBuf, Vec<u8>), EvidenceError> {
-    let path = rundir.locate(what, recorded)?;
-    let bytes = read(&path)?;
-    if sha256_hex(&bytes) != recorded.sha256 {
-        return Err(RunDirError::Changed {
-            dir: rundir.dir.display().to_string(),
-            what: what.to_owned(),
-            recorded: recorded.path.clone(),
-            sha256: recorded.sha256.clone(),
-        }
-        .into());
-    }
-    Ok((path, bytes))
 }
 
 /// A string-keyed map of counts at `summary[key]`.

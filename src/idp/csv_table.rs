@@ -256,16 +256,6 @@ impl Table {
         }
     }
 
-    /// A cell of a byte row as trimmed text; `""` for an absent column.
-    pub(crate) fn text<'r>(
-        &self,
-        rec: &'r ByteRecord,
-        col: Option<usize>,
-        line: u64,
-    ) -> Result<&'r str, IdpError> {
-        self.cx().text(rec, col, line)
-    }
-
     fn whole(&mut self, len: usize, line: u64) -> Result<bool, IdpError> {
         let cx = RowCx { file: &self.file };
         check_width(

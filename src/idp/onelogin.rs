@@ -5,7 +5,7 @@
 use csv::ByteRecord;
 use serde_json::Value;
 
-use super::csv_table::Table;
+use super::csv_table::{CsvRows, RowCx, Table};
 use super::json_doc;
 use super::okta::non_empty;
 use super::sink::Sink;
@@ -73,54 +73,74 @@ pub(crate) fn detect(table: &Table) -> bool {
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let status_col = table.require(STATUS)?;
-    let username_col = table.column(USERNAME);
-    let email_col = table.column(EMAIL);
-    if username_col.is_none() && email_col.is_none() {
+    let status = table.require(STATUS)?;
+    let username = table.column(USERNAME);
+    let email = table.column(EMAIL);
+    if username.is_none() && email.is_none() {
         table.require(USERNAME)?;
     }
-    let first_col = table.column(&["firstname", "first_name", "first name"]);
-    let last_col = table.column(&["lastname", "last_name", "last name"]);
-    let last_login_col = table.column(LAST_LOGIN);
-    let dept_col = table.column(&["department"]);
-    let employee_col = table.column(&["employee_id", "employee id", "employee_number", "employeeNumber"]);
-    let manager_col = table.column(&["manager_user_id", "manager_ad_id", "manager"]);
+    let cols = Columns {
+        status,
+        username,
+        email,
+        first: table.column(&["firstname", "first_name", "first name"]),
+        last: table.column(&["lastname", "last_name", "last name"]),
+        last_login: table.column(LAST_LOGIN),
+        dept: table.column(&["department"]),
+        employee: table.column(&["employee_id", "employee id", "employee_number", "employeeNumber"]),
+        manager: table.column(&["manager_user_id", "manager_ad_id", "manager"]),
+    };
+    table.rows(&cols, sink)
+}
 
-    let mut rec = ByteRecord::new();
-    while let Some(line) = table.next_byte_row(&mut rec)? {
+/// Column positions of this export, found once from its header.
+struct Columns {
+    status: usize,
+    username: Option<usize>,
+    email: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    last_login: Option<usize>,
+    dept: Option<usize>,
+    employee: Option<usize>,
+    manager: Option<usize>,
+}
+
+impl CsvRows for Columns {
+    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();
-        let known = status_of(bytes(Some(status_col)));
+        let known = status_of(bytes(Some(self.status)));
         if let Some(status) = known {
             sink.count(status);
-            if !(sink.wants_key(bytes(username_col)) || sink.wants_key(bytes(email_col))) {
-                continue;
+            if !(sink.wants_key(bytes(self.username)) || sink.wants_key(bytes(self.email))) {
+                return Ok(());
             }
         }
-        let cell = |col: Option<usize>| table.text(&rec, col, line);
-        let raw_status = cell(Some(status_col))?;
+        let cell = |col: Option<usize>| cx.text(rec, col, line);
+        let raw_status = cell(Some(self.status))?;
         let status = known.ok_or_else(|| {
-            table.row_error(
+            cx.error(
                 line,
                 format!("status `{raw_status}` is not a OneLogin status ({ACCEPTED})"),
             )
         })?;
-        let (username, email) = (cell(username_col)?, cell(email_col)?);
+        let (username, email) = (cell(self.username)?, cell(self.email)?);
         let login = if username.is_empty() { email } else { username };
         let mut identity = Identity::new(sink.source, line, login, status, raw_status);
-        identity.last_login = parse_timestamp(cell(last_login_col)?)
-            .map_err(|why| table.row_error(line, format!("last_login: {why}")))?;
-        identity.display_name = format!("{} {}", cell(first_col)?, cell(last_col)?)
+        identity.last_login = parse_timestamp(cell(self.last_login)?)
+            .map_err(|why| cx.error(line, format!("last_login: {why}")))?;
+        identity.display_name = format!("{} {}", cell(self.first)?, cell(self.last)?)
             .trim()
             .to_owned();
-        identity.department = non_empty(cell(dept_col)?);
-        identity.employee_id = non_empty(cell(employee_col)?);
-        identity.manager = non_empty(cell(manager_col)?);
+        identity.department = non_empty(cell(self.dept)?);
+        identity.employee_id = non_empty(cell(self.employee)?);
+        identity.manager = non_empty(cell(self.manager)?);
         identity.push_key(email, KeyKind::PrimaryEmail);
         sink.keep(identity);
+        Ok(())
     }
-    Ok(())
 }
 
 /// The users array of either API version.
@@ -266,6 +286,12 @@ mod tests {
         assert_eq!(json_status(&serde_json::json!("Locked")), Some(Active));
         assert_eq!(json_status(&serde_json::json!(1.5)), None);
         assert_eq!(json_status(&Value::Null), None);
+    }
+
+    #[test]
+    fn parallel_blocks_read_what_one_pass_reads() {
+        let ids = test_support::same_in_blocks("users.csv", CSV, read);
+        assert_eq!(ids.len(), read_csv("users.csv", CSV).expect("rows").len());
     }
 
     #[test]

@@ -94,11 +94,9 @@ pub fn export(run_dir: &Path, out: &Path) -> Result<ExportSummary, ReviewError> 
 
 /// The run's snapshot (hash-checked) as a typed directory.
 pub(super) fn load_directory(run: &RunDir) -> Result<Directory, ReviewError> {
-    let snapshot = run.snapshot()?;
+    let (path, snapshot) = run.snapshot()?;
     Directory::from_snapshot(&snapshot).map_err(|e| ReviewError::Input {
-        file: run
-            .snapshot_path()
-            .map_or_else(|_| "snapshot".to_owned(), |p| p.display().to_string()),
+        file: path.display().to_string(),
         reason: e.to_string(),
     })
 }

@@ -135,10 +135,11 @@ impl RunDir {
         })
     }
 
-    /// Where the recorded file is now: its recorded path, or the same path
-    /// under the run directory, or its name in the run directory or in
-    /// `inputs/` — whichever exists with the recorded SHA-256.
-    pub fn locate(&self, what: &str, file: &RecordedFile) -> Result<PathBuf, RunDirError> {
+    /// The recorded file as it is now, with where it was found: its recorded
+    /// path, or the same path under the run directory, or its name in the run
+    /// directory or in `inputs/` — whichever holds the recorded SHA-256. The
+    /// bytes returned are the bytes hashed, so no caller reads it again.
+    pub fn read_recorded(&self, what: &str, file: &RecordedFile) -> Result<(PathBuf, Vec<u8>), RunDirError> {
         let recorded = Path::new(&file.path);
         let mut candidates = vec![recorded.to_path_buf(), self.dir.join(recorded)];
         if let Some(name) = recorded.file_name() {
@@ -149,7 +150,7 @@ impl RunDir {
             if let Ok(bytes) = std::fs::read(&candidate)
                 && hex::encode(Sha256::digest(&bytes)) == file.sha256
             {
-                return Ok(candidate);
+                return Ok((candidate, bytes));
             }
         }
         Err(RunDirError::Changed {
@@ -160,23 +161,17 @@ impl RunDir {
         })
     }
 
-    /// The snapshot the audit read, checked against its recorded hash.
-    pub fn snapshot_path(&self) -> Result<PathBuf, RunDirError> {
-        self.locate("snapshot", &self.run.inputs.snapshot)
-    }
-
-    pub fn snapshot(&self) -> Result<Snapshot, RunDirError> {
-        let path = self.snapshot_path()?;
-        let bytes = std::fs::read(&path).map_err(|source| RunDirError::Io {
-            file: path.display().to_string(),
-            source,
-        })?;
-        Snapshot::from_slice(&path.display().to_string(), &bytes).map_err(|e| RunDirError::Json {
-            file: path.display().to_string(),
-            line: 0,
-            column: 0,
-            reason: e.to_string(),
-        })
+    /// The snapshot the audit read (checked against its recorded hash), and where it is.
+    pub fn snapshot(&self) -> Result<(PathBuf, Snapshot), RunDirError> {
+        let (path, bytes) = self.read_recorded("snapshot", &self.run.inputs.snapshot)?;
+        let snapshot =
+            Snapshot::from_slice(&path.display().to_string(), &bytes).map_err(|e| RunDirError::Json {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                reason: e.to_string(),
+            })?;
+        Ok((path, snapshot))
     }
 
     /// The reviewers' decisions, when `review import` has recorded them.
