@@ -20,3 +20,32 @@ pub fn init(verbose: u8, quiet: bool) {
         .with_target(false)
         .try_init();
 }
+
+/// Wall time so far, at `-vv`: where a large audit spends its time.
+pub fn phase(clock: std::time::Instant, what: &str) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    tracing::debug!("{what} after {} ms{}", clock.elapsed().as_millis(), memory());
+}
+
+/// Resident and peak memory (Linux), to see which phase holds what.
+pub fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).map(|v| {
+            v.trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+                / 1024
+        })
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(rss), Some(peak)) => format!(" (resident {rss} MiB, peak {peak} MiB)"),
+        _ => String::new(),
+    }
+}

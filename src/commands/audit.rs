@@ -86,12 +86,12 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         || LeanSnapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes),
     );
     let snapshot = lean.map_err(Failure::input)?;
-    phase(clock, "snapshot parsed");
+    crate::logging::phase(clock, "snapshot parsed");
     let directory = Directory::from_lean(&snapshot)
         .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
     let snapshot_meta = snapshot.meta;
     drop(snapshot_bytes);
-    phase(clock, "snapshot read into the directory");
+    crate::logging::phase(clock, "snapshot read into the directory");
     let (policy, policy_file) = match &inputs.policy {
         Some(path) => {
             let policy = Policy::load(path).map_err(Failure::input)?;
@@ -117,7 +117,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         csv_mapping: policy.idp_csv.as_ref(),
     };
     let mut idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
-    phase(clock, "IdP exports read");
+    crate::logging::phase(clock, "IdP exports read");
     if let Some(spec) = &inputs.assignments {
         // `okta:` (Current Assignments report) and `list:` prefixes are optional: the header tells.
         let path = spec
@@ -142,7 +142,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         rules_run: Vec::new(),
     };
     let graph = IdentityGraph::build(directory, idp, &policy.rewrites);
-    phase(clock, "graph built");
+    crate::logging::phase(clock, "graph built");
     Ok(Loaded {
         graph,
         policy,
@@ -166,14 +166,14 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
     };
     let clock = std::time::Instant::now();
     let set = registry::run(&ctx);
-    phase(clock, "rules run");
+    crate::logging::phase(clock, "rules run");
     let failing = set.fails(inputs.fail_on);
     let run = RunInfo {
         rules_run: set.rules_run.clone(),
         ..run
     };
     let mut data = ReportData::build(&graph, &set, run);
-    phase(clock, "report data built");
+    crate::logging::phase(clock, "report data built");
     // Computed before anything is written: a bad previous run stops the audit
     // with nothing half-written, and the diff exists before the report renders.
     let diff = match &inputs.previous_run {
@@ -189,7 +189,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         },
     )
     .map_err(Failure::input)?;
-    phase(clock, "reports written");
+    crate::logging::phase(clock, "reports written");
     if let Some(diff) = &diff {
         written.push(write_diff(out, diff)?);
     }
@@ -251,11 +251,6 @@ fn write_diff(out: &Path, diff: &Diff) -> Result<PathBuf, Failure> {
     diff.write_json(&mut file).map_err(fail)?;
     std::io::Write::flush(&mut file).map_err(fail)?;
     Ok(path)
-}
-
-/// Wall time so far, at `-vv`: where a large audit spends its time.
-fn phase(clock: std::time::Instant, what: &str) {
-    tracing::debug!("{what} after {} ms", clock.elapsed().as_millis());
 }
 
 fn input_file(path: &Path) -> Result<InputFile, Failure> {

@@ -71,7 +71,7 @@ pub fn write_all(dir: &Path, data: &ReportData, options: WriteOptions) -> Result
             reason,
         })?;
         out.flush().map_err(|source| ReportError::Io { file, source })?;
-        tracing::debug!("{name} written after {} ms", clock.elapsed().as_millis());
+        crate::logging::phase(clock, &format!("{name} written"));
         written.push(path);
     }
     Ok(written)
