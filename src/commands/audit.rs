@@ -172,7 +172,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
         rules_run: set.rules_run.clone(),
         ..run
     };
-    let mut data = ReportData::build(&graph, &set, run);
+    let mut data = ReportData::build(&graph, set, run);
     crate::logging::phase(clock, "report data built");
     // Computed before anything is written: a bad previous run stops the audit
     // with nothing half-written, and the diff exists before the report renders.

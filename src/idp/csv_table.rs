@@ -4,6 +4,7 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use csv::{ByteRecord, ReaderBuilder, StringRecord};
 
@@ -11,13 +12,68 @@ use super::IdpError;
 use super::sink::Sink;
 use super::source::Opened;
 
-/// Files at least this large are parsed in parallel blocks.
+/// Files at least this large are parsed in several blocks, in parallel.
 const PARALLEL_MIN_BYTES: u64 = 8 << 20;
 
 /// A reader's per-row logic, called in file order on one thread, or on
 /// several threads for blocks of a large file (each with its own sink).
 pub(crate) trait CsvRows: Sync {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError>;
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError>;
+}
+
+/// One data row's cells, borrowed from whichever parser read it: cell `i` is
+/// `data[start(i)..ends[i]]`, where a cell starts `sep` bytes after the end
+/// of the one before (1 for a raw line split at commas, 0 for unquoted
+/// cells laid end to end by the `csv` parsers).
+pub(crate) struct Row<'r> {
+    data: &'r [u8],
+    ends: &'r [usize],
+    sep: usize,
+}
+
+impl<'r> Row<'r> {
+    /// An unquoted line (no `"`, no `\r`), its cells split at every comma into `ends`.
+    pub(crate) fn split_line(line: &'r [u8], ends: &'r mut Vec<usize>) -> Row<'r> {
+        ends.clear();
+        ends.extend(memchr::memchr_iter(b',', line));
+        ends.push(line.len());
+        Row {
+            data: line,
+            ends,
+            sep: 1,
+        }
+    }
+
+    /// Cells as a `csv` parser leaves them: unquoted bytes end to end.
+    pub(crate) fn parsed(data: &'r [u8], ends: &'r [usize]) -> Row<'r> {
+        Row { data, ends, sep: 0 }
+    }
+
+    /// A `csv` crate record; `ends` is scratch space.
+    pub(crate) fn of_record(rec: &'r ByteRecord, ends: &'r mut Vec<usize>) -> Row<'r> {
+        ends.clear();
+        ends.extend((0..rec.len()).filter_map(|i| rec.range(i)).map(|r| r.end));
+        Row::parsed(rec.as_slice(), ends)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&'r [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] + self.sep,
+        };
+        self.data.get(start..end)
+    }
+
+    /// Every cell in order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 /// What a row needs to read its cells and name its errors.
@@ -28,12 +84,7 @@ pub(crate) struct RowCx<'f> {
 
 impl RowCx<'_> {
     /// A cell of a byte row as trimmed text; `""` for an absent column.
-    pub(crate) fn text<'r>(
-        &self,
-        rec: &'r ByteRecord,
-        col: Option<usize>,
-        line: u64,
-    ) -> Result<&'r str, IdpError> {
+    pub(crate) fn text<'r>(&self, rec: &Row<'r>, col: Option<usize>, line: u64) -> Result<&'r str, IdpError> {
         let Some(bytes) = col.and_then(|c| rec.get(c)) else {
             return Ok("");
         };
@@ -86,10 +137,12 @@ pub(crate) struct Table {
     /// The plain file behind the table, and the byte where its data rows start.
     path: Option<PathBuf>,
     data_start: u64,
-    /// Block size when the file is large enough to parse in parallel.
+    /// Block size for the block reader (a plain file), else one pass of the `csv` crate.
     parallel: Option<usize>,
     /// The rows were read in parallel blocks (not one pass).
     pub(crate) read_in_blocks: bool,
+    /// Where the block reader leaves the SHA-256 of the whole file.
+    hashed: Option<Arc<OnceLock<String>>>,
 }
 
 impl Table {
@@ -101,6 +154,7 @@ impl Table {
             crlf,
             path,
             prefix_len,
+            hashed,
             ..
         } = opened;
 
@@ -124,11 +178,15 @@ impl Table {
             });
         }
         let data_start = prefix_len + reader.position().byte();
-        let parallel = path
-            .as_ref()
-            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() >= PARALLEL_MIN_BYTES))
-            .filter(|_| super::parallel::workers() > 1)
-            .map(|_| super::parallel::BLOCK);
+        // A plain file is read by the block reader: a large one in blocks on
+        // every core, a small one as a single block (the same row scanner
+        // and line numbers either way).
+        let parallel = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| {
+            match m.len() >= PARALLEL_MIN_BYTES {
+                true => super::parallel::BLOCK,
+                false => usize::try_from(m.len()).unwrap_or(usize::MAX).max(1),
+            }
+        });
         Ok(Table {
             file,
             row_offset: skipped_lines + u64::from(crlf),
@@ -141,6 +199,7 @@ impl Table {
             data_start,
             parallel,
             read_in_blocks: false,
+            hashed,
         })
     }
 
@@ -159,6 +218,7 @@ impl Table {
                 width: self.headers.len(),
                 lenient: self.lenient,
                 block,
+                hashed: self.hashed.as_deref(),
             };
             match block.read(rows, sink)? {
                 Some(skipped) => {
@@ -172,9 +232,9 @@ impl Table {
                 }
             }
         }
-        let mut rec = ByteRecord::new();
+        let (mut rec, mut ends) = (ByteRecord::new(), Vec::new());
         while let Some(line) = self.next_byte_row(&mut rec)? {
-            rows.row(&rec, line, &self.cx(), sink)?;
+            rows.row(&Row::of_record(&rec, &mut ends), line, &self.cx(), sink)?;
         }
         Ok(())
     }

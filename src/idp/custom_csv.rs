@@ -2,10 +2,9 @@
 //! which column is the login, which hold emails, and which cell values of the
 //! status column mean active, staged, suspended or deprovisioned.
 
-use csv::ByteRecord;
 use serde::{Deserialize, Serialize};
 
-use super::csv_table::{CsvRows, RowCx, Table};
+use super::csv_table::{CsvRows, Row, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -157,7 +156,7 @@ struct Columns<'m> {
 }
 
 impl CsvRows for Columns<'_> {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         let mapping = self.mapping;
         let cell = |col: Option<usize>| cx.text(rec, col, line);
         let raw_status = cell(self.status)?;

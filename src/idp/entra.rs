@@ -1,9 +1,7 @@
 //! Entra ID "Download users" CSV, in its documented (`objectId`, ...) and its
 //! real Graph-era (`id`, ..., `createdDateTime`) variants.
 
-use csv::ByteRecord;
-
-use super::csv_table::{CsvRows, RowCx, Table};
+use super::csv_table::{CsvRows, Row, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -37,7 +35,7 @@ struct Columns {
 }
 
 impl CsvRows for Columns {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Only the cells read are UTF-8 checked: the status and keys on every
         // row, the rest only for the rows kept.
         let cell = |col: Option<usize>| cx.text(rec, col, line);

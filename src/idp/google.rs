@@ -3,9 +3,7 @@
 //! carry suffixes (`Status [READ ONLY]`, `Email Address [Required]`), so columns
 //! are matched by the name before the brackets.
 
-use csv::ByteRecord;
-
-use super::csv_table::{CsvRows, RowCx, Table};
+use super::csv_table::{CsvRows, Row, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -83,7 +81,7 @@ struct Columns {
 }
 
 impl CsvRows for Columns {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         // Recovery Email is the user's own fallback mailbox outside the

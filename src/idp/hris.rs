@@ -2,12 +2,11 @@
 //! employment status and a termination date. The work email is the only key:
 //! personal addresses are not identities.
 
-use csv::ByteRecord;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
-use super::csv_table::{CsvRows, RowCx, Table};
+use super::csv_table::{CsvRows, Row, RowCx, Table};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus};
@@ -115,7 +114,7 @@ struct Columns {
 }
 
 impl CsvRows for Columns {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // The status needs the termination date, so both are read for every row;
         // other cells only for the rows kept.
         let cell = |col: Option<usize>| cx.text(rec, col, line);

@@ -3,10 +3,9 @@
 //! array). Status comes from `state`, overridden by `suspended: true`; users
 //! written before `state` existed have only `activated`.
 
-use csv::ByteRecord;
 use serde_json::Value;
 
-use super::csv_table::{CsvRows, RowCx, Table};
+use super::csv_table::{CsvRows, Row, RowCx, Table};
 use super::json_doc;
 use super::okta::non_empty;
 use super::sink::Sink;
@@ -195,7 +194,7 @@ struct Columns {
 }
 
 impl CsvRows for Columns {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();

@@ -1,9 +1,7 @@
 //! Okta: the "Password Health" report (`User,Login,Status,...`), the usual
 //! way admins export users, and the profile-attribute CSV (`login,email,...`).
 
-use csv::ByteRecord;
-
-use super::csv_table::{CsvRows, RowCx, Table};
+use super::csv_table::{CsvRows, Row, RowCx, Table};
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -48,7 +46,7 @@ struct Columns {
 }
 
 impl CsvRows for Columns {
-    fn row(&self, rec: &ByteRecord, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
         // Hot path first, on bytes: the status (counted for every row) and
         // whether any key belongs to an agent; text and dates only for those kept.
         let bytes = |col: Option<usize>| col.and_then(|c| rec.get(c)).unwrap_or_default().trim_ascii();

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
@@ -31,14 +31,18 @@ pub(crate) struct Opened {
     pub prefix_len: u64,
     utf16: bool,
     digest: Option<Digest>,
+    /// Where the block reader leaves the file's SHA-256 when it read it all.
+    pub hashed: Option<Arc<OnceLock<String>>>,
 }
 
-/// The SHA-256 of the input, computed beside the parse: on a second thread
-/// for files (so hashing costs no wall time on a multi-core machine), inline
-/// for other readers.
+/// The SHA-256 of the input, computed beside the parse: by the block reader
+/// for a CSV file, on a second thread for other files (so hashing costs no
+/// wall time on a multi-core machine), inline for other readers.
 pub(crate) enum Digest {
     Inline(Arc<Mutex<Sha256>>),
     Thread(std::thread::JoinHandle<std::io::Result<String>>),
+    /// Set by whoever reads the whole file; hashed at the end if nobody did.
+    Deferred(PathBuf, Arc<OnceLock<String>>),
 }
 
 impl Digest {
@@ -55,33 +59,56 @@ impl Digest {
                     file: file.to_owned(),
                     source,
                 }),
+            Digest::Deferred(path, done) => match done.get() {
+                Some(hex) => Ok(hex.clone()),
+                None => hash_file(&path).map_err(|source| IdpError::Io {
+                    file: file.to_owned(),
+                    source,
+                }),
+            },
         }
+    }
+
+    fn thread(path: &Path) -> Digest {
+        let path = path.to_path_buf();
+        Digest::Thread(std::thread::spawn(move || hash_file(&path)))
+    }
+}
+
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(hash.finalize()));
+        }
+        hash.update(&buf[..n]);
     }
 }
 
 impl Opened {
     pub(crate) fn open(path: &Path) -> Result<Opened, IdpError> {
         let file = path.display().to_string();
-        let io = |source| IdpError::Io {
+        let handle = File::open(path).map_err(|source| IdpError::Io {
             file: file.clone(),
             source,
-        };
-        let handle = File::open(path).map_err(io)?;
-        let mut hashed = File::open(path).map_err(io)?;
-        let thread = std::thread::spawn(move || {
-            let mut hash = Sha256::new();
-            let mut buf = vec![0; 1 << 20];
-            loop {
-                let n = hashed.read(&mut buf)?;
-                if n == 0 {
-                    return Ok(hex::encode(hash.finalize()));
-                }
-                hash.update(&buf[..n]);
-            }
-        });
-        let mut opened = Opened::build(file, Box::new(handle), Digest::Thread(thread))?;
-        if !opened.utf16 {
+        })?;
+        let mut opened = Opened::build(file, Box::new(handle), None)?;
+        if opened.utf16 {
+            opened.digest = Some(Digest::thread(path));
+        } else {
             opened.path = Some(path.to_path_buf());
+            opened.digest = Some(match opened.shape {
+                // The block reader reads every byte anyway: it hashes them as it goes.
+                Shape::Csv => {
+                    let done = Arc::new(OnceLock::new());
+                    opened.hashed = Some(Arc::clone(&done));
+                    Digest::Deferred(path.to_path_buf(), done)
+                }
+                Shape::Json => Digest::thread(path),
+            });
         }
         Ok(opened)
     }
@@ -94,7 +121,7 @@ impl Opened {
             source,
         })?;
         let hash = Arc::new(Mutex::new(Sha256::new()));
-        Opened::build(file, Box::new(handle), Digest::Inline(hash))
+        Opened::build(file, Box::new(handle), Some(Digest::Inline(hash)))
     }
 
     /// Any byte source, named `file` in messages (hashed inline).
@@ -104,10 +131,10 @@ impl Opened {
             inner,
             hash: Arc::clone(&hash),
         };
-        Opened::build(file, Box::new(raw), Digest::Inline(hash))
+        Opened::build(file, Box::new(raw), Some(Digest::Inline(hash)))
     }
 
-    fn build(file: String, raw: Box<dyn Read + Send>, digest: Digest) -> Result<Opened, IdpError> {
+    fn build(file: String, raw: Box<dyn Read + Send>, digest: Option<Digest>) -> Result<Opened, IdpError> {
         let io = |source| IdpError::Io {
             file: file.clone(),
             source,
@@ -156,7 +183,8 @@ impl Opened {
             path: None,
             prefix_len,
             utf16,
-            digest: Some(digest),
+            digest,
+            hashed: None,
         })
     }
 
