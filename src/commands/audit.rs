@@ -7,7 +7,7 @@ use crate::cli::AuditInputArgs;
 use crate::diff::{Diff, Population, Side};
 use crate::graph::IdentityGraph;
 use crate::idp::{Assignments, IdpSet, KeySet, LoadOptions};
-use crate::model::{Directory, LeanSnapshot, Snapshot};
+use crate::model::{Directory, LeanSnapshot, ModelError, Snapshot};
 use crate::policy::Policy;
 use crate::report::{self, InputFile, ReportData, RunInfo};
 use crate::rules::{AuditContext, Severity, registry};
@@ -87,8 +87,11 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     );
     let snapshot = lean.map_err(Failure::input)?;
     crate::logging::phase(clock, "snapshot parsed");
-    let directory = Directory::from_lean(&snapshot)
-        .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
+    let directory = Directory::from_lean(&snapshot).map_err(|e| match e {
+        // A syntax error found while reading the agents names the file already.
+        ModelError::Parse { .. } => Failure::input(e),
+        e => Failure::input(format!("{}: {e}", snapshot_path.display())),
+    })?;
     let snapshot_meta = snapshot.meta;
     drop(snapshot_bytes);
     crate::logging::phase(clock, "snapshot read into the directory");
@@ -184,6 +187,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
     let mut written = report::write_all(
         out,
         &data,
+        &graph,
         report::WriteOptions {
             csv_bom: inputs.csv_bom,
         },

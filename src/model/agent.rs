@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::directory::ModelError;
+use super::lenient::{Contact, Ids, Json};
 use super::time::parse_timestamp;
 
 /// The contract's normalised agent status.
@@ -80,132 +81,144 @@ pub struct Agent {
     pub status: AgentStatus,
 }
 
-/// Only the keys [`Agent::from_json`] reads, so parsing a large snapshot
-/// builds no JSON tree for the fields it ignores. A key present as `null`
-/// stays present (`Some(Null)`), as in the full object.
-#[derive(serde::Deserialize)]
-struct Slim {
-    #[serde(default, deserialize_with = "present")]
-    id: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    email: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    name: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    contact: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    deactivated: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    active: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    last_active_at: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    created_at: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    ticket_scope: Option<Value>,
-    #[serde(default, deserialize_with = "present", rename = "type")]
-    agent_type: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    occasional: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    role_ids: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    group_ids: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    contribution_group_ids: Option<Value>,
+/// The keys of one agent object the model reads, each as given: absent,
+/// `null`, or a value of any type (the rules in [`Slim::into_agent`] judge it).
+/// Read straight from the object's text, borrowing its strings, or from a
+/// [`Value`]; the other keys are skipped unparsed.
+///
+/// The name and the key order are part of the messages and of what an agent
+/// written as a list means (`expected struct Slim`), as serde derives them.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Slim<'a> {
+    #[serde(default, borrow)]
+    id: Json<'a>,
+    #[serde(default, borrow)]
+    email: Json<'a>,
+    #[serde(default, borrow)]
+    name: Json<'a>,
+    #[serde(default, borrow)]
+    contact: Contact<'a>,
+    #[serde(default, borrow)]
+    deactivated: Json<'a>,
+    #[serde(default, borrow)]
+    active: Json<'a>,
+    #[serde(default, borrow)]
+    last_active_at: Json<'a>,
+    #[serde(default, borrow)]
+    created_at: Json<'a>,
+    #[serde(default, borrow)]
+    ticket_scope: Json<'a>,
+    #[serde(default, borrow, rename = "type")]
+    agent_type: Json<'a>,
+    #[serde(default, borrow)]
+    occasional: Json<'a>,
+    #[serde(default, borrow)]
+    role_ids: Ids<'a>,
+    #[serde(default, borrow)]
+    group_ids: Ids<'a>,
+    #[serde(default, borrow)]
+    contribution_group_ids: Ids<'a>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    <Value as serde::Deserialize>::deserialize(d).map(Some)
-}
-
-impl Agent {
-    /// The keys the model reads from one agent object's JSON text, as an
-    /// object [`Agent::from_json`] accepts (the others are skipped unparsed).
-    pub fn slim_json(text: &str) -> Result<Value, serde_json::Error> {
-        let slim: Slim = serde_json::from_str(text)?;
-        let mut map = serde_json::Map::new();
-        let fields = [
-            ("id", slim.id),
-            ("email", slim.email),
-            ("name", slim.name),
-            ("contact", slim.contact),
-            ("deactivated", slim.deactivated),
-            ("active", slim.active),
-            ("last_active_at", slim.last_active_at),
-            ("created_at", slim.created_at),
-            ("ticket_scope", slim.ticket_scope),
-            ("type", slim.agent_type),
-            ("occasional", slim.occasional),
-            ("role_ids", slim.role_ids),
-            ("group_ids", slim.group_ids),
-            ("contribution_group_ids", slim.contribution_group_ids),
-        ];
-        for (key, value) in fields {
-            if let Some(value) = value {
-                map.insert(key.to_owned(), value);
-            }
-        }
-        Ok(Value::Object(map))
+impl<'a> Slim<'a> {
+    /// Reads one agent object's JSON text; a syntax error, a repeated key or
+    /// text that is not an object is the parser's error.
+    pub(crate) fn from_text(text: &'a str) -> Result<Slim<'a>, serde_json::Error> {
+        serde_json::from_str(text)
     }
 
-    /// Reads one agent object. Unknown fields are ignored here (the snapshot
-    /// keeps them); a present field of the wrong type is an error naming it.
-    pub fn from_json(raw: &Value) -> Result<Agent, ModelError> {
-        let id = raw
-            .get("id")
-            .and_then(as_u64)
+    /// The same keys from a parsed object (anything else has none of them).
+    pub(crate) fn from_value(raw: &'a Value) -> Slim<'a> {
+        let Some(object) = raw.as_object() else {
+            return Slim::default();
+        };
+        let get = |key: &str| object.get(key).map_or(Json::Absent, Json::from_value);
+        let ids = |key: &str| object.get(key).map_or(Ids::Absent, Ids::from_value);
+        Slim {
+            id: get("id"),
+            email: get("email"),
+            name: get("name"),
+            contact: object
+                .get("contact")
+                .map_or_else(Contact::default, Contact::from_value),
+            deactivated: get("deactivated"),
+            active: get("active"),
+            last_active_at: get("last_active_at"),
+            created_at: get("created_at"),
+            ticket_scope: get("ticket_scope"),
+            agent_type: get("type"),
+            occasional: get("occasional"),
+            role_ids: ids("role_ids"),
+            group_ids: ids("group_ids"),
+            contribution_group_ids: ids("contribution_group_ids"),
+        }
+    }
+
+    /// False where the object has no `group_ids` key at all (not even
+    /// `null`): its groups are then the ones whose member lists name it.
+    pub(crate) fn lists_groups(&self) -> bool {
+        !matches!(self.group_ids, Ids::Absent)
+    }
+
+    /// The agent these keys describe: a present field of the wrong type is
+    /// an error naming it (the first in the order read below).
+    pub(crate) fn into_agent(self) -> Result<Agent, ModelError> {
+        let id = self
+            .id
+            .as_u64()
             .ok_or_else(|| ModelError::field("agent", "?", "id", "missing or not an integer"))?;
         let field_err = |field: &str, why: String| ModelError::field("agent", &id.to_string(), field, &why);
-        let contact = raw.get("contact").filter(|c| c.is_object());
-        let get = |key: &str| raw.get(key).filter(|v| !v.is_null());
-        let contact_get = |key: &str| contact.and_then(|c| c.get(key)).filter(|v| !v.is_null());
+        // `contact` counts only as an object; its keys, like the others,
+        // only where present and not null.
+        let contact = self.contact.0.unwrap_or_default();
 
-        let time = |value: Option<&Value>, field: &str| -> Result<Option<Timestamp>, ModelError> {
+        let time = |value: Option<&Json>, field: &str| -> Result<Option<Timestamp>, ModelError> {
             match value {
                 None => Ok(None),
-                Some(Value::String(s)) => parse_timestamp(s).map_err(|why| field_err(field, why)),
+                Some(Json::Str(s)) => parse_timestamp(s).map_err(|why| field_err(field, why)),
                 Some(_) => Err(field_err(field, "not a string".into())),
             }
         };
-        let bool_at = |value: Option<&Value>, field: &str| -> Result<Option<bool>, ModelError> {
+        let bool_at = |value: Option<&Json>, field: &str| -> Result<Option<bool>, ModelError> {
             match value {
                 None => Ok(None),
-                Some(Value::Bool(b)) => Ok(Some(*b)),
+                Some(Json::Bool(b)) => Ok(Some(*b)),
                 Some(_) => Err(field_err(field, "not true or false".into())),
             }
         };
-        let ids = |field: &str| -> Result<Vec<u64>, ModelError> {
-            match get(field) {
-                None => Ok(Vec::new()),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|v| as_u64(v).ok_or_else(|| field_err(field, format!("`{v}` is not an id"))))
-                    .collect(),
-                Some(_) => Err(field_err(field, "not a list of ids".into())),
+        let ids = |value: Ids, field: &str| -> Result<Vec<u64>, ModelError> {
+            match value {
+                Ids::Absent | Ids::Null => Ok(Vec::new()),
+                Ids::List(ids) => Ok(ids),
+                Ids::Bad(v) => Err(field_err(field, format!("`{v}` is not an id"))),
+                Ids::NotList => Err(field_err(field, "not a list of ids".into())),
             }
         };
 
-        let email = contact_get("email")
-            .or_else(|| get("email"))
-            .and_then(Value::as_str)
+        let email = contact
+            .email
+            .given()
+            .or_else(|| self.email.given())
+            .and_then(Json::as_str)
             .map(str::to_owned);
-        let name = contact_get("name")
-            .or_else(|| get("name"))
-            .and_then(Value::as_str)
+        let name = contact
+            .name
+            .given()
+            .or_else(|| self.name.given())
+            .and_then(Json::as_str)
             .unwrap_or_default()
             .to_owned();
-        let deactivated = bool_at(get("deactivated"), "deactivated")?;
-        let active = match bool_at(get("active"), "active")? {
+        let deactivated = bool_at(self.deactivated.given(), "deactivated")?;
+        let active = match bool_at(self.active.given(), "active")? {
             Some(a) => Some(a),
-            None => bool_at(contact_get("active"), "contact.active")?,
+            None => bool_at(contact.active.given(), "contact.active")?,
         };
-        let last_active_at = time(get("last_active_at"), "last_active_at")?;
-        let last_login_at = time(contact_get("last_login_at"), "contact.last_login_at")?;
-        let ticket_scope = match get("ticket_scope") {
+        let last_active_at = time(self.last_active_at.given(), "last_active_at")?;
+        let last_login_at = time(contact.last_login_at.given(), "contact.last_login_at")?;
+        let ticket_scope = match self.ticket_scope.given() {
             None => None,
             Some(v) => Some(
-                as_u64(v)
+                v.as_u64()
                     .and_then(TicketScope::from_code)
                     .ok_or_else(|| field_err("ticket_scope", format!("`{v}` is not 1, 2 or 3")))?,
             ),
@@ -216,19 +229,27 @@ impl Agent {
             id,
             email,
             name,
-            agent_type: get("type").and_then(Value::as_str).map(str::to_owned),
-            occasional: bool_at(get("occasional"), "occasional")?.unwrap_or(false),
+            agent_type: self.agent_type.given().and_then(Json::as_str).map(str::to_owned),
+            occasional: bool_at(self.occasional.given(), "occasional")?.unwrap_or(false),
             ticket_scope,
-            role_ids: ids("role_ids")?,
-            group_ids: ids("group_ids")?,
-            contribution_group_ids: ids("contribution_group_ids")?,
+            role_ids: ids(self.role_ids, "role_ids")?,
+            group_ids: ids(self.group_ids, "group_ids")?,
+            contribution_group_ids: ids(self.contribution_group_ids, "contribution_group_ids")?,
             deactivated,
             active,
-            created_at: time(get("created_at"), "created_at")?,
+            created_at: time(self.created_at.given(), "created_at")?,
             last_active_at,
             last_login_at,
             status,
         })
+    }
+}
+
+impl Agent {
+    /// Reads one agent object. Unknown fields are ignored here (the snapshot
+    /// keeps them); a present field of the wrong type is an error naming it.
+    pub fn from_json(raw: &Value) -> Result<Agent, ModelError> {
+        Slim::from_value(raw).into_agent()
     }
 
     /// The identity key: the email, trimmed and lower-cased.
@@ -261,39 +282,203 @@ fn normalise_status(deactivated: Option<bool>, active: Option<bool>, logged_in: 
     }
 }
 
-/// Ids arrive as numbers, or as strings from some tools' re-exports.
-pub(crate) fn as_u64(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The agent and whether it lists its groups, or the message.
+    type Read = Result<(Agent, bool), String>;
+
+    /// Both routes in: the object's text, and a parsed `Value`.
+    fn both(text: &str) -> (Read, Read) {
+        let read = |slim: Slim| {
+            let lists_groups = slim.lists_groups();
+            slim.into_agent()
+                .map(|a| (a, lists_groups))
+                .map_err(|e| e.to_string())
+        };
+        let value: Value = serde_json::from_str(text).expect("test text is JSON");
+        let from_text = Slim::from_text(text).map_err(|e| e.to_string()).and_then(read);
+        (from_text, read(Slim::from_value(&value)))
+    }
+
     #[test]
-    fn slim_json_keeps_what_the_model_reads_and_null_stays_present() {
+    fn text_and_value_read_alike_and_null_stays_present() {
         let text = r#"{"id": 7, "signature": "<p>long</p>", "group_ids": null, "skill_ids": [1],
             "contact": {"email": "A@x.test", "active": false}, "type": "support_agent"}"#;
-        let slim = Agent::slim_json(text).expect("parses");
+        let (a, b) = both(text);
+        let (agent, lists_groups) = a.clone().expect("agent");
+        assert_eq!(a, b);
+        // `null` is present: no membership from the groups' lists.
+        assert!(lists_groups);
+        assert_eq!(agent.group_ids, Vec::<u64>::new());
+        assert_eq!(agent.email.as_deref(), Some("A@x.test"));
+        assert_eq!(agent.agent_type.as_deref(), Some("support_agent"));
+        assert_eq!(agent.status, AgentStatus::Pending);
+
+        let (a, b) = both(r#"{"id": 7, "role_ids": [1]}"#);
+        assert_eq!(a, b);
+        assert!(
+            !a.expect("agent").1,
+            "absent group_ids: membership comes from the groups"
+        );
+    }
+
+    #[test]
+    fn reads_leniently_from_text() {
+        let text = r#"{"id": " 42 ", "ticket_scope": "2", "role_ids": ["7", 8, " 9"],
+            "contribution_group_ids": [], "occasional": null, "deactivated": null,
+            "last_active_at": "2026-03-01T05:30:00+05:30", "created_at": "never",
+            "name": "Top \u00e9", "email": 5, "zzz": [{"nested": ["\ud83d\ude00"]}],
+            "contact": {"name": null, "email": " B@x.test", "email": "C@x.test", "job_title": {"a": 1},
+                        "last_login_at": "2026/04/10 04:05:20", "active": null}}"#;
+        let (a, b) = both(text);
+        assert_eq!(a, b);
+        let (agent, lists_groups) = a.expect("agent");
+        assert!(!lists_groups);
+        assert_eq!(agent.id, 42);
+        assert_eq!(agent.ticket_scope, Some(TicketScope::Group));
+        assert_eq!(agent.role_ids, [7, 8, 9]);
+        assert!(!agent.occasional);
+        assert_eq!(agent.deactivated, None);
         assert_eq!(
-            slim,
-            json!({"id": 7, "contact": {"email": "A@x.test", "active": false},
-                   "type": "support_agent", "group_ids": null})
+            agent.last_active_at,
+            Some("2026-03-01T00:00:00Z".parse().expect("ts"))
         );
-        let full: Value = serde_json::from_str(text).expect("parses");
-        let (a, b) = (
-            Agent::from_json(&slim).expect("agent"),
-            Agent::from_json(&full).expect("agent"),
+        assert_eq!(agent.created_at, None);
+        assert_eq!(
+            agent.last_login_at,
+            Some("2026-04-10T04:05:20Z".parse().expect("ts"))
+        );
+        // A null contact name falls back to the top level (unescaped); a
+        // repeated key keeps its last value, as in a parsed object.
+        assert_eq!(agent.name, "Top é");
+        assert_eq!(agent.email.as_deref(), Some("C@x.test"));
+        assert_eq!(agent.status, AgentStatus::Active);
+
+        // A contact email of the wrong type hides the top-level one; a contact
+        // that is not an object is no contact.
+        let (a, b) = both(r#"{"id": 1, "email": "top@x", "contact": {"email": 5}}"#);
+        assert_eq!(a, b);
+        assert_eq!(a.expect("agent").0.email, None);
+        let (a, b) = both(r#"{"id": 1, "email": "top@x", "contact": ["x"], "active": false}"#);
+        assert_eq!(a, b);
+        let agent = a.expect("agent").0;
+        assert_eq!(
+            (agent.email.as_deref(), agent.status),
+            (Some("top@x"), AgentStatus::Pending)
+        );
+    }
+
+    #[test]
+    fn wrong_types_give_the_same_messages_from_text() {
+        let cases = [
+            (r#"{"id": -1}"#, "agent ?: field `id`: missing or not an integer"),
+            (r#"{"id": 1.0}"#, "agent ?: field `id`: missing or not an integer"),
+            (
+                r#"{"id": null}"#,
+                "agent ?: field `id`: missing or not an integer",
+            ),
+            (
+                r#"{"id": "x7"}"#,
+                "agent ?: field `id`: missing or not an integer",
+            ),
+            (
+                r#"{"id": 7, "ticket_scope": "x"}"#,
+                r#"agent 7: field `ticket_scope`: `"x"` is not 1, 2 or 3"#,
+            ),
+            (
+                r#"{"id": 7, "ticket_scope": 4}"#,
+                "agent 7: field `ticket_scope`: `4` is not 1, 2 or 3",
+            ),
+            (
+                r#"{"id": 7, "ticket_scope": -1.5e0}"#,
+                "agent 7: field `ticket_scope`: `-1.5` is not 1, 2 or 3",
+            ),
+            (
+                r#"{"id": 7, "ticket_scope": {"b": [1, "\u00e9"], "a": null}}"#,
+                r#"agent 7: field `ticket_scope`: `{"b":[1,"é"],"a":null}` is not 1, 2 or 3"#,
+            ),
+            (
+                r#"{"id": 7, "role_ids": ["x"]}"#,
+                r#"agent 7: field `role_ids`: `"x"` is not an id"#,
+            ),
+            (
+                r#"{"id": 7, "group_ids": [1, null, "x"]}"#,
+                "agent 7: field `group_ids`: `null` is not an id",
+            ),
+            (
+                r#"{"id": 7, "group_ids": [1, [2]]}"#,
+                "agent 7: field `group_ids`: `[2]` is not an id",
+            ),
+            (
+                r#"{"id": 7, "role_ids": 5}"#,
+                "agent 7: field `role_ids`: not a list of ids",
+            ),
+            (
+                r#"{"id": 7, "role_ids": {"a": 5}}"#,
+                "agent 7: field `role_ids`: not a list of ids",
+            ),
+            (
+                r#"{"id": 7, "deactivated": "yes"}"#,
+                "agent 7: field `deactivated`: not true or false",
+            ),
+            (
+                r#"{"id": 7, "occasional": 0}"#,
+                "agent 7: field `occasional`: not true or false",
+            ),
+            (
+                r#"{"id": 7, "contact": {"active": "no"}}"#,
+                "agent 7: field `contact.active`: not true or false",
+            ),
+            (
+                r#"{"id": 7, "last_active_at": 5}"#,
+                "agent 7: field `last_active_at`: not a string",
+            ),
+            (
+                r#"{"id": 7, "contact": {"last_login_at": ["2026-01-01"]}}"#,
+                "agent 7: field `contact.last_login_at`: not a string",
+            ),
+            // The first problem in the order the rules read them.
+            (
+                r#"{"id": 7, "created_at": "soon", "role_ids": 1, "deactivated": 1}"#,
+                "agent 7: field `deactivated`: not true or false",
+            ),
+        ];
+        for (text, want) in cases {
+            let (a, b) = both(text);
+            assert_eq!(a, b, "{text}");
+            assert_eq!(a.expect_err(text), want, "{text}");
+        }
+        // Top-level `active` decides before a malformed `contact.active` is looked at.
+        let (a, b) = both(r#"{"id": 7, "active": true, "contact": {"active": "no"}}"#);
+        assert_eq!(a, b);
+        assert_eq!(a.expect("agent").0.active, Some(true));
+        let err = both(r#"{"id": 7, "created_at": "soon"}"#)
+            .0
+            .expect_err("bad date");
+        assert!(
+            err.starts_with("agent 7: field `created_at`: `soon` is not a date-time"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn text_errors_are_the_parsers() {
+        let err = |text: &str| Slim::from_text(text).map(|_| ()).expect_err(text).to_string();
+        assert_eq!(
+            err("5"),
+            "invalid type: integer `5`, expected struct Slim at line 1 column 1"
         );
         assert_eq!(
-            (a.id, a.email, a.status, a.group_ids),
-            (b.id, b.email, b.status, b.group_ids)
+            err(r#"{"id": 1, "id": 2}"#),
+            "duplicate field `id` at line 1 column 14"
         );
+        // Keys read are checked as a `Value` would check them; skipped ones as before.
+        assert!(err(r#"{"id": 1, "contact": {"job_title": "\ud800"}}"#).contains("hex escape"));
+        assert!(err(r#"{"id": 1, "role_ids": [1e999]}"#).contains("number out of range"));
+        assert!(Slim::from_text(r#"{"id": 1, "signature": "\ud800", "x": 1e999}"#).is_ok());
     }
 
     #[test]

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use rayon::prelude::*;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-use super::agent::{Agent, as_u64};
+use super::agent::{Agent, Slim};
+use super::lenient::as_u64;
 use super::snapshot::{LeanSnapshot, Snapshot};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,62 +78,78 @@ pub struct Directory {
 
 impl Directory {
     pub fn from_snapshot(snapshot: &Snapshot) -> Result<Directory, ModelError> {
-        let groups_of = groups_of(snapshot.groups.iter());
-        let agents = snapshot
-            .agents
-            .par_iter()
-            .map(|raw| agent(raw, &groups_of))
-            .collect::<Result<Vec<_>, ModelError>>()?;
-        Directory::assemble(
-            agents,
-            &snapshot.roles,
-            &snapshot.groups,
-            snapshot.meta.collected_at,
-        )
+        let groups: Vec<GroupRead> = snapshot.groups.iter().map(GroupRead::new).collect();
+        let members = Members::new(&groups);
+        let agents = in_order(
+            snapshot
+                .agents
+                .par_iter()
+                .map(|raw| agent(Slim::from_value(raw), &members))
+                .collect(),
+        )?;
+        let roles = snapshot.roles.iter().map(role).collect();
+        Directory::assemble(agents, roles, groups, snapshot.meta.collected_at)
     }
 
-    /// As [`Directory::from_snapshot`], parsing each object from its slice of the file.
+    /// As [`Directory::from_snapshot`], parsing each object from its slice of
+    /// the file, agents straight into the model. Where that fails, an error
+    /// in the document itself comes first (see [`LeanSnapshot::recheck`]).
     pub fn from_lean(snapshot: &LeanSnapshot) -> Result<Directory, ModelError> {
-        let parse = |raw: &&RawValue| {
-            serde_json::from_str::<Value>(raw.get())
+        Directory::read_lean(snapshot).or_else(|e| {
+            snapshot.recheck()?;
+            Err(e)
+        })
+    }
+
+    fn read_lean(snapshot: &LeanSnapshot) -> Result<Directory, ModelError> {
+        let parse = |raw: &str| {
+            serde_json::from_str::<Value>(raw)
                 .map_err(|e| ModelError::field("object", "?", "json", &e.to_string()))
         };
-        let roles = snapshot.roles.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-        let groups = snapshot.groups.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
-        let groups_of = groups_of(groups.iter());
-        let agents = snapshot
-            .agents
-            .par_iter()
-            .map(|raw| {
-                let slim = Agent::slim_json(raw.get())
-                    .map_err(|e| ModelError::field("agent", "?", "json", &e.to_string()))?;
-                agent(&slim, &groups_of)
-            })
-            .collect::<Result<Vec<_>, ModelError>>()?;
-        Directory::assemble(agents, &roles, &groups, snapshot.meta.collected_at)
+        // Each role and group is cut down to what the directory keeps as
+        // soon as it is parsed (a group lists its members: in parallel).
+        let roles = snapshot
+            .roles
+            .iter()
+            .map(|raw| parse(raw).map(|v| role(&v)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let groups = in_order(
+            snapshot
+                .groups
+                .par_iter()
+                .map(|raw| parse(raw).map(|v| GroupRead::new(&v)))
+                .collect(),
+        )?;
+        let members = Members::new(&groups);
+        let agents = in_order(
+            snapshot
+                .agents
+                .par_iter()
+                .map(|raw| {
+                    let slim = Slim::from_text(raw)
+                        .map_err(|e| ModelError::field("agent", "?", "json", &e.to_string()))?;
+                    agent(slim, &members)
+                })
+                .collect(),
+        )?;
+        Directory::assemble(agents, roles, groups, snapshot.meta.collected_at)
     }
 
+    /// The roles' and groups' own errors come after the agents'.
     fn assemble(
         agents: Vec<Agent>,
-        roles: &[Value],
-        groups: &[Value],
+        roles: Vec<Result<Role, ModelError>>,
+        groups: Vec<GroupRead>,
         collected_at: Timestamp,
     ) -> Result<Directory, ModelError> {
         let roles = roles
-            .iter()
-            .map(|raw| {
-                let (id, name) = id_and_name("role", raw)?;
-                let default = raw.get("default").and_then(Value::as_bool).unwrap_or(false);
-                Ok((id, Role { id, name, default }))
-            })
-            .collect::<Result<_, ModelError>>()?;
+            .into_iter()
+            .map(|role| role.map(|r| (r.id, r)))
+            .collect::<Result<_, _>>()?;
         let groups = groups
-            .iter()
-            .map(|raw| {
-                let (id, name) = id_and_name("group", raw)?;
-                Ok((id, Group { id, name }))
-            })
-            .collect::<Result<_, ModelError>>()?;
+            .into_iter()
+            .map(|read| read.group.map(|g| (g.id, g)))
+            .collect::<Result<_, _>>()?;
         Ok(Directory {
             agents,
             roles,
@@ -155,32 +172,75 @@ impl Directory {
     }
 }
 
-/// Where an agent object has no `group_ids` (the documented list), its
-/// groups are the ones whose `agent_ids` name it.
-fn groups_of<'v>(groups: impl Iterator<Item = &'v Value>) -> BTreeMap<u64, Vec<u64>> {
-    let mut groups_of: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-    for group in groups {
-        let Some(gid) = group.get("id").and_then(as_u64) else {
-            continue;
-        };
-        for member in group
-            .get("agent_ids")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(aid) = as_u64(member) {
-                groups_of.entry(aid).or_default().push(gid);
-            }
-        }
-    }
-    groups_of
+/// The results in order, or the first error in order. (Collecting a
+/// parallel iterator into a `Result` returns whichever error it meets, and
+/// goes through a list of chunks: twice the memory at the end.)
+fn in_order<T>(results: Vec<Result<T, ModelError>>) -> Result<Vec<T>, ModelError> {
+    results.into_iter().collect()
 }
 
-fn agent(raw: &Value, groups_of: &BTreeMap<u64, Vec<u64>>) -> Result<Agent, ModelError> {
-    let mut agent = Agent::from_json(raw)?;
-    if raw.get("group_ids").is_none() {
-        agent.group_ids = groups_of.get(&agent.id).cloned().unwrap_or_default();
+fn role(raw: &Value) -> Result<Role, ModelError> {
+    let (id, name) = id_and_name("role", raw)?;
+    let default = raw.get("default").and_then(Value::as_bool).unwrap_or(false);
+    Ok(Role { id, name, default })
+}
+
+/// What the directory keeps of one group object.
+struct GroupRead {
+    /// The group, or why it has no id or name.
+    group: Result<Group, ModelError>,
+    /// Its id and the agents its `agent_ids` name, where it has an id.
+    members: Option<(u64, Vec<u64>)>,
+}
+
+impl GroupRead {
+    fn new(raw: &Value) -> GroupRead {
+        let members = raw.get("id").and_then(as_u64).map(|gid| {
+            let agent_ids = raw.get("agent_ids").and_then(Value::as_array);
+            (gid, agent_ids.into_iter().flatten().filter_map(as_u64).collect())
+        });
+        GroupRead {
+            group: id_and_name("group", raw).map(|(id, name)| Group { id, name }),
+            members,
+        }
+    }
+}
+
+/// Where an agent object has no `group_ids` (the documented list), its
+/// groups are the ones whose `agent_ids` name it: worked out from the groups
+/// the first time an agent needs it.
+struct Members<'g> {
+    groups: &'g [GroupRead],
+    of: OnceLock<BTreeMap<u64, Vec<u64>>>,
+}
+
+impl<'g> Members<'g> {
+    fn new(groups: &'g [GroupRead]) -> Members<'g> {
+        Members {
+            groups,
+            of: OnceLock::new(),
+        }
+    }
+
+    fn groups_of(&self, agent: u64) -> Vec<u64> {
+        let of = self.of.get_or_init(|| {
+            let mut of: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+            for (gid, agents) in self.groups.iter().filter_map(|g| g.members.as_ref()) {
+                for &aid in agents {
+                    of.entry(aid).or_default().push(*gid);
+                }
+            }
+            of
+        });
+        of.get(&agent).cloned().unwrap_or_default()
+    }
+}
+
+fn agent(slim: Slim, members: &Members) -> Result<Agent, ModelError> {
+    let lists_groups = slim.lists_groups();
+    let mut agent = slim.into_agent()?;
+    if !lists_groups {
+        agent.group_ids = members.groups_of(agent.id);
     }
     Ok(agent)
 }
@@ -195,4 +255,106 @@ fn id_and_name(kind: &'static str, raw: &Value) -> Result<(u64, String), ModelEr
         .and_then(Value::as_str)
         .ok_or_else(|| ModelError::field(kind, &id.to_string(), "name", "missing or not a string"))?;
     Ok((id, name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::snapshot::{SCHEMA_VERSION, SnapshotMeta};
+
+    fn snapshot(agents: Vec<Value>, roles: Vec<Value>, groups: Vec<Value>) -> Snapshot {
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            meta: SnapshotMeta::default(),
+            agents,
+            roles,
+            groups,
+            contacts: Vec::new(),
+        }
+    }
+
+    fn lean(snapshot: &Snapshot) -> Result<Directory, ModelError> {
+        let bytes = serde_json::to_vec_pretty(snapshot).expect("json");
+        Directory::from_lean(&LeanSnapshot::from_slice("snap.json", &bytes)?)
+    }
+
+    fn both(snapshot: &Snapshot) -> Result<String, String> {
+        let whole = Directory::from_snapshot(snapshot).map(|d| format!("{d:?}"));
+        let lean = lean(snapshot).map(|d| format!("{d:?}"));
+        let (whole, lean) = (whole.map_err(|e| e.to_string()), lean.map_err(|e| e.to_string()));
+        assert_eq!(whole, lean);
+        whole
+    }
+
+    #[test]
+    fn membership_comes_from_the_groups_only_where_group_ids_is_absent() {
+        let snap = snapshot(
+            vec![
+                json!({"id": 1, "group_ids": [10]}),
+                json!({"id": 2}),
+                json!({"id": 3, "group_ids": null}),
+                json!({"id": "4"}),
+            ],
+            vec![json!({"id": 1, "name": "Admin", "default": true})],
+            vec![
+                json!({"id": 10, "name": "A", "agent_ids": [2, "4", "x", null, -1]}),
+                json!({"id": " 11", "name": "B", "agent_ids": [2]}),
+                json!({"id": 12, "name": "C", "agent_ids": "not a list"}),
+            ],
+        );
+        both(&snap).expect("valid");
+        let directory = lean(&snap).expect("valid");
+        let groups: Vec<(u64, Vec<u64>)> = directory
+            .agents
+            .iter()
+            .map(|a| (a.id, a.group_ids.clone()))
+            .collect();
+        assert_eq!(
+            groups,
+            [(1, vec![10]), (2, vec![10, 11]), (3, vec![]), (4, vec![10])]
+        );
+        assert_eq!(directory.group_name(11), "B");
+        assert_eq!(directory.role_name(1), "Admin");
+        assert_eq!(directory.role_name(2), "#2");
+    }
+
+    #[test]
+    fn errors_come_in_order_agents_first() {
+        let role_without_name = vec![json!({"id": 1})];
+        let two_bad_agents = vec![
+            json!({"id": 5, "occasional": 1}),
+            json!({"id": 6, "occasional": 1}),
+        ];
+        let err = both(&snapshot(two_bad_agents, role_without_name.clone(), Vec::new())).expect_err("bad");
+        assert_eq!(err, "agent 5: field `occasional`: not true or false");
+        let err = both(&snapshot(vec![json!({"id": 5})], role_without_name, Vec::new())).expect_err("bad");
+        assert_eq!(err, "role 1: field `name`: missing or not a string");
+        let err = both(&snapshot(
+            Vec::new(),
+            Vec::new(),
+            vec![json!({"name": "G"}), json!({"id": 2})],
+        ))
+        .expect_err("bad");
+        assert_eq!(err, "group ?: field `id`: missing or not an integer");
+    }
+
+    #[test]
+    fn an_object_the_document_accepts_but_a_value_does_not() {
+        // serde_json skips a lone surrogate in a raw value, but not in a `Value`.
+        let text = format!(
+            r#"{{"schema_version": {SCHEMA_VERSION}, "meta": {}, "agents": [{{"id": 1}}], "roles": [],
+                "groups": [{{"id": 2, "name": "G", "description": "\ud800"}}]}}"#,
+            serde_json::to_string(&SnapshotMeta::default()).expect("json")
+        );
+        let lean = LeanSnapshot::from_slice("snap.json", text.as_bytes()).expect("the document is valid");
+        let err = Directory::from_lean(&lean)
+            .expect_err("the group is not")
+            .to_string();
+        assert!(
+            err.starts_with("object ?: field `json`: unexpected end of hex escape"),
+            "{err}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 mod agent;
 mod directory;
+mod lenient;
 pub mod snapshot;
 pub mod time;
 

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
 
 use super::{FindingRow, ReportData, RunInfo, Summary};
 
@@ -44,17 +45,59 @@ fn run_doc(run: &RunInfo) -> RunDoc<'_> {
     }
 }
 
+/// About what one finding takes pretty-printed (~1.3 KiB at the reference size).
+const FINDING_BYTES: usize = 1536;
+
+/// findings.json as `serde_json::to_writer_pretty` writes it, byte for byte,
+/// with the `findings` array (all but all of the file at scale) serialized on
+/// every core, a chunk per task, and written in order.
 pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
+    // Everything but the findings, pretty-printed with an empty array where
+    // they go: `"findings": []`, a top-level key, so at two spaces' indent.
     let doc = FindingsDoc {
         schema_version: SCHEMA_VERSION,
         run: run_doc(&data.run),
         summary: &data.summary,
-        findings: &data.findings,
+        findings: &[],
         suppressed: &data.suppressed,
         ambiguous_matches: &data.ambiguous,
         unclassified_roles: &data.unclassified_roles,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
+    let frame = serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?;
+    const EMPTY: &[u8] = b"\n  \"findings\": []";
+    let at = frame
+        .windows(EMPTY.len())
+        .position(|w| w == EMPTY)
+        .ok_or("findings.json: no findings array in the document")?
+        + EMPTY.len()
+        - 1;
+    // Up to and with the `[`; then each finding as the pretty printer puts an
+    // array element two levels down: `\n` (`,\n` after the first), four
+    // spaces, the object at that depth; then `\n  ` and the `]` onwards.
+    out.write_all(&frame[..at]).map_err(|e| e.to_string())?;
+    super::html::write_chunks_in_order(
+        &data.findings,
+        FINDING_BYTES,
+        |start, chunk, buf| {
+            let mut depth = PrettyFormatter::with_indent(b"  ");
+            for _ in 0..2 {
+                depth
+                    .begin_array(&mut std::io::sink())
+                    .map_err(|e| e.to_string())?;
+            }
+            for (i, finding) in chunk.iter().enumerate() {
+                buf.extend_from_slice(if start + i == 0 { b"\n    " } else { b",\n    " });
+                let mut ser = serde_json::Serializer::with_formatter(&mut *buf, depth.clone());
+                finding.serialize(&mut ser).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        },
+        out,
+    )?;
+    if !data.findings.is_empty() {
+        out.write_all(b"\n  ").map_err(|e| e.to_string())?;
+    }
+    out.write_all(&frame[at..]).map_err(|e| e.to_string())?;
     out.write_all(b"\n").map_err(|e| e.to_string())
 }
 
@@ -118,4 +161,114 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> Result<(), Stri
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
     out.write_all(b"\n").map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::report::{InputFile, Population};
+    use crate::rules::{Evidence, PathStep};
+
+    fn finding(i: usize) -> FindingRow {
+        FindingRow {
+            finding_id: format!("f{i:04}"),
+            rule: "orphaned-agent",
+            severity: "high",
+            agent_id: i as u64,
+            agent_email: format!("a{i}@x.test"),
+            agent_name: format!("Zoë \"{i}\" <b>\n\t\u{1}"),
+            agent_status: "active",
+            roles: "Admin;Agent".into(),
+            groups: String::new(),
+            ticket_scope: "Global".into(),
+            idp_source: "okta:u.csv".into(),
+            idp_status: "deprovisioned".into(),
+            idp_last_login: String::new(),
+            detail: format!("detail {i} \\ / 東京"),
+            summary: "summary",
+            action: "action",
+            controls: if i.is_multiple_of(3) {
+                &[]
+            } else {
+                &["CC6.2", "A.5.18"]
+            },
+            evidence: Evidence {
+                path: (0..i % 3)
+                    .map(|k| PathStep {
+                        from: format!("agent:{i}"),
+                        edge: "has_role".into(),
+                        to: format!("role:{k}"),
+                    })
+                    .collect(),
+                values: (0..i % 2).map(|k| (format!("k{k}"), format!("v{k}"))).collect(),
+            },
+        }
+    }
+
+    fn data(findings: usize) -> ReportData {
+        let findings: Vec<FindingRow> = (0..findings).map(finding).collect();
+        ReportData {
+            run: RunInfo {
+                tool_version: "0.0.0".into(),
+                as_of: "2026-11-01T00:00:00Z".parse().expect("timestamp"),
+                as_of_source: "--as-of".into(),
+                snapshot: InputFile {
+                    path: "s.json".into(),
+                    sha256: "00".into(),
+                },
+                snapshot_meta: crate::model::SnapshotMeta::default(),
+                idp_sources: Vec::new(),
+                assignments: None,
+                policy_file: None,
+                policy: crate::policy::Policy::default(),
+                rules_run: vec!["orphaned-agent"],
+            },
+            unclassified_roles: Vec::new(),
+            summary: Summary {
+                population: Population::default(),
+                by_rule: BTreeMap::from([("orphaned-agent", findings.len() as u64)]),
+                by_severity: BTreeMap::from([("high", findings.len() as u64)]),
+                suppressed: 0,
+            },
+            findings,
+            suppressed: Vec::new(),
+            ambiguous: Vec::new(),
+            agents: Vec::new(),
+            diff: None,
+        }
+    }
+
+    /// findings.json as one `to_writer_pretty` call writes it.
+    fn in_one_piece(data: &ReportData) -> Vec<u8> {
+        let doc = FindingsDoc {
+            schema_version: SCHEMA_VERSION,
+            run: run_doc(&data.run),
+            summary: &data.summary,
+            findings: &data.findings,
+            suppressed: &data.suppressed,
+            ambiguous_matches: &data.ambiguous,
+            unclassified_roles: &data.unclassified_roles,
+        };
+        let mut out = serde_json::to_vec_pretty(&doc).expect("serializes");
+        out.push(b'\n');
+        out
+    }
+
+    #[test]
+    fn findings_json_in_chunks_is_byte_for_byte_the_one_piece_document() {
+        // Empty, one, and across chunk and round boundaries.
+        for n in [0, 1, 2, 255, 256, 257, 1500] {
+            let data = data(n);
+            let mut out = Vec::new();
+            write_findings_json(&data, &mut out).expect("writes");
+            let expected = in_one_piece(&data);
+            assert!(
+                out == expected,
+                "{n} findings:\n{}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+    }
 }

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::graph::IdentityGraph;
+
 pub use view::{
-    AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary, SuppressedRow,
-    UnclassifiedRole,
+    AgentAccess, AgentEntry, AmbiguousMatch, Completeness, FindingRow, InputFile, Population, ReportData,
+    RunInfo, Summary, SuppressedRow, UnclassifiedRole,
 };
 
 pub use self::csv::{FORMULA_START, UTF8_BOM, neutralise, write_findings_csv};
@@ -40,17 +42,23 @@ pub struct WriteOptions {
 }
 
 /// Writes findings.csv, findings.json, report.html and run.json into `dir`.
-pub fn write_all(dir: &Path, data: &ReportData, options: WriteOptions) -> Result<Vec<PathBuf>, ReportError> {
+/// `graph` is the one `data` was built from (the HTML's agent panels read it).
+pub fn write_all(
+    dir: &Path,
+    data: &ReportData,
+    graph: &IdentityGraph,
+    options: WriteOptions,
+) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         file: dir.display().to_string(),
         source,
     })?;
-    type Writer = fn(&ReportData, &mut dyn Write) -> Result<(), String>;
+    type Writer = fn(&ReportData, &IdentityGraph, &mut dyn Write) -> Result<(), String>;
     let outputs: [(&str, Writer); 4] = [
-        ("findings.csv", |d, w| write_findings_csv(d, w)),
-        ("findings.json", |d, w| write_findings_json(d, w)),
-        ("run.json", |d, w| write_run_json(d, w)),
-        ("report.html", |d, w| write_html(d, w)),
+        ("findings.csv", |d, _, w| write_findings_csv(d, w)),
+        ("findings.json", |d, _, w| write_findings_json(d, w)),
+        ("run.json", |d, _, w| write_run_json(d, w)),
+        ("report.html", write_html),
     ];
     let clock = std::time::Instant::now();
     // The four files at once: the HTML renders on every core, and the others
@@ -68,7 +76,7 @@ pub fn write_all(dir: &Path, data: &ReportData, options: WriteOptions) -> Result
             if name == "findings.csv" && options.csv_bom {
                 out.write_all(UTF8_BOM).map_err(io)?;
             }
-            write(data, &mut out).map_err(|reason| ReportError::Render {
+            write(data, graph, &mut out).map_err(|reason| ReportError::Render {
                 file: file.clone(),
                 reason,
             })?;

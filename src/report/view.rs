@@ -102,6 +102,33 @@ pub struct UnclassifiedRole {
     pub holders: Vec<String>,
 }
 
+/// One agent in the report's order, with the findings on them. Their
+/// permission surface is computed when the HTML is written (see
+/// [`AgentEntry::access`]), not kept for all agents at once.
+#[derive(Clone, Debug)]
+pub struct AgentEntry {
+    /// Index into the graph's agents.
+    pub agent: usize,
+    /// The most severe finding on the agent (`critical` … `info`), if any.
+    pub worst_severity: Option<&'static str>,
+    /// Indexes into [`ReportData::findings`], in their order.
+    pub findings: Vec<usize>,
+    /// Indexes into [`ReportData::suppressed`].
+    pub suppressed: Vec<usize>,
+}
+
+impl AgentEntry {
+    /// The agent's surface, with the graph path behind every grant.
+    pub fn access(&self, graph: &IdentityGraph, policy: &Policy) -> AgentAccess {
+        AgentAccess {
+            surface: surface(graph, self.agent, policy),
+            worst_severity: self.worst_severity,
+            findings: self.findings.clone(),
+            suppressed: self.suppressed.clone(),
+        }
+    }
+}
+
 /// One agent as the HTML report shows it: what they can reach, with the graph
 /// path behind every grant, and which findings are on them.
 #[derive(Clone, Debug, Serialize)]
@@ -143,7 +170,7 @@ pub struct ReportData {
     pub suppressed: Vec<SuppressedRow>,
     pub ambiguous: Vec<AmbiguousMatch>,
     /// Every agent, most severe findings first, then by email and id.
-    pub agents: Vec<AgentAccess>,
+    pub agents: Vec<AgentEntry>,
     /// What changed since the previous review (`audit --previous-run`).
     pub diff: Option<crate::diff::Diff>,
 }
@@ -160,7 +187,7 @@ impl ReportData {
                 AgentStatus::Deactivated => population.deactivated += 1,
             }
         }
-        let agents = agents(graph, &set, &run.policy);
+        let agents = agents(graph, &set);
         let FindingSet {
             findings, suppressed, ..
         } = set;
@@ -203,8 +230,8 @@ impl ReportData {
     }
 }
 
-/// Every agent's surface, computed once here so renderers need no graph.
-fn agents(graph: &IdentityGraph, set: &FindingSet, policy: &Policy) -> Vec<AgentAccess> {
+/// Every agent in the report's order, with the findings on them.
+fn agents(graph: &IdentityGraph, set: &FindingSet) -> Vec<AgentEntry> {
     let count = graph.agents().count();
     let mut findings: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (k, f) in set.findings.iter().enumerate() {
@@ -214,32 +241,27 @@ fn agents(graph: &IdentityGraph, set: &FindingSet, policy: &Policy) -> Vec<Agent
     for (k, (f, _)) in set.suppressed.iter().enumerate() {
         suppressed[f.agent].push(k);
     }
-    let mut agents: Vec<AgentAccess> = findings
-        .into_par_iter()
+    let mut agents: Vec<AgentEntry> = findings
+        .into_iter()
         .zip(suppressed)
         .enumerate()
-        .map(|(i, (findings, suppressed))| AgentAccess {
-            surface: surface(graph, i, policy),
+        .map(|(agent, (findings, suppressed))| AgentEntry {
+            agent,
             // Findings are sorted most severe first, so the first is the worst.
             worst_severity: findings.first().map(|&k| set.findings[k].severity.as_str()),
             findings,
             suppressed,
         })
         .collect();
-    let rank = |a: &AgentAccess| {
+    let rank = |a: &AgentEntry| {
         a.worst_severity
             .and_then(|s| crate::rules::Severity::ALL.iter().position(|x| x.as_str() == s))
             .unwrap_or(crate::rules::Severity::ALL.len())
     };
     agents.sort_by_cached_key(|a| {
-        let email = a
-            .surface
-            .agent
-            .email
-            .as_deref()
-            .unwrap_or_default()
-            .to_lowercase();
-        (rank(a), email, a.surface.agent.id)
+        let agent = graph.agent(a.agent);
+        let email = agent.email.as_deref().unwrap_or_default().to_lowercase();
+        (rank(a), email, agent.id)
     });
     agents
 }
@@ -528,11 +550,13 @@ mod tests {
             policy: &policy,
             as_of: "2026-01-01T00:00:00Z".parse().expect("ts"),
         });
-        let agents = agents(&graph, &set, &policy);
+        let agents = agents(&graph, &set);
         assert_eq!(agents.len(), 2);
         for a in &agents {
+            let access = a.access(&graph, &policy);
+            assert_eq!(access.findings, a.findings);
             for &k in &a.findings {
-                assert_eq!(set.findings[k].agent_id, a.surface.agent.id);
+                assert_eq!(set.findings[k].agent_id, access.surface.agent.id);
             }
         }
         let ranks: Vec<usize> = agents

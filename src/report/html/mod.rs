@@ -1,31 +1,32 @@
 //! report.html: one self-contained file (inline CSS, script and SVG, and a
-//! Content-Security-Policy that forbids every fetch), rendered through
-//! minijinja with HTML auto-escaping for every `{{ }}`.
+//! Content-Security-Policy that forbids every fetch).
 //!
-//! Written in pieces straight into the writer: the page frame from one small
-//! context, then each finding row and each agent panel from its own. The page
-//! is never held in memory, and the findings are never copied into one big
-//! template value tree (20,000 agents would mean tens of MB of copies).
+//! The page frame is rendered once through minijinja, with HTML auto-escaping
+//! for every `{{ }}`, from one small context. The finding rows and agent
+//! panels, one per finding and per agent, are written by hand (`rows.rs`),
+//! escaped the same way (`markup.rs`), on every core a few chunks at a time
+//! and written in order. The page is never held in memory, and the findings
+//! are never copied into a template value tree.
 
+mod markup;
 mod page;
+mod rows;
 
 use std::io::Write;
 
 use minijinja::value::Serde;
 use minijinja::{Environment, Value};
 use rayon::prelude::*;
-use serde::Serialize;
 
-use super::FindingRow;
-use super::view::{AgentAccess, ReportData};
-use crate::graph::surface::{IdpStanding, PermissionSurface};
+use super::view::{AgentEntry, FindingRow, ReportData};
+use crate::graph::IdentityGraph;
+use markup::Html;
 use page::{Page, live_count};
 
 /// Template name → source. The `.html` names turn on HTML auto-escaping.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 6] = [
     ("page_start.html", include_str!("../templates/page_start.html")),
     ("chart.html", include_str!("../templates/chart.html")),
-    ("finding_row.html", include_str!("../templates/finding_row.html")),
     (
         "findings_rest.html",
         include_str!("../templates/findings_rest.html"),
@@ -34,41 +35,48 @@ const TEMPLATES: [(&str, &str); 8] = [
         "agents_start.html",
         include_str!("../templates/agents_start.html"),
     ),
-    ("agent_panel.html", include_str!("../templates/agent_panel.html")),
     ("agents_rest.html", include_str!("../templates/agents_rest.html")),
     ("page_end.html", include_str!("../templates/page_end.html")),
 ];
 const CSS: &str = include_str!("../templates/report.css");
 const SCRIPT: &str = include_str!("../templates/report.js");
 
-pub fn write_html(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
+/// `graph` is the one the report was built from: agent panels read their
+/// permission surface from it as they are written.
+pub fn write_html(data: &ReportData, graph: &IdentityGraph, out: &mut dyn Write) -> Result<(), String> {
     let env = environment()?;
     let page = Page::new(data);
     let inline_rule_text = page.inline_rule_text;
     let frame = Value::from(Serde(&page));
 
     render(&env, "page_start.html", frame.clone(), out)?;
-    let (live, rest) = data.findings.split_at(live_count(data.findings.len()));
-    let row = |f: &FindingRow| {
-        Value::from(Serde(&FindingCtx {
-            f,
-            agent_label: agent_label(f),
-            idp: idp_cells(f),
-            inline_rule_text,
-        }))
+    let rows = |_: usize, chunk: &[FindingRow], buf: &mut Vec<u8>| {
+        let mut html = Html::new(buf);
+        for f in chunk {
+            rows::finding_row(&mut html, f, inline_rule_text);
+        }
+        Ok(())
     };
-    render_each(&env, "finding_row.html", live, row, out)?;
+    let (live, rest) = data.findings.split_at(live_count(data.findings.len()));
+    write_chunks_in_order(live, ROW_BYTES, rows, out)?;
     if !rest.is_empty() {
         render(&env, "findings_rest.html", frame.clone(), out)?;
-        render_each(&env, "finding_row.html", rest, row, out)?;
+        write_chunks_in_order(rest, ROW_BYTES, rows, out)?;
     }
     render(&env, "agents_start.html", frame.clone(), out)?;
+    let panels = |_: usize, chunk: &[AgentEntry], buf: &mut Vec<u8>| {
+        let mut html = Html::new(buf);
+        for agent in chunk {
+            let access = agent.access(graph, &data.run.policy);
+            rows::agent_panel(&mut html, &access, &data.findings, &data.suppressed);
+        }
+        Ok(())
+    };
     let (live, rest) = data.agents.split_at(live_count(data.agents.len()));
-    let panel = |agent: &AgentAccess| Value::from(Serde(&AgentCtx::new(agent, data)));
-    render_each(&env, "agent_panel.html", live, panel, out)?;
+    write_chunks_in_order(live, PANEL_BYTES, panels, out)?;
     if !rest.is_empty() {
         render(&env, "agents_rest.html", frame.clone(), out)?;
-        render_each(&env, "agent_panel.html", rest, panel, out)?;
+        write_chunks_in_order(rest, PANEL_BYTES, panels, out)?;
     }
     render(&env, "page_end.html", frame, out)
 }
@@ -91,33 +99,43 @@ fn environment() -> Result<Environment<'static>, String> {
     Ok(env)
 }
 
-/// Items rendered per task: enough to make a task worth its overhead.
+/// Items written per task: enough to make a task worth its overhead.
 const CHUNK: usize = 256;
+/// About what a finding row and an agent panel take (~0.7 and ~1.1 KiB at
+/// the reference size; a longer chunk grows its buffer once).
+const ROW_BYTES: usize = 1024;
+const PANEL_BYTES: usize = 1536;
 
-/// One template per item, in order. Thousands of rows are rendered on every
-/// core a few chunks at a time (each into its own buffer), then written in
-/// order, so the output is the same and only a few MiB are ever buffered.
-fn render_each<T: Sync>(
-    env: &Environment,
-    name: &str,
+/// Writes `items` in order, rendered on every core: `render(start, chunk,
+/// buf)` appends chunk `items[start..start + chunk.len()]` to its own buffer.
+/// A few chunks per core are rendered at a time, then written out in order,
+/// so the output is what one thread would write and only a few MiB are ever
+/// buffered. The buffers are allocated once, here, at `item_bytes` (about
+/// what an item takes) per item, and reused from one round to the next: a
+/// buffer grown on a worker, a step at a time, leaves the allocator holding
+/// several huge pages per thread.
+pub(in crate::report) fn write_chunks_in_order<T: Sync>(
     items: &[T],
-    ctx: impl Fn(&T) -> Value + Sync,
+    item_bytes: usize,
+    render: impl Fn(usize, &[T], &mut Vec<u8>) -> Result<(), String> + Sync,
     out: &mut dyn Write,
 ) -> Result<(), String> {
     let wave = CHUNK * rayon::current_num_threads().max(1) * 2;
-    for batch in items.chunks(wave) {
-        let rendered: Vec<Result<Vec<u8>, String>> = batch
+    let mut bufs: Vec<Vec<u8>> = (0..items.len().min(wave).div_ceil(CHUNK))
+        .map(|_| Vec::with_capacity(items.len().min(CHUNK) * item_bytes))
+        .collect();
+    for (w, batch) in items.chunks(wave).enumerate() {
+        let bufs = &mut bufs[..batch.len().div_ceil(CHUNK)];
+        batch
             .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 1024);
-                for item in chunk {
-                    render(env, name, ctx(item), &mut buf)?;
-                }
-                Ok(buf)
-            })
-            .collect();
-        for buf in rendered {
-            out.write_all(&buf?).map_err(|e| e.to_string())?;
+            .zip(bufs.par_iter_mut())
+            .enumerate()
+            .try_for_each(|(c, (chunk, buf))| {
+                buf.clear();
+                render(w * wave + c * CHUNK, chunk, buf)
+            })?;
+        for buf in bufs.iter() {
+            out.write_all(buf).map_err(|e| e.to_string())?;
         }
     }
     Ok(())
@@ -130,104 +148,23 @@ fn render(env: &Environment, name: &str, ctx: Value, out: &mut dyn Write) -> Res
         .map_err(|e| format!("template {name}: {e:#}"))
 }
 
-#[derive(Serialize)]
-struct FindingCtx<'a> {
-    f: &'a FindingRow,
-    /// How the rules name this agent in a path step, shown as just "agent"
-    /// since the row already names them.
-    agent_label: String,
-    idp: Vec<IdpCell<'a>>,
-    inline_rule_text: bool,
-}
-
-/// One identity's status in the IdP column: `deprovisioned` and the source kind.
-#[derive(Serialize)]
-struct IdpCell<'a> {
-    kind: &'a str,
-    status: &'a str,
-}
-
-/// As `rules::evidence::agent_label` writes it.
-fn agent_label(f: &FindingRow) -> String {
-    match f.agent_email.trim() {
-        "" => format!("agent {}", f.agent_id),
-        email => format!("agent {} <{email}>", f.agent_id),
-    }
-}
-
-/// The row's `;`-joined sources and statuses (one per identity), paired up.
-fn idp_cells(f: &FindingRow) -> Vec<IdpCell<'_>> {
-    if f.idp_status.is_empty() {
-        return Vec::new();
-    }
-    f.idp_source
-        .split(';')
-        .zip(f.idp_status.split(';'))
-        .map(|(source, status)| IdpCell {
-            kind: source.split(':').next().unwrap_or(source),
-            status,
-        })
-        .collect()
-}
-
-#[derive(Serialize)]
-struct AgentCtx<'a> {
-    s: &'a PermissionSurface,
-    standing: &'static str,
-    worst: Option<&'static str>,
-    findings: Vec<FindingRef<'a>>,
-    suppressed: Vec<FindingRef<'a>>,
-}
-
-/// A link from an agent's panel to one of its findings.
-#[derive(Serialize)]
-struct FindingRef<'a> {
-    id: &'a str,
-    rule: &'static str,
-    severity: &'static str,
-}
-
-impl<'a> AgentCtx<'a> {
-    fn new(agent: &'a AgentAccess, data: &'a ReportData) -> AgentCtx<'a> {
-        let link = |f: &'a FindingRow| FindingRef {
-            id: &f.finding_id,
-            rule: f.rule,
-            severity: f.severity,
-        };
-        AgentCtx {
-            s: &agent.surface,
-            standing: standing(agent.surface.idp_standing),
-            worst: agent.worst_severity,
-            findings: agent.findings.iter().map(|&k| link(&data.findings[k])).collect(),
-            suppressed: agent
-                .suppressed
-                .iter()
-                .map(|&k| link(&data.suppressed[k].finding))
-                .collect(),
-        }
-    }
-}
-
-/// A few words for the panel's facts line (`describe` is a sentence).
-fn standing(standing: IdpStanding) -> &'static str {
-    match standing {
-        IdpStanding::IdpActive => "IdP-active",
-        IdpStanding::IdpTerminated => "IdP-terminated",
-        IdpStanding::NotActive => "not active in any IdP",
-        IdpStanding::NoIdentity => "no IdP identity",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The hand-written rows, without their tests.
+    fn rows_code() -> &'static str {
+        let source = include_str!("rows.rs");
+        source.split("#[cfg(test)]").next().unwrap_or(source)
+    }
+
     #[test]
     fn templates_fetch_nothing_and_never_bypass_escaping() {
-        for (name, source) in TEMPLATES
-            .iter()
-            .chain(&[("report.css", CSS), ("report.js", SCRIPT)])
-        {
+        for (name, source) in TEMPLATES.iter().chain(&[
+            ("report.css", CSS),
+            ("report.js", SCRIPT),
+            ("rows.rs", rows_code()),
+        ]) {
             for banned in [
                 "http://",
                 "https://",
@@ -240,6 +177,31 @@ mod tests {
             ] {
                 assert!(!source.contains(banned), "{name} contains {banned}");
             }
+        }
+    }
+
+    #[test]
+    fn rows_write_markup_only_from_literals() {
+        // rows.rs reaches its buffer only through `Html` (whose buffer is
+        // private to markup.rs): data through the escaping methods, markup
+        // through `markup`, which must be handed a string literal.
+        let code = rows_code();
+        let calls: Vec<&str> = code.split(".markup(").skip(1).collect();
+        assert!(calls.len() > 50, "rows.rs writes its markup with `markup`");
+        for call in calls {
+            let arg = call.trim_start();
+            let head: String = arg.chars().take(60).collect();
+            assert!(arg.starts_with('"'), "markup( not given a literal: {head}");
+        }
+        for banned in [
+            "Vec<u8>",
+            "push_str",
+            "extend_from_slice",
+            "write!",
+            "from_safe_string",
+            "|safe",
+        ] {
+            assert!(!code.contains(banned), "rows.rs uses {banned}");
         }
     }
 
