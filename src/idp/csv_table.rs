@@ -207,7 +207,7 @@ impl Table {
         RowCx { file: &self.file }
     }
 
-    /// Every data row through `rows`, in parallel blocks for a large file,
+    /// Every data row through `rows`, by the block reader for a plain file,
     /// else in one pass. Either way the sink ends up as one pass would leave it.
     pub(crate) fn rows<R: CsvRows>(&mut self, rows: &R, sink: &mut Sink) -> Result<(), IdpError> {
         if let (Some(block), Some(path)) = (self.parallel.take(), self.path.clone()) {

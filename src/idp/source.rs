@@ -25,7 +25,7 @@ pub(crate) struct Opened {
     /// Rows end in CRLF: the csv crate then reports each record one line early.
     pub crlf: bool,
     /// The file, when the bytes come straight from one (not decoded from
-    /// UTF-16): large CSVs are then parsed in parallel blocks.
+    /// UTF-16): CSVs are then read by the block reader (`parallel.rs`).
     pub path: Option<PathBuf>,
     /// Bytes before the CSV stream (BOM and `sep=` line).
     pub prefix_len: u64,
