@@ -167,7 +167,12 @@ impl From<&Finding> for FindingView {
             severity: f.severity.as_str(),
             detail: f.detail.clone(),
             path: f.evidence.path.clone(),
-            values: f.evidence.values.clone(),
+            values: f
+                .evidence
+                .values
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
         }
     }
 }

@@ -202,7 +202,10 @@ mod tests {
                         to: format!("role:{k}"),
                     })
                     .collect(),
-                values: (0..i % 2).map(|k| (format!("k{k}"), format!("v{k}"))).collect(),
+                values: ["k0", "k1"][..i % 2]
+                    .iter()
+                    .map(|&k| (k, format!("v{k}")))
+                    .collect(),
             },
         }
     }

@@ -1,6 +1,5 @@
 //! Findings and the metadata every rule stamps onto them.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -92,7 +91,49 @@ pub struct PathStep {
 pub struct Evidence {
     pub path: Vec<PathStep>,
     /// The values the rule compared, by name.
-    pub values: BTreeMap<String, String>,
+    pub values: Values,
+}
+
+/// The values a rule compared, sorted by name and serialised as a JSON
+/// object (as a `BTreeMap` would be). A short sorted list with the rule's own
+/// names, not a map of owned strings: a finding holds a handful, and a large
+/// audit holds 100,000 findings at once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Values(Vec<(&'static str, String)>);
+
+impl Values {
+    /// Sets `name` (replacing an earlier value), keeping names sorted.
+    pub fn insert(&mut self, name: &'static str, value: String) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&name)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (name, value)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// (name, value) in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+}
+
+impl FromIterator<(&'static str, String)> for Values {
+    fn from_iter<I: IntoIterator<Item = (&'static str, String)>>(items: I) -> Values {
+        let mut values = Values::default();
+        for (name, value) in items {
+            values.insert(name, value);
+        }
+        values
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -127,8 +168,8 @@ impl Finding {
         self
     }
 
-    pub fn value(mut self, name: &str, value: impl fmt::Display) -> Finding {
-        self.evidence.values.insert(name.to_owned(), value.to_string());
+    pub fn value(mut self, name: &'static str, value: impl fmt::Display) -> Finding {
+        self.evidence.values.insert(name, value.to_string());
         self
     }
 
@@ -147,6 +188,26 @@ pub fn finding_id(rule: &str, agent_id: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_stay_sorted_replace_and_serialise_as_a_map() {
+        let mut values: Values = [("zeta", "1".to_owned()), ("alpha", "2".to_owned())]
+            .into_iter()
+            .collect();
+        values.insert("mid", "3".into());
+        values.insert("zeta", "4".into());
+        let names: Vec<&str> = values.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["alpha", "mid", "zeta"]);
+        let as_map: std::collections::BTreeMap<&str, &str> = values.iter().collect();
+        assert_eq!(
+            serde_json::to_string(&values).expect("serialises"),
+            serde_json::to_string(&as_map).expect("serialises")
+        );
+        assert_eq!(
+            serde_json::to_string(&values).expect("serialises"),
+            r#"{"alpha":"2","mid":"3","zeta":"4"}"#
+        );
+    }
 
     #[test]
     fn finding_id_is_stable_and_distinct() {

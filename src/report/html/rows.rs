@@ -344,7 +344,6 @@ fn standing(standing: IdpStanding) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::graph::surface::{AgentFacts, GroupGrant, IdentityGrant, RoleGrant, TicketVisibility};
@@ -355,6 +354,8 @@ mod tests {
     /// Markup a browser would run, quotes that would close an attribute, an
     /// ampersand, a slash that would close a tag, and non-ASCII text (no `;`,
     /// which would split the row's `;`-joined IdP columns).
+    /// A value's name: the rule's own constant, never data.
+    const KEY: &str = "key ";
     const HOSTILE: &str = "<script>alert('x')</script> \"&copy\" a/b Zoë 東京";
     const HOSTILE_ESCAPED: &str =
         "&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt; &quot;&amp;copy&quot; a&#x2f;b Zoë 東京";
@@ -384,7 +385,7 @@ mod tests {
                     edge: format!("edge {text}"),
                     to: format!("to {text}"),
                 }],
-                values: BTreeMap::from([(format!("key {text}"), format!("value {text}"))]),
+                values: [(KEY, format!("value {text}"))].into_iter().collect(),
             },
         }
     }
