@@ -75,7 +75,7 @@ pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(),
     // array element two levels down: `\n` (`,\n` after the first), four
     // spaces, the object at that depth; then `\n  ` and the `]` onwards.
     out.write_all(&frame[..at]).map_err(|e| e.to_string())?;
-    super::html::write_chunks_in_order(
+    super::chunks::write_chunks_in_order(
         &data.findings,
         FINDING_BYTES,
         |start, chunk, buf| {

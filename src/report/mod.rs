@@ -1,6 +1,7 @@
 //! Renderers. Each takes the same [`ReportData`] view and an `io::Write`;
 //! none decides anything.
 
+mod chunks;
 mod csv;
 mod html;
 mod json;
