@@ -138,8 +138,8 @@ pub(crate) struct Table {
     path: Option<PathBuf>,
     data_start: u64,
     /// Block size for the block reader (a plain file), else one pass of the `csv` crate.
-    parallel: Option<usize>,
-    /// The rows were read in parallel blocks (not one pass).
+    block: Option<usize>,
+    /// The rows were read by the block reader (not one pass of the `csv` crate).
     pub(crate) read_in_blocks: bool,
     /// Where the block reader leaves the SHA-256 of the whole file.
     hashed: Option<Arc<OnceLock<String>>>,
@@ -181,7 +181,7 @@ impl Table {
         // A plain file is read by the block reader: a large one in blocks on
         // every core, a small one as a single block (the same row scanner
         // and line numbers either way).
-        let parallel = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| {
+        let block = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| {
             match m.len() >= PARALLEL_MIN_BYTES {
                 true => super::parallel::BLOCK,
                 false => usize::try_from(m.len()).unwrap_or(usize::MAX).max(1),
@@ -197,7 +197,7 @@ impl Table {
             skipped: Vec::new(),
             path,
             data_start,
-            parallel,
+            block,
             read_in_blocks: false,
             hashed,
         })
@@ -210,7 +210,7 @@ impl Table {
     /// Every data row through `rows`, by the block reader for a plain file,
     /// else in one pass. Either way the sink ends up as one pass would leave it.
     pub(crate) fn rows<R: CsvRows>(&mut self, rows: &R, sink: &mut Sink) -> Result<(), IdpError> {
-        if let (Some(block), Some(path)) = (self.parallel.take(), self.path.clone()) {
+        if let (Some(block), Some(path)) = (self.block.take(), self.path.clone()) {
             let block = super::parallel::Block {
                 file: &self.file,
                 path: &path,
@@ -242,11 +242,11 @@ impl Table {
     /// Blocks of `block` bytes whatever the file's size (`None`: one pass), for tests.
     #[cfg(test)]
     pub(crate) fn force_parallel(&mut self, block: Option<usize>) {
-        self.parallel = block;
+        self.block = block;
     }
 
     fn sequential(mut self) -> Table {
-        self.parallel = None;
+        self.block = None;
         self
     }
 

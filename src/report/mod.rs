@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use crate::graph::IdentityGraph;
 
 pub use view::{
-    AgentAccess, AgentEntry, AmbiguousMatch, Completeness, FindingRow, InputFile, Population, ReportData,
-    RunInfo, Summary, SuppressedRow, UnclassifiedRole,
+    AgentEntry, AmbiguousMatch, Completeness, FindingRow, InputFile, Population, ReportData, RunInfo,
+    Summary, SuppressedRow, UnclassifiedRole,
 };
 
 pub use self::csv::{FORMULA_START, UTF8_BOM, neutralise, write_findings_csv};

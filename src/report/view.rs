@@ -8,7 +8,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::graph::IdentityGraph;
-use crate::graph::surface::{PermissionSurface, surface};
 use crate::idp::IdpSource;
 use crate::model::{AgentStatus, SnapshotMeta};
 use crate::policy::Policy;
@@ -103,37 +102,12 @@ pub struct UnclassifiedRole {
 }
 
 /// One agent in the report's order, with the findings on them. Their
-/// permission surface is computed when the HTML is written (see
-/// [`AgentEntry::access`]), not kept for all agents at once.
+/// permission surface ([`crate::graph::surface::surface`]) is computed when
+/// the HTML is written, not kept for all agents at once.
 #[derive(Clone, Debug)]
 pub struct AgentEntry {
     /// Index into the graph's agents.
     pub agent: usize,
-    /// The most severe finding on the agent (`critical` … `info`), if any.
-    pub worst_severity: Option<&'static str>,
-    /// Indexes into [`ReportData::findings`], in their order.
-    pub findings: Vec<usize>,
-    /// Indexes into [`ReportData::suppressed`].
-    pub suppressed: Vec<usize>,
-}
-
-impl AgentEntry {
-    /// The agent's surface, with the graph path behind every grant.
-    pub fn access(&self, graph: &IdentityGraph, policy: &Policy) -> AgentAccess {
-        AgentAccess {
-            surface: surface(graph, self.agent, policy),
-            worst_severity: self.worst_severity,
-            findings: self.findings.clone(),
-            suppressed: self.suppressed.clone(),
-        }
-    }
-}
-
-/// One agent as the HTML report shows it: what they can reach, with the graph
-/// path behind every grant, and which findings are on them.
-#[derive(Clone, Debug, Serialize)]
-pub struct AgentAccess {
-    pub surface: PermissionSurface,
     /// The most severe finding on the agent (`critical` … `info`), if any.
     pub worst_severity: Option<&'static str>,
     /// Indexes into [`ReportData::findings`], in their order.
@@ -553,10 +527,8 @@ mod tests {
         let agents = agents(&graph, &set);
         assert_eq!(agents.len(), 2);
         for a in &agents {
-            let access = a.access(&graph, &policy);
-            assert_eq!(access.findings, a.findings);
             for &k in &a.findings {
-                assert_eq!(set.findings[k].agent_id, access.surface.agent.id);
+                assert_eq!(set.findings[k].agent_id, graph.agent(a.agent).id);
             }
         }
         let ranks: Vec<usize> = agents

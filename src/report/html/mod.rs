@@ -20,6 +20,7 @@ use minijinja::{Environment, Value};
 use super::chunks::write_chunks_in_order;
 use super::view::{AgentEntry, FindingRow, ReportData};
 use crate::graph::IdentityGraph;
+use crate::graph::surface::surface;
 use markup::Html;
 use page::{Page, live_count};
 
@@ -67,8 +68,8 @@ pub fn write_html(data: &ReportData, graph: &IdentityGraph, out: &mut dyn Write)
     let panels = |_: usize, chunk: &[AgentEntry], buf: &mut Vec<u8>| {
         let mut html = Html::new(buf);
         for agent in chunk {
-            let access = agent.access(graph, &data.run.policy);
-            rows::agent_panel(&mut html, &access, &data.findings, &data.suppressed);
+            let surface = surface(graph, agent.agent, &data.run.policy);
+            rows::agent_panel(&mut html, &surface, agent, &data.findings, &data.suppressed);
         }
         Ok(())
     };

@@ -12,7 +12,7 @@
 
 use super::markup::Html;
 use crate::graph::surface::{IdpStanding, Membership, PermissionSurface, Step};
-use crate::report::view::{AgentAccess, FindingRow, SuppressedRow};
+use crate::report::view::{AgentEntry, FindingRow, SuppressedRow};
 
 /// `text`, or `fallback` when `text` is empty.
 fn or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
@@ -144,8 +144,13 @@ fn idp_cell(h: &mut Html, f: &FindingRow) {
 /// and identities, each with the graph path that grants it, and links to the
 /// agent's findings (`findings` and `suppressed` are what the agent's indexes
 /// point into).
-pub fn agent_panel(h: &mut Html, agent: &AgentAccess, findings: &[FindingRow], suppressed: &[SuppressedRow]) {
-    let s = &agent.surface;
+pub fn agent_panel(
+    h: &mut Html,
+    s: &PermissionSurface,
+    agent: &AgentEntry,
+    findings: &[FindingRow],
+    suppressed: &[SuppressedRow],
+) {
     let facts = &s.agent;
     let worst = present(agent.worst_severity);
     h.markup("<details class=\"agent\" id=\"agent-");
@@ -398,10 +403,10 @@ mod tests {
         }
     }
 
-    fn agent(text: &str) -> AgentAccess {
+    fn agent(text: &str) -> (PermissionSurface, AgentEntry) {
         let node = format!("agent:7{text}");
-        AgentAccess {
-            surface: PermissionSurface {
+        (
+            PermissionSurface {
                 agent: AgentFacts {
                     node: node.clone(),
                     id: 7,
@@ -458,10 +463,13 @@ mod tests {
                     explanation: String::new(),
                 }],
             },
-            worst_severity: Some("high"),
-            findings: vec![0],
-            suppressed: Vec::new(),
-        }
+            AgentEntry {
+                agent: 0,
+                worst_severity: Some("high"),
+                findings: vec![0],
+                suppressed: Vec::new(),
+            },
+        )
     }
 
     fn row(text: &str, inline: bool) -> String {
@@ -472,7 +480,8 @@ mod tests {
 
     fn panel(text: &str) -> String {
         let mut buf = Vec::new();
-        agent_panel(&mut Html::new(&mut buf), &agent(text), &[finding(text)], &[]);
+        let (surface, entry) = agent(text);
+        agent_panel(&mut Html::new(&mut buf), &surface, &entry, &[finding(text)], &[]);
         String::from_utf8(buf).expect("utf-8")
     }
 
@@ -559,8 +568,8 @@ mod tests {
 
     #[test]
     fn an_agent_panel_without_roles_identities_or_findings() {
-        let mut bare = agent("");
-        let s = &mut bare.surface;
+        let (mut surface, mut bare) = agent("");
+        let s = &mut surface;
         s.roles.clear();
         s.identities.clear();
         s.groups.clear();
@@ -575,7 +584,7 @@ mod tests {
         bare.worst_severity = None;
         bare.findings.clear();
         let mut buf = Vec::new();
-        agent_panel(&mut Html::new(&mut buf), &bare, &[], &[]);
+        agent_panel(&mut Html::new(&mut buf), &surface, &bare, &[], &[]);
         assert_eq!(
             String::from_utf8(buf).expect("utf-8"),
             "<details class=\"agent\" id=\"agent-7\" data-status=\"active\" data-sev=\"none\"><summary>\
