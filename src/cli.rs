@@ -153,6 +153,10 @@ pub struct AuditInputArgs {
     /// The previous review period's audit directory: its diff goes into the report.
     #[arg(long, value_name = "DIR")]
     pub previous_run: Option<PathBuf>,
+    /// Audit a snapshot whose data no longer matches the hash the collector
+    /// recorded (edited by hand); every output then says so.
+    #[arg(long)]
+    pub accept_edited_snapshot: bool,
 }
 
 #[derive(Debug, Args)]

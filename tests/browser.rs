@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{audit_into, repo};
+use common::{audit_into, repo, sealed_snapshot};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -193,7 +193,7 @@ fn long_report(dir: &Path, n: u64) -> PathBuf {
                  "collected_at": "2026-10-01T00:00:00Z"},
         "agents": agents, "roles": [{"id": 1, "name": "Agent", "default": true}], "groups": []});
     let path = dir.join("long.json");
-    std::fs::write(&path, serde_json::to_vec(&snapshot).expect("json")).expect("write");
+    std::fs::write(&path, sealed_snapshot(snapshot)).expect("write");
     let out = dir.join("out");
     audit(&path, &[], None, &out);
     out
@@ -415,7 +415,7 @@ fn scale_20k_agents() {
                  "account_total_agents": 20_000},
         "agents": fixture.agents, "roles": fixture.roles, "groups": fixture.groups});
     let snapshot_path = dir.path().join("snapshot.json");
-    std::fs::write(&snapshot_path, serde_json::to_vec(&snapshot).expect("json")).expect("write");
+    std::fs::write(&snapshot_path, sealed_snapshot(snapshot)).expect("write");
     let out = dir.path().join("out");
     let okta = format!("okta:{}", dir.path().join("okta.csv").display());
     let audit_time = audit(&snapshot_path, &[&okta], None, &out);

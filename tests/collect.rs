@@ -255,6 +255,8 @@ fn an_agent_deleted_since_the_previous_review_is_found_as_a_contact() {
     previous
         .agents
         .push(serde_json::json!({"id": 67013470078u64, "contact": {"email": "harold.finch@acme.test"}}));
+    // As that quarter's collector would have recorded it.
+    previous.seal();
     previous.write_atomic(&first).expect("write");
     let out = dir.path().join("q4.json");
     let previous = first.to_str().expect("utf-8");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{audit_into, repo};
+use common::{audit_into, repo, sealed_snapshot};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ fn long_snapshot(dir: &Path, n: u64) -> PathBuf {
                  "account_total_agents": n},
         "agents": agents, "roles": [{"id": 1, "name": "Agent", "default": true}], "groups": []});
     let path = dir.join("long.json");
-    std::fs::write(&path, serde_json::to_vec(&snapshot).expect("json")).expect("write snapshot");
+    std::fs::write(&path, sealed_snapshot(snapshot)).expect("write snapshot");
     path
 }
 

@@ -108,6 +108,6 @@ pub async fn collect(opts: CollectOptions) -> Result<Snapshot, CollectError> {
         groups: found.groups,
         contacts: found.contacts,
     };
-    snapshot.meta.data_sha256 = snapshot.compute_data_sha256();
+    snapshot.seal();
     Ok(snapshot)
 }

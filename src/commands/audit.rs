@@ -7,7 +7,7 @@ use crate::cli::AuditInputArgs;
 use crate::diff::{Diff, Population, Side};
 use crate::graph::IdentityGraph;
 use crate::idp::{Assignments, IdpSet, KeySet, LoadOptions};
-use crate::model::{Directory, LeanSnapshot, ModelError, Snapshot};
+use crate::model::{Directory, Edits, LeanSnapshot, ModelError, Snapshot};
 use crate::policy::Policy;
 use crate::report::{self, InputFile, ReportData, RunInfo};
 use crate::rules::{AuditContext, Severity, registry};
@@ -87,11 +87,23 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     );
     let snapshot = lean.map_err(Failure::input)?;
     crate::logging::phase(clock, "snapshot parsed");
-    let directory = Directory::from_lean(&snapshot).map_err(|e| match e {
+    let edits = if inputs.accept_edited_snapshot {
+        Edits::Accept
+    } else {
+        Edits::Refuse
+    };
+    let (integrity, directory) = rayon::join(|| snapshot.integrity(), || Directory::from_lean(&snapshot));
+    let directory = directory.map_err(|e| match e {
         // A syntax error found while reading the agents names the file already.
         ModelError::Parse { .. } => Failure::input(e),
         e => Failure::input(format!("{}: {e}", snapshot_path.display())),
     })?;
+    let snapshot_integrity = integrity
+        .require(&snapshot_path.display().to_string(), edits)
+        .map_err(Failure::input)?;
+    if snapshot_integrity.is_edited() {
+        tracing::warn!(snapshot = %snapshot_path.display(), "auditing an edited snapshot: every output says so");
+    }
     let snapshot_meta = snapshot.meta;
     drop(snapshot_bytes);
     crate::logging::phase(clock, "snapshot read into the directory");
@@ -138,6 +150,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
             sha256: snapshot_sha256,
         },
         snapshot_meta,
+        snapshot_integrity,
         idp_sources: idp.sources.clone(),
         assignments: idp.assignments.clone(),
         policy_file,
@@ -224,7 +237,12 @@ fn diff_with_previous(
             "{file}: changed while it was being audited"
         )));
     }
-    let snapshot = Snapshot::from_slice(&file, &bytes).map_err(Failure::input)?;
+    let edits = if data.run.snapshot_integrity.is_edited() {
+        Edits::Accept
+    } else {
+        Edits::Refuse
+    };
+    let (snapshot, _) = Snapshot::from_slice_with(&file, &bytes, edits).map_err(Failure::input)?;
     let new = Side {
         dir: out.display().to_string(),
         as_of: data.run.as_of,

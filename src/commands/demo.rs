@@ -115,6 +115,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         lenient: false,
         csv_bom: false,
         previous_run: None,
+        accept_edited_snapshot: false,
     };
     let outcome = audit(&snapshot_path, &inputs, &out)?;
     outcome.print_summary();

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::model::Integrity;
 use crate::model::snapshot::ChannelRecord;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -57,6 +58,10 @@ pub struct SnapshotRecord {
     pub sha256: String,
     /// The snapshot's own `meta.data_sha256` (agents, roles, groups, contacts).
     pub data_sha256: String,
+    /// Whether the data matched `data_sha256` when bundled; `edited` only
+    /// where the audit was told to accept an edited snapshot.
+    #[serde(default)]
+    pub integrity: Integrity,
     pub started_at: Timestamp,
     pub collected_at: Timestamp,
     pub collection: Collection,

@@ -14,7 +14,7 @@ use super::manifest::{
 };
 use super::zipfmt::{self, Entry};
 use super::{EvidenceError, MAX_BUNDLE_BYTES, sha256_hex};
-use crate::model::Snapshot;
+use crate::model::{Edits, Snapshot};
 use crate::rules::{Severity, catalogue_version};
 use crate::rundir::{
     DECISIONS_JSON, Decisions, FINDINGS_CSV, FINDINGS_JSON, FindingsFile, REPORT_HTML, RUN_JSON,
@@ -121,8 +121,15 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
     }
 
     let (snapshot_path, snapshot_bytes) = rundir.read_recorded("snapshot", &run.inputs.snapshot)?;
-    let snapshot = Snapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes)
-        .map_err(|e| EvidenceError::invalid(snapshot_path.display(), e.to_string()))?;
+    // An edited snapshot is bundled only where the audit accepted it, and marked.
+    let edits = if run.snapshot_integrity.is_edited() {
+        Edits::Accept
+    } else {
+        Edits::Refuse
+    };
+    let (snapshot, integrity) =
+        Snapshot::from_slice_with(&snapshot_path.display().to_string(), &snapshot_bytes, edits)
+            .map_err(|e| EvidenceError::invalid(snapshot_path.display(), e.to_string()))?;
     entries.push(Entry::new(SNAPSHOT_ENTRY, snapshot_bytes));
     let meta = &snapshot.meta;
     let created_at = created_at.map_or(meta.collected_at, |t| t.max(meta.collected_at));
@@ -226,6 +233,7 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
             recorded_path: run.inputs.snapshot.path.clone(),
             sha256: run.inputs.snapshot.sha256.clone(),
             data_sha256: meta.data_sha256.clone(),
+            integrity,
             started_at: meta.started_at,
             collected_at: meta.collected_at,
             collection: Collection {

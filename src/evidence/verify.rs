@@ -419,6 +419,7 @@ mod tests {
                 recorded_path: "/r/snapshot.json".into(),
                 sha256: sha(&snapshot),
                 data_sha256: String::new(),
+                integrity: crate::model::Integrity::Verified,
                 started_at: at,
                 collected_at: at,
                 collection: Collection {

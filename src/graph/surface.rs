@@ -305,7 +305,7 @@ pub(crate) mod tests {
             ],
             "roles": [{"id": 10, "name": "Account Administrator"}, {"id": 11, "name": "Agent"}],
             "groups": [{"id": 20, "name": "Billing"}, {"id": 21, "name": "Escalations"}]}"#;
-        let snapshot = Snapshot::from_slice("s.json", snapshot.as_bytes()).expect("snapshot");
+        let snapshot = serde_json::from_str::<Snapshot>(snapshot).expect("snapshot");
         let directory = Directory::from_snapshot(&snapshot).expect("directory");
         let okta = "User,Login,Status,Activation date,Authentication Source,Last Login,Last Password Change\n\
                     Bob,bob@example.test,ACTIVE,,OKTA,,\n\

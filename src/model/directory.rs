@@ -28,6 +28,23 @@ pub enum ModelError {
         field: String,
         reason: String,
     },
+    #[error(
+        "{file}: the data does not match the snapshot's recorded hash (meta.data_sha256 {recorded}, data {computed}): it was changed after collection. Collect again, or pass --accept-edited-snapshot to audit it anyway (every output is then marked as made from an edited snapshot)"
+    )]
+    Edited {
+        file: String,
+        recorded: String,
+        computed: String,
+    },
+    #[error(
+        "{kind} {id} appears more than once (entries {first} and {second}): a snapshot holds one entry per id; was it merged or edited by hand?"
+    )]
+    Duplicate {
+        kind: &'static str,
+        id: u64,
+        first: usize,
+        second: usize,
+    },
     #[error("{file}: {source}")]
     Io {
         file: String,
@@ -142,14 +159,16 @@ impl Directory {
         groups: Vec<GroupRead>,
         collected_at: Timestamp,
     ) -> Result<Directory, ModelError> {
-        let roles = roles
-            .into_iter()
-            .map(|role| role.map(|r| (r.id, r)))
-            .collect::<Result<_, _>>()?;
+        let roles = roles.into_iter().collect::<Result<Vec<_>, _>>()?;
         let groups = groups
             .into_iter()
-            .map(|read| read.group.map(|g| (g.id, g)))
-            .collect::<Result<_, _>>()?;
+            .map(|read| read.group)
+            .collect::<Result<Vec<_>, _>>()?;
+        one_entry_per_id("agent", agents.iter().map(|a| a.id))?;
+        one_entry_per_id("role", roles.iter().map(|r| r.id))?;
+        one_entry_per_id("group", groups.iter().map(|g| g.id))?;
+        let roles = roles.into_iter().map(|r| (r.id, r)).collect();
+        let groups = groups.into_iter().map(|g| (g.id, g)).collect();
         Ok(Directory {
             agents,
             roles,
@@ -170,6 +189,23 @@ impl Directory {
             .get(&id)
             .map_or_else(|| format!("#{id}"), |g| g.name.clone())
     }
+}
+
+/// A second entry with an id already seen would inflate the population (and
+/// give two findings one `finding_id`), or silently replace a role or group.
+fn one_entry_per_id(kind: &'static str, ids: impl Iterator<Item = u64>) -> Result<(), ModelError> {
+    let mut seen = std::collections::HashMap::new();
+    for (at, id) in ids.enumerate() {
+        if let Some(first) = seen.insert(id, at) {
+            return Err(ModelError::Duplicate {
+                kind,
+                id,
+                first: first + 1,
+                second: at + 1,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The results in order, or the first error in order. (Collecting a
@@ -338,6 +374,25 @@ mod tests {
         ))
         .expect_err("bad");
         assert_eq!(err, "group ?: field `id`: missing or not an integer");
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused_not_counted_twice() {
+        let agents = vec![json!({"id": 7}), json!({"id": 8}), json!({"id": "7"})];
+        let err = both(&snapshot(agents, Vec::new(), Vec::new())).expect_err("duplicate agent");
+        assert!(
+            err.starts_with("agent 7 appears more than once (entries 1 and 3)"),
+            "{err}"
+        );
+        let roles = vec![json!({"id": 1, "name": "A"}), json!({"id": 1, "name": "B"})];
+        let err = both(&snapshot(Vec::new(), roles, Vec::new())).expect_err("duplicate role");
+        assert!(
+            err.starts_with("role 1 appears more than once (entries 1 and 2)"),
+            "{err}"
+        );
+        let groups = vec![json!({"id": 3, "name": "A"}), json!({"id": 3, "name": "A"})];
+        let err = both(&snapshot(Vec::new(), Vec::new(), groups)).expect_err("duplicate group");
+        assert!(err.starts_with("group 3 appears more than once"), "{err}");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 mod agent;
 mod directory;
+mod integrity;
 mod lenient;
 pub mod snapshot;
 pub mod time;
 
 pub use agent::{Agent, AgentStatus, TicketScope};
 pub use directory::{Directory, Group, ModelError, Role};
+pub use integrity::{Edits, Integrity};
 pub use snapshot::{LeanSnapshot, Snapshot, SnapshotMeta};

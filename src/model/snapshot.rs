@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::directory::ModelError;
+use super::integrity::{Edits, Integrity, data_sha256_of_text};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -96,16 +97,54 @@ impl Snapshot {
         hex::encode(Sha256::digest(&bytes))
     }
 
+    /// Records the data's hash in `meta.data_sha256`: what every reader checks.
+    pub fn seal(&mut self) {
+        self.meta.data_sha256 = self.compute_data_sha256();
+    }
+
+    /// Reads and verifies the snapshot at `path`; an edited one is refused.
     pub fn read(path: &Path) -> Result<Snapshot, ModelError> {
         let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
         Snapshot::from_slice(&path.display().to_string(), &bytes)
     }
 
-    /// Parses a snapshot held in memory; `file` names it in errors.
+    /// Parses and verifies a snapshot held in memory; `file` names it in
+    /// errors. One whose data does not match `meta.data_sha256` is refused.
     pub fn from_slice(file: &str, bytes: &[u8]) -> Result<Snapshot, ModelError> {
-        let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| parse_error(file, &e))?;
-        check_version(file, snapshot.schema_version)?;
-        Ok(snapshot)
+        Snapshot::from_slice_with(file, bytes, Edits::Refuse).map(|(snapshot, _)| snapshot)
+    }
+
+    /// As [`Snapshot::from_slice`], reading an edited snapshot when `edits`
+    /// accepts it, and saying which it was.
+    pub fn from_slice_with(
+        file: &str,
+        bytes: &[u8],
+        edits: Edits,
+    ) -> Result<(Snapshot, Integrity), ModelError> {
+        let lean = LeanSnapshot::whole(file, bytes)?;
+        let integrity = lean.integrity().require(file, edits)?;
+        // Each object's text was checked by the read above; where one is not
+        // a `Value` after all (a lone surrogate), the whole document's error
+        // says where.
+        let values = |texts: &[&str]| {
+            texts
+                .iter()
+                .map(|text| serde_json::from_str(text))
+                .collect::<Result<Vec<Value>, _>>()
+                .map_err(|e| match serde_json::from_slice::<Snapshot>(bytes) {
+                    Err(whole) => parse_error(file, &whole),
+                    Ok(_) => parse_error(file, &e),
+                })
+        };
+        let snapshot = Snapshot {
+            schema_version: lean.schema_version,
+            agents: values(&lean.agents)?,
+            roles: values(&lean.roles)?,
+            groups: values(&lean.groups)?,
+            contacts: values(&lean.contacts)?,
+            meta: lean.meta,
+        };
+        Ok((snapshot, integrity))
     }
 
     /// Writes to a temporary file beside `path`, then renames it over `path`,
@@ -140,6 +179,8 @@ pub struct LeanSnapshot<'a> {
     pub agents: Vec<&'a str>,
     pub roles: Vec<&'a str>,
     pub groups: Vec<&'a str>,
+    /// Contacts (agents deleted since a previous snapshot): kept as text, for the data's hash.
+    pub contacts: Vec<&'a str>,
     /// Where the agents' syntax is left to whoever parses each one: the
     /// file's name and text, to find the error the whole document has.
     unchecked: Option<(String, &'a [u8])>,
@@ -174,8 +215,15 @@ impl<'a> LeanSnapshot<'a> {
             agents: whole.agents.iter().map(|raw| raw.get()).collect(),
             roles: whole.roles.iter().map(|raw| raw.get()).collect(),
             groups: whole.groups.iter().map(|raw| raw.get()).collect(),
+            contacts: whole.contacts.iter().map(|raw| raw.get()).collect(),
             unchecked: None,
         })
+    }
+
+    /// Whether the data is what `meta.data_sha256` says it is.
+    pub fn integrity(&self) -> Integrity {
+        let computed = data_sha256_of_text(&self.agents, &self.roles, &self.groups, &self.contacts);
+        Integrity::of(&self.meta.data_sha256, computed)
     }
 
     /// Where reading an object failed: the error the whole document has, if
@@ -208,6 +256,8 @@ mod checked {
         pub(super) roles: Vec<&'a RawValue>,
         #[serde(borrow)]
         pub(super) groups: Vec<&'a RawValue>,
+        #[serde(borrow, default)]
+        pub(super) contacts: Vec<&'a RawValue>,
     }
 
     pub(super) fn read<'a>(file: &str, bytes: &'a [u8]) -> Result<LeanSnapshot<'a>, ModelError> {
@@ -242,6 +292,8 @@ fn outline(bytes: &[u8]) -> Option<LeanSnapshot<'_>> {
         roles: Vec<&'r RawValue>,
         #[serde(borrow)]
         groups: Vec<&'r RawValue>,
+        #[serde(borrow, default)]
+        contacts: Vec<&'r RawValue>,
     }
 
     let start = agents_value(bytes)?;
@@ -270,6 +322,7 @@ fn outline(bytes: &[u8]) -> Option<LeanSnapshot<'_>> {
         agents,
         roles: outline.roles.iter().map(in_file).collect::<Option<_>>()?,
         groups: outline.groups.iter().map(in_file).collect::<Option<_>>()?,
+        contacts: outline.contacts.iter().map(in_file).collect::<Option<_>>()?,
         unchecked: None,
     })
 }

@@ -30,6 +30,7 @@ struct RunDoc<'a> {
     as_of_source: &'a str,
     collected_at: String,
     snapshot_sha256: &'a str,
+    snapshot_integrity: &'a crate::model::Integrity,
     rules_run: &'a [&'static str],
 }
 
@@ -41,6 +42,7 @@ fn run_doc(run: &RunInfo) -> RunDoc<'_> {
         as_of_source: &run.as_of_source,
         collected_at: run.snapshot_meta.collected_at.to_string(),
         snapshot_sha256: &run.snapshot.sha256,
+        snapshot_integrity: &run.snapshot_integrity,
         rules_run: &run.rules_run,
     }
 }
@@ -107,6 +109,7 @@ struct RunJson<'a> {
     tool_version: &'a str,
     as_of: String,
     as_of_source: &'a str,
+    snapshot_integrity: &'a crate::model::Integrity,
     inputs: Inputs<'a>,
     policy: &'a crate::policy::Policy,
     rules_run: &'a [&'static str],
@@ -138,6 +141,7 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> Result<(), Stri
         tool_version: &run.tool_version,
         as_of: run.as_of.to_string(),
         as_of_source: &run.as_of_source,
+        snapshot_integrity: &run.snapshot_integrity,
         inputs: Inputs {
             snapshot: &run.snapshot,
             idp: run
@@ -222,6 +226,7 @@ mod tests {
                     sha256: "00".into(),
                 },
                 snapshot_meta: crate::model::SnapshotMeta::default(),
+                snapshot_integrity: crate::model::Integrity::Verified,
                 idp_sources: Vec::new(),
                 assignments: None,
                 policy_file: None,

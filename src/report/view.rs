@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::graph::IdentityGraph;
 use crate::idp::IdpSource;
-use crate::model::{AgentStatus, SnapshotMeta};
+use crate::model::{AgentStatus, Integrity, SnapshotMeta};
 use crate::policy::Policy;
 use crate::rules::registry::FindingSet;
 use crate::rules::{Evidence, Finding};
@@ -27,6 +27,8 @@ pub struct RunInfo {
     pub as_of_source: String,
     pub snapshot: InputFile,
     pub snapshot_meta: SnapshotMeta,
+    /// Whether the snapshot's data matched its recorded hash.
+    pub snapshot_integrity: Integrity,
     pub idp_sources: Vec<IdpSource>,
     pub assignments: Option<crate::idp::Assignments>,
     pub policy_file: Option<InputFile>,
@@ -200,7 +202,11 @@ impl ReportData {
     /// The population checks an auditor asks for first, from the snapshot's
     /// record of how it was collected.
     pub fn completeness(&self) -> Completeness {
-        completeness(&self.run.snapshot_meta, &self.summary.population)
+        completeness(
+            &self.run.snapshot_meta,
+            &self.run.snapshot_integrity,
+            &self.summary.population,
+        )
     }
 }
 
@@ -240,10 +246,21 @@ fn agents(graph: &IdentityGraph, set: &FindingSet) -> Vec<AgentEntry> {
     agents
 }
 
-fn completeness(meta: &SnapshotMeta, population: &Population) -> Completeness {
+fn completeness(meta: &SnapshotMeta, integrity: &Integrity, population: &Population) -> Completeness {
     let found = population.active + population.pending + population.deactivated;
     let mut checks = Vec::new();
     let mut check = |outcome: &'static str, text: String| checks.push(CompletenessCheck { outcome, text });
+    // Whatever the collector proved, it proved of the data it hashed.
+    match integrity {
+        Integrity::Verified => check(
+            "pass",
+            "the snapshot's data matches the SHA-256 the collector recorded".into(),
+        ),
+        Integrity::Edited { .. } => check(
+            "fail",
+            "the snapshot's data does not match the SHA-256 the collector recorded: it was edited after collection and audited only because --accept-edited-snapshot said so".into(),
+        ),
+    }
     // A channel "ended well" when the collector recorded it as complete; the
     // collector writes no snapshot at all when a channel fails.
     let finished = |name: &str| {
@@ -499,20 +516,31 @@ mod tests {
                 account_total_agents: total,
                 ..SnapshotMeta::default()
             };
-            let c = completeness(&meta, &population);
+            let c = completeness(&meta, &Integrity::Verified, &population);
             assert_eq!(c.verdict, verdict, "{name}");
             assert_eq!(c.found, 8, "{name}");
             let got: Vec<&str> = c.checks.iter().map(|c| c.outcome).collect();
-            assert_eq!(got, outcomes, "{name}");
+            assert_eq!(got[0], "pass", "{name}: the data's hash");
+            assert_eq!(got[1..], outcomes, "{name}");
+            let edited = Integrity::Edited {
+                recorded: String::new(),
+                computed: "ab".repeat(32),
+            };
+            let c = completeness(&meta, &edited, &population);
+            assert_eq!((c.verdict, c.checks[0].outcome), ("incomplete", "fail"), "{name}");
         }
     }
 
     #[test]
     fn a_snapshot_without_a_discovery_record_proves_nothing() {
-        let c = completeness(&SnapshotMeta::default(), &Population::default());
+        let c = completeness(
+            &SnapshotMeta::default(),
+            &Integrity::Verified,
+            &Population::default(),
+        );
         assert_eq!(c.verdict, "unproven");
         let got: Vec<&str> = c.checks.iter().map(|c| c.outcome).collect();
-        assert_eq!(got, ["warn", "warn"]);
+        assert_eq!(got, ["pass", "warn", "warn"]);
     }
 
     #[test]

@@ -254,7 +254,7 @@ pub(super) mod tests {
             "roles": [{"id": 10, "name": "Administrator"}],
             "groups": []
         });
-        let snapshot = Snapshot::from_slice("t", snapshot.to_string().as_bytes()).expect("test snapshot");
+        let snapshot = serde_json::from_value::<Snapshot>(snapshot).expect("test snapshot");
         Directory::from_snapshot(&snapshot).expect("test directory")
     }
 

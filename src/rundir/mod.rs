@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::Snapshot;
+use crate::model::{Edits, Integrity, ModelError, Snapshot};
 
 pub use decisions::{Decision, DecisionKind, Decisions, WorkbookRef};
 
@@ -36,6 +36,8 @@ pub enum RunDirError {
         column: usize,
         reason: String,
     },
+    #[error(transparent)]
+    Snapshot(#[from] ModelError),
     #[error(
         "{dir}: the {what} recorded in run.json ({recorded}, sha256 {sha256}) is missing or has changed since the audit"
     )]
@@ -63,6 +65,11 @@ pub struct RunJson {
     pub inputs: RunInputs,
     #[serde(default)]
     pub rules_run: Vec<String>,
+    /// Whether the audited snapshot matched its recorded hash (runs from
+    /// before this was recorded had it checked by nobody: read as verified,
+    /// so their snapshot is checked again now).
+    #[serde(default)]
+    pub snapshot_integrity: Integrity,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -164,13 +171,13 @@ impl RunDir {
     /// The snapshot the audit read (checked against its recorded hash), and where it is.
     pub fn snapshot(&self) -> Result<(PathBuf, Snapshot), RunDirError> {
         let (path, bytes) = self.read_recorded("snapshot", &self.run.inputs.snapshot)?;
-        let snapshot =
-            Snapshot::from_slice(&path.display().to_string(), &bytes).map_err(|e| RunDirError::Json {
-                file: path.display().to_string(),
-                line: 0,
-                column: 0,
-                reason: e.to_string(),
-            })?;
+        // An edited snapshot is read only where the audit accepted it.
+        let edits = if self.run.snapshot_integrity.is_edited() {
+            Edits::Accept
+        } else {
+            Edits::Refuse
+        };
+        let (snapshot, _) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
         Ok((path, snapshot))
     }
 

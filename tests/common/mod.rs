@@ -24,6 +24,14 @@ pub const ACME_INPUTS: [&str; 12] = [
     "2026-10-01T00:00:00Z",
 ];
 
+/// A hand-built snapshot document as the collector would have written it:
+/// with `meta.data_sha256` recorded, so the audit's integrity check passes.
+pub fn sealed_snapshot(doc: serde_json::Value) -> Vec<u8> {
+    let mut snapshot: deskaudit::model::Snapshot = serde_json::from_value(doc).expect("a snapshot document");
+    snapshot.seal();
+    serde_json::to_vec(&snapshot).expect("json")
+}
+
 /// `deskaudit audit` of `snapshot` against `idp` specs (and a policy) into
 /// `out`, from the repository root; asserts it succeeded.
 pub fn audit_into(snapshot: &Path, idp: &[&str], policy: Option<&Path>, out: &Path) {
