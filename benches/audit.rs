@@ -315,7 +315,7 @@ fn collect_from_sim(data: &Path, out: &Path) {
         let opts = CollectOptions {
             target: Target::new("bench", Some(&server.base_url())).expect("target"),
             key: ApiKey::new(&config.api_key).expect("key"),
-            previous: None,
+            previous_ids: Vec::new(),
             max_in_flight: 8,
             reserve_pct: 20,
             rate_window: config.window,

@@ -30,7 +30,7 @@ fn run(fixture: &Fixture, config: &SimConfig, in_flight: usize, reserve: u8) -> 
         let opts = CollectOptions {
             target: Target::new("bench", Some(&server.base_url())).expect("target"),
             key: ApiKey::new(&config.api_key).expect("key"),
-            previous: None,
+            previous_ids: Vec::new(),
             max_in_flight: in_flight,
             reserve_pct: reserve,
             rate_window: config.window,

@@ -174,9 +174,14 @@ pub struct AuditArgs {
     pub snapshot: PathBuf,
     #[command(flatten)]
     pub inputs: AuditInputArgs,
-    /// Directory for findings.csv, findings.json, report.html, run.json.
+    /// Directory for findings.csv, findings.json, report.html, run.json (a
+    /// new or empty one: a run directory holds exactly one audit).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the previous run at --out as a whole (its decisions, diff and
+    /// every other file go with it).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -185,9 +190,12 @@ pub struct RunArgs {
     pub source: SourceArgs,
     #[command(flatten)]
     pub inputs: AuditInputArgs,
-    /// Directory for the snapshot and the reports.
+    /// Directory for the snapshot and the reports (a new or empty one).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the previous run at --out as a whole.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -97,7 +97,7 @@ fn fail_on_sets_exit_1_only_at_or_above_the_threshold() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = audit(
         &["--idp", OKTA, "--idp", ENTRA, "--fail-on", "critical"],
-        dir.path(),
+        &dir.path().join("first"),
     );
     assert_eq!(run.status.code(), Some(1), "{}", text(&run));
     let policy = dir.path().join("policy.toml");
@@ -113,7 +113,7 @@ fn fail_on_sets_exit_1_only_at_or_above_the_threshold() {
             "--policy",
             policy.to_str().expect("utf-8"),
         ],
-        dir.path(),
+        &dir.path().join("second"),
     );
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
 }
@@ -198,7 +198,7 @@ fn malformed_snapshot_and_policy_name_line_and_column() {
             "--snapshot",
             snap.to_str().expect("utf-8"),
             "--out",
-            dir.path().to_str().expect("utf-8"),
+            dir.path().join("out").to_str().expect("utf-8"),
         ],
         None,
     );
@@ -237,10 +237,11 @@ fn identity_map_and_domain_aliases_resolve_and_say_how() {
             "--policy",
             policy.to_str().expect("utf-8"),
         ],
-        dir.path(),
+        &dir.path().join("out"),
     );
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    let orphaned = fired(dir.path()).remove("orphaned-agent").unwrap_or_default();
+    let out = dir.path().join("out");
+    let orphaned = fired(&out).remove("orphaned-agent").unwrap_or_default();
     assert!(!orphaned.contains(&67013470562), "{orphaned:?}");
     // The graph edge records how the match was made.
     let snapshot = deskaudit::model::Snapshot::read(&repo().join(SNAPSHOT)).expect("snapshot");
@@ -271,10 +272,12 @@ fn identity_map_and_domain_aliases_resolve_and_say_how() {
     std::fs::write(&policy, "[domain_aliases]\n\"acme.test\" = \"nowhere.test\"\n").expect("write");
     let run = audit(
         &["--idp", OKTA, "--policy", policy.to_str().expect("utf-8")],
-        dir.path(),
+        &dir.path().join("aliased"),
     );
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    let orphaned = fired(dir.path()).remove("orphaned-agent").unwrap_or_default();
+    let orphaned = fired(&dir.path().join("aliased"))
+        .remove("orphaned-agent")
+        .unwrap_or_default();
     assert!(
         orphaned.len() > 30,
         "every acme.test agent now looks for nowhere.test: {}",
@@ -312,11 +315,12 @@ fn custom_roles_of_unknown_privilege_are_listed_until_classified() {
             std::fs::write(&policy, text).expect("write");
             args.extend_from_slice(&["--policy", policy.to_str().expect("utf-8")]);
         }
-        let run = audit(&args, dir.path());
+        let run = audit(&args, &dir.path().join("out"));
         assert!(run.status.success(), "{}", text(&run));
-        let doc: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join("findings.json")).expect("json"))
-                .expect("json");
+        let doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("out/findings.json")).expect("json"),
+        )
+        .expect("json");
         doc["unclassified_roles"]
             .as_array()
             .expect("array")

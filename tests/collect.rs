@@ -326,3 +326,90 @@ fn a_redirect_is_refused_so_the_key_never_leaves_the_host() {
     assert!(text(&run).contains("redirects are refused"), "{}", text(&run));
     assert!(!out.exists());
 }
+
+#[test]
+fn sigterm_during_collect_exits_3_and_removes_the_older_snapshot() {
+    let slow = deskaudit::sim::SimConfig {
+        latency: std::time::Duration::from_millis(400),
+        ..config(Profile::Documented)
+    };
+    let (_rt, server) = start_sim(acme(), slow);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    std::fs::write(&out, "last quarter's snapshot").expect("write");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_deskaudit"))
+        .args(["collect", "--domain", "acme", "--base-url", &server.base_url()])
+        .args(["--out", out.to_str().expect("utf-8")])
+        .env("FRESHDESK_API_KEY", ADMIN_KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // Once a request has arrived, the collection (and its signal handlers) runs.
+    let waited = std::time::Instant::now();
+    while server.total_requests() == 0 {
+        assert!(waited.elapsed().as_secs() < 20, "no request arrived");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let run = child.wait_with_output().expect("output");
+    let message = text(&run);
+    assert_eq!(run.status.code(), Some(3), "{message}");
+    assert!(message.contains("interrupted by SIGTERM"), "{message}");
+    assert!(!out.exists(), "no snapshot may be left behind");
+}
+
+#[test]
+fn a_truncated_previous_snapshot_is_bad_input_not_a_failed_collection() {
+    let (_rt, server) = start_sim(acme(), config(Profile::Documented));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let previous = dir.path().join("q3.json");
+    let whole = std::fs::read(repo().join("reports/demo/snapshot.json")).expect("demo snapshot");
+    std::fs::write(&previous, &whole[..whole.len() / 2]).expect("write");
+    let out = dir.path().join("q4.json");
+    let run = collect_with(
+        &server.base_url(),
+        &out,
+        Some(ADMIN_KEY),
+        &["--previous", previous.to_str().expect("utf-8")],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(text(&run).contains("q3.json:"), "{}", text(&run));
+    assert_eq!(server.total_requests(), 0, "nothing collected for a bad input");
+}
+
+#[test]
+fn run_checks_every_input_before_the_first_request() {
+    let (_rt, server) = start_sim(acme(), config(Profile::Documented));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("Q4");
+    let bad_policy = dir.path().join("policy.toml");
+    std::fs::write(&bad_policy, "dormant_dayz = 30\n").expect("write");
+    for extra in [
+        &["--idp", "fixtures/acme/idp/okta-pasword-health.csv"][..],
+        &[
+            "--idp",
+            "fixtures/acme/idp/okta-password-health.csv",
+            "--policy",
+            bad_policy.to_str().expect("utf-8"),
+        ],
+        &["--idp", "fixtures/acme/policy.toml"],
+    ] {
+        let url = server.base_url();
+        let mut args = vec!["run", "--domain", "acme", "--base-url", &url];
+        args.extend_from_slice(&["--out", out.to_str().expect("utf-8")]);
+        args.extend_from_slice(extra);
+        let run = deskaudit(&args, Some(ADMIN_KEY));
+        assert_eq!(run.status.code(), Some(2), "{extra:?}: {}", text(&run));
+        assert_eq!(
+            server.total_requests(),
+            0,
+            "{extra:?}: no request for a bad input"
+        );
+        assert!(!out.exists());
+    }
+}

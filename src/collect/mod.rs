@@ -11,8 +11,6 @@ mod membership;
 mod progress;
 mod target;
 
-use std::path::PathBuf;
-
 use jiff::Timestamp;
 
 pub use client::endpoint_name;
@@ -49,8 +47,6 @@ pub enum CollectError {
     Protocol { endpoint: String, reason: String },
     #[error("population incomplete: {0}")]
     Incomplete(String),
-    #[error("previous snapshot: {0}")]
-    Previous(String),
     #[error("{0}")]
     Setup(String),
 }
@@ -58,8 +54,8 @@ pub enum CollectError {
 pub struct CollectOptions {
     pub target: Target,
     pub key: ApiKey,
-    /// Ids from an earlier snapshot, so an agent deleted since then is noticed.
-    pub previous: Option<PathBuf>,
+    /// Agent ids of an earlier snapshot, so an agent deleted since then is noticed.
+    pub previous_ids: Vec<u64>,
     pub max_in_flight: usize,
     pub reserve_pct: u8,
     /// The rate-limit window: Freshdesk's is one minute.
@@ -70,20 +66,10 @@ pub struct CollectOptions {
 
 pub async fn collect(opts: CollectOptions) -> Result<Snapshot, CollectError> {
     let started_at = Timestamp::now();
-    let previous_ids = match &opts.previous {
-        None => Vec::new(),
-        Some(path) => {
-            let snap = Snapshot::read(path).map_err(|e| CollectError::Previous(e.to_string()))?;
-            snap.agents
-                .iter()
-                .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
-                .collect()
-        }
-    };
     let governor = governor::Governor::new(opts.reserve_pct, opts.rate_window, opts.max_in_flight);
     let progress = progress::Progress::new(!opts.progress);
     let client = client::Client::new(opts.target.base_url.clone(), opts.key, governor, progress)?;
-    let found = discovery::discover(&client, &previous_ids, opts.max_in_flight).await;
+    let found = discovery::discover(&client, &opts.previous_ids, opts.max_in_flight).await;
     client.progress().finish();
     let found = found?;
     let stats = client.stats();

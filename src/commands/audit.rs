@@ -11,7 +11,7 @@ use crate::model::{Directory, Edits, LeanSnapshot, ModelError, Snapshot};
 use crate::policy::Policy;
 use crate::report::{self, InputFile, ReportData, RunInfo};
 use crate::rules::{AuditContext, Severity, registry};
-use crate::rundir::FindingRecord;
+use crate::rundir::{FindingRecord, RunDir, Staging};
 
 pub struct AuditOutcome {
     pub data: ReportData,
@@ -134,12 +134,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     let mut idp = IdpSet::load(&inputs.idp, &load).map_err(Failure::input)?;
     crate::logging::phase(clock, "IdP exports read");
     if let Some(spec) = &inputs.assignments {
-        // `okta:` (Current Assignments report) and `list:` prefixes are optional: the header tells.
-        let path = spec
-            .strip_prefix("okta:")
-            .or_else(|| spec.strip_prefix("list:"))
-            .unwrap_or(spec);
-        idp.assignments = Some(Assignments::load(Path::new(path)).map_err(Failure::input)?);
+        idp.assignments = Some(Assignments::load(assignments_path(spec)).map_err(Failure::input)?);
     }
     let run = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -167,14 +162,51 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     })
 }
 
-/// Snapshot + IdP exports + policy → graph → rules → reports in `out`.
-pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Result<AuditOutcome, Failure> {
+/// `okta:` (Current Assignments report) and `list:` prefixes are optional: the header tells.
+fn assignments_path(spec: &str) -> &Path {
+    let path = spec
+        .strip_prefix("okta:")
+        .or_else(|| spec.strip_prefix("list:"))
+        .unwrap_or(spec);
+    Path::new(path)
+}
+
+/// Every input of an audit read once, before `run` spends a collection on
+/// it: a mistyped path, a policy error or an export that cannot be read
+/// stops the run before the first request.
+pub fn check_inputs(inputs: &AuditInputArgs) -> Result<(), Failure> {
+    let policy = match &inputs.policy {
+        Some(path) => Policy::load(path).map_err(Failure::input)?,
+        None => Policy::default(),
+    };
+    // Every row is read and counted; none is kept (no agent is known yet).
+    let none = KeySet::default();
+    let options = LoadOptions {
+        wanted: Some(&none),
+        as_of: inputs.as_of.unwrap_or_else(jiff::Timestamp::now),
+        lenient: inputs.lenient,
+        csv_mapping: policy.idp_csv.as_ref(),
+    };
+    IdpSet::load(&inputs.idp, &options).map_err(Failure::input)?;
+    if let Some(spec) = &inputs.assignments {
+        Assignments::load(assignments_path(spec)).map_err(Failure::input)?;
+    }
+    if let Some(previous) = &inputs.previous_run {
+        RunDir::open(previous).map_err(|e| Failure::input(format!("--previous-run: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Snapshot + IdP exports + policy → graph → rules → reports, written into
+/// the staged run directory `out` (put in place by its `commit`).
+pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Result<AuditOutcome, Failure> {
     let Loaded {
         graph,
         policy,
         as_of,
-        run,
+        mut run,
     } = load(snapshot_path, inputs)?;
+    record_final_paths(out, &mut run)?;
     let ctx = AuditContext {
         graph: &graph,
         policy: &policy,
@@ -193,23 +225,30 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Path) -> Resul
     // Computed before anything is written: a bad previous run stops the audit
     // with nothing half-written, and the diff exists before the report renders.
     let diff = match &inputs.previous_run {
-        Some(previous) => Some(diff_with_previous(previous, snapshot_path, &graph, &data, out)?),
+        Some(previous) => Some(diff_with_previous(
+            previous,
+            snapshot_path,
+            &graph,
+            &data,
+            out.target(),
+        )?),
         None => None,
     };
     data.diff.clone_from(&diff);
     let mut written = report::write_all(
-        out,
+        out.path(),
         &data,
         &graph,
         report::WriteOptions {
             csv_bom: inputs.csv_bom,
         },
     )
-    .map_err(Failure::input)?;
+    .map_err(Failure::output)?;
     crate::logging::phase(clock, "reports written");
     if let Some(diff) = &diff {
-        written.push(write_diff(out, diff)?);
+        written.push(write_diff(out.path(), diff)?);
     }
+    let written = written.iter().map(|p| out.final_path(p)).collect();
     Ok(AuditOutcome {
         data,
         written,
@@ -266,9 +305,50 @@ fn finding_records<T: serde::Serialize>(rows: &[T]) -> Result<Vec<FindingRecord>
         .map_err(|e| Failure::input(format!("findings do not convert for the diff: {e}")))
 }
 
+/// Every input path as run.json will record it once the run is in place: a
+/// file written into the staged directory (the demo's inputs, `run`'s
+/// snapshot) under the final directory; a file inside the directory about to
+/// be replaced (`audit --snapshot Q4/snapshot.json --out Q4 --replace`) is
+/// carried over into the new run, so run.json never names a file the
+/// replacement removed.
+fn record_final_paths(out: &Staging, run: &mut RunInfo) -> Result<(), Failure> {
+    let target = std::fs::canonicalize(out.target()).ok();
+    let rebase = |recorded: &mut String| -> Result<(), Failure> {
+        let path = Path::new(recorded.as_str());
+        if path.starts_with(out.path()) {
+            *recorded = out.final_path(path).display().to_string();
+            return Ok(());
+        }
+        let inside = target
+            .as_ref()
+            .zip(std::fs::canonicalize(path).ok())
+            .and_then(|(target, file)| file.strip_prefix(target).ok().map(Path::to_path_buf));
+        if let Some(rel) = inside {
+            let copy = out.path().join(&rel);
+            if let Some(dir) = copy.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Failure::output(format!("{}: {e}", dir.display())))?;
+            }
+            std::fs::copy(path, &copy).map_err(|e| Failure::output(format!("{}: {e}", copy.display())))?;
+        }
+        Ok(())
+    };
+    rebase(&mut run.snapshot.path)?;
+    for source in &mut run.idp_sources {
+        rebase(&mut source.path)?;
+    }
+    if let Some(assignments) = &mut run.assignments {
+        rebase(&mut assignments.path)?;
+    }
+    if let Some(policy) = &mut run.policy_file {
+        rebase(&mut policy.path)?;
+    }
+    Ok(())
+}
+
 fn write_diff(out: &Path, diff: &Diff) -> Result<PathBuf, Failure> {
     let path = out.join(crate::diff::DIFF_JSON);
-    let fail = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| Failure::output(format!("{}: {e}", path.display()));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(fail)?);
     diff.write_json(&mut file).map_err(fail)?;
     std::io::Write::flush(&mut file).map_err(fail)?;

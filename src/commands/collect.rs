@@ -15,17 +15,72 @@ pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
 pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapshot, Failure> {
     let target = Target::new(&source.domain, source.base_url.as_deref()).map_err(Failure::input)?;
     let key = ApiKey::from_env_or_file(source.api_key_file.as_deref()).map_err(Failure::input)?;
+    // Read before the first request: a bad file is bad input, not a failed collection.
+    let previous_ids = match &source.previous {
+        Some(path) => Snapshot::read(path)
+            .map_err(|e| Failure::input(format!("--previous: {e}")))?
+            .agents
+            .iter()
+            .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
+            .collect(),
+        None => Vec::new(),
+    };
     let opts = CollectOptions {
         target,
         key,
-        previous: source.previous.clone(),
+        previous_ids,
         max_in_flight: usize::from(source.max_in_flight),
         reserve_pct: source.reserve,
         rate_window: std::time::Duration::from_secs(source.rate_window),
         progress: !quiet,
     };
-    let result = runtime()?.block_on(collect(opts));
-    write_result(result, out)
+    let result = runtime()?.block_on(async {
+        tokio::select! {
+            collected = collect(opts) => Ok(collected),
+            signal = interrupted() => Err(signal),
+        }
+    });
+    match result {
+        Ok(collected) => write_result(collected, out),
+        Err(signal) => {
+            // Abandoned mid-way: the population is unproven, so no snapshot.
+            let had = out.exists();
+            remove_stale(out);
+            Err(Failure::collection(format!(
+                "collection interrupted by {signal}: no snapshot written{}",
+                if had {
+                    " (the older file at --out was removed)"
+                } else {
+                    ""
+                }
+            )))
+        }
+    }
+}
+
+/// Resolves with the signal's name on SIGINT or SIGTERM (Ctrl-C, `kill`,
+/// systemd stopping the unit), so the caller can fail cleanly instead of
+/// dying by the signal with a stale file at `--out`.
+pub(crate) async fn interrupted() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 /// The snapshot, written atomically, or the failure with `out` cleared.

@@ -9,6 +9,7 @@ use super::collect::write_result;
 use super::{Failure, audit, runtime};
 use crate::cli::{AuditInputArgs, DemoArgs};
 use crate::collect::{ApiKey, CollectOptions, Target, collect};
+use crate::rundir::{Existing, Staging};
 use crate::sim::{self, Fixture, SimConfig};
 
 /// The fixture account, built into the binary so the demo runs anywhere.
@@ -59,8 +60,11 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     // Paths are recorded in run.json as given: relative ones keep the
     // committed reports/demo free of this machine's directories.
     let out = relative_to_cwd(&args.out);
+    // The demo's run directory is replaced as a whole on every run (and is
+    // refused if it holds something other than a run).
+    let staging = Staging::begin(&out, Existing::Replace)?;
     // The audited exports are copied beside the reports, so the run directory is its own evidence.
-    let inputs_dir = out.join("inputs");
+    let inputs_dir = staging.path().join("inputs");
     write_files(&inputs_dir, IDP_EXPORTS)?;
     let beside =
         |rel: &str| inputs_dir.join(Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default());
@@ -81,7 +85,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let config = SimConfig::default();
-    let snapshot_path = out.join("snapshot.json");
+    let snapshot_path = staging.path().join("snapshot.json");
     let rt = runtime()?;
     let result = rt.block_on(async {
         let server = sim::start(fixture, config.clone(), ([127, 0, 0, 1], 0).into())
@@ -94,7 +98,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         let opts = CollectOptions {
             target,
             key,
-            previous: None,
+            previous_ids: Vec::new(),
             max_in_flight: 8,
             reserve_pct: 20,
             rate_window: config.window,
@@ -117,18 +121,14 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
         previous_run: None,
         accept_edited_snapshot: false,
     };
-    let outcome = audit(&snapshot_path, &inputs, &out)?;
+    let outcome = audit(&snapshot_path, &inputs, &staging)?;
+    // The run's own evidence bundle, made before the run is put in place.
+    let bundle = staging.path().join("evidence.zip");
+    let packed = super::evidence::bundle(staging.path(), &bundle, true)?;
+    let bundle = staging.final_path(&bundle);
+    staging.commit()?;
     outcome.print_summary();
-
-    // The run's own evidence bundle (`evidence` never overwrites: replace the last demo's).
-    let bundle = out.join("evidence.zip");
-    match std::fs::remove_file(&bundle) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Failure::input(format!("{}: {e}", bundle.display()))),
-    }
-    let packed = super::evidence::bundle(&out, &bundle, true)?;
-    println!("Evidence: {} (SHA-256 {})", packed.path.display(), packed.sha256);
+    println!("Evidence: {} (SHA-256 {})", bundle.display(), packed.sha256);
     Ok(0)
 }
 

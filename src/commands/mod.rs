@@ -15,6 +15,7 @@ mod sim;
 use std::fmt;
 
 use crate::cli::{Cli, Command, PolicyCommand, ReviewCommand};
+use crate::rundir::{Existing, Staging};
 
 pub use audit::{AuditOutcome, Loaded, audit, load};
 
@@ -43,6 +44,26 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The output could not be written (permissions, full disk, another
+    /// deskaudit writing the same directory): nothing half-written is left.
+    pub fn output(message: impl fmt::Display) -> Failure {
+        Failure {
+            code: 4,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<crate::rundir::OutputError> for Failure {
+    fn from(e: crate::rundir::OutputError) -> Failure {
+        match e {
+            crate::rundir::OutputError::Refused { .. } => Failure::input(e),
+            _ => Failure::output(e),
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -56,14 +77,19 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Demo(args) => demo::run(&args),
         Command::Collect(args) => collect::run(&args, quiet).map(|_| 0),
         Command::Audit(args) => {
-            let outcome = audit(&args.snapshot, &args.inputs, &args.out)?;
+            let out = Staging::begin(&args.out, existing(args.replace))?;
+            let outcome = audit(&args.snapshot, &args.inputs, &out)?;
+            out.commit()?;
             outcome.print_summary();
             Ok(outcome.exit_code())
         }
         Command::Run(args) => {
-            let snapshot = args.out.join("snapshot.json");
+            let out = Staging::begin(&args.out, existing(args.replace))?;
+            audit::check_inputs(&args.inputs)?;
+            let snapshot = out.path().join("snapshot.json");
             collect::collect_to(&args.source, &snapshot, quiet)?;
-            let outcome = audit(&snapshot, &args.inputs, &args.out)?;
+            let outcome = audit(&snapshot, &args.inputs, &out)?;
+            out.commit()?;
             outcome.print_summary();
             Ok(outcome.exit_code())
         }
@@ -76,6 +102,14 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Review(ReviewCommand::Export(args)) => review::export(&args),
         Command::Review(ReviewCommand::Import(args)) => review::import(&args),
         Command::Policy(PolicyCommand::Init { out }) => policy_init(&out),
+    }
+}
+
+fn existing(replace: bool) -> Existing {
+    if replace {
+        Existing::Replace
+    } else {
+        Existing::Refuse
     }
 }
 

@@ -1,5 +1,6 @@
 //! `deskaudit review export` and `deskaudit review import`: thin wrappers over
-//! `crate::review`; every failure there is bad input (exit 2).
+//! `crate::review`; every failure there is bad input (exit 2), but for a
+//! run directory another deskaudit is writing (exit 4).
 
 use super::Failure;
 use crate::cli::{ReviewExportArgs, ReviewImportArgs};
@@ -18,6 +19,8 @@ pub fn export(args: &ReviewExportArgs) -> Result<u8, Failure> {
 }
 
 pub fn import(args: &ReviewImportArgs) -> Result<u8, Failure> {
+    // The run directory is written: not while an audit replaces it.
+    let _lock = crate::rundir::DirLock::acquire(&args.run)?;
     let done = review::import(&args.run, &args.workbook, jiff::Timestamp::now()).map_err(Failure::input)?;
     let missing = match done.missing {
         0 => String::new(),

@@ -207,6 +207,7 @@ fn revokes_are_carried_out_only_when_access_is_gone() {
             path: "w.xlsx".into(),
             sha256: "00".into(),
         },
+        run: None,
         decisions: (1..=5).map(|id| decision(id, DecisionKind::Revoke)).collect(),
     });
     let new = side(
@@ -254,6 +255,7 @@ fn modifies_compare_roles_groups_and_scope() {
             path: "w.xlsx".into(),
             sha256: "00".into(),
         },
+        run: None,
         decisions: vec![
             decision(1, DecisionKind::Modify),
             decision(2, DecisionKind::Modify),
@@ -345,6 +347,7 @@ fn text_puts_unmet_revokes_before_everything_else() {
             path: "w.xlsx".into(),
             sha256: "00".into(),
         },
+        run: None,
         decisions: vec![decision(1, DecisionKind::Revoke)],
     });
     let new = side(NEW, json!([agent(1, "active", &[2], &[], 2)]), json!([]), &[]);

@@ -17,12 +17,11 @@ use super::{EvidenceError, MAX_BUNDLE_BYTES, sha256_hex};
 use crate::model::{Edits, Snapshot};
 use crate::rules::{Severity, catalogue_version};
 use crate::rundir::{
-    DECISIONS_JSON, Decisions, FINDINGS_CSV, FINDINGS_JSON, FindingsFile, REPORT_HTML, RUN_JSON,
-    RecordedFile, RunDir, RunJson,
+    DECISIONS_JSON, Decisions, FINDINGS_CSV, FINDINGS_JSON, REPORT_HTML, RUN_JSON, RecordedFile, RunDir,
 };
 
 /// Written by `audit --previous-run`; bundled when present.
-const DIFF_JSON: &str = "diff.json";
+use crate::diff::DIFF_JSON;
 pub const SNAPSHOT_ENTRY: &str = "snapshot/snapshot.json";
 
 #[derive(Clone, Copy, Debug)]
@@ -92,15 +91,9 @@ struct IdpCounts {
 pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceError> {
     // run.json and findings.json are parsed from the very bytes that are bundled.
     let run_bytes = read(&run_dir.join(RUN_JSON))?;
-    let run: RunJson = parse(&run_dir.join(RUN_JSON), &run_bytes)?;
-    let counts: RunCounts = parse(&run_dir.join(RUN_JSON), &run_bytes)?;
     let findings_bytes = read(&run_dir.join(FINDINGS_JSON))?;
-    let findings: FindingsFile = parse(&run_dir.join(FINDINGS_JSON), &findings_bytes)?;
-    let rundir = RunDir {
-        dir: run_dir.to_path_buf(),
-        run,
-        findings,
-    };
+    let rundir = RunDir::from_bytes(run_dir, &run_bytes, &findings_bytes)?;
+    let counts: RunCounts = parse(&run_dir.join(RUN_JSON), &run_bytes)?;
     let run = &rundir.run;
 
     let mut entries = vec![
@@ -113,10 +106,13 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
     let decisions_path = run_dir.join(DECISIONS_JSON);
     if let Some(bytes) = read_optional(&decisions_path)? {
         let decisions: Decisions = parse(&decisions_path, &bytes)?;
+        // A bundle never pairs findings with another audit's records.
+        rundir.check_decisions(&decisions)?;
         created_at = Some(decisions.imported_at);
         entries.push(Entry::new("run/decisions.json", bytes));
     }
     if let Some(bytes) = read_optional(&run_dir.join(DIFF_JSON))? {
+        rundir.check_diff(&bytes)?;
         entries.push(Entry::new("run/diff.json", bytes));
     }
 

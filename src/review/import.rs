@@ -183,6 +183,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
                 .to_string(),
             sha256: hex::encode(Sha256::digest(&bytes)),
         },
+        run: Some(run.binding()),
         decisions,
     };
     let path = run.write_decisions(&record)?;

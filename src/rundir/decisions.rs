@@ -49,5 +49,19 @@ pub struct Decisions {
     pub schema_version: u32,
     pub imported_at: jiff::Timestamp,
     pub workbook: WorkbookRef,
+    /// The audit the decisions were made on; absent in files written
+    /// before it was recorded (those are checked by their finding ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunBinding>,
     pub decisions: Vec<Decision>,
+}
+
+/// Ties decisions (or anything else recorded later in a run directory) to
+/// the one audit they were made on.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct RunBinding {
+    /// SHA-256 of the run's findings.json when the decisions were recorded.
+    pub findings_sha256: String,
+    /// SHA-256 of the snapshot file the audit read.
+    pub snapshot_sha256: String,
 }

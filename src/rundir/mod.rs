@@ -4,6 +4,7 @@
 //! never works from a snapshot or export that changed after the audit.
 
 mod decisions;
+mod output;
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Edits, Integrity, ModelError, Snapshot};
 
-pub use decisions::{Decision, DecisionKind, Decisions, WorkbookRef};
+pub use decisions::{Decision, DecisionKind, Decisions, RunBinding, WorkbookRef};
+pub use output::{DirLock, Existing, OutputError, Staging};
 
 /// Names of the files an audit writes into its directory.
 pub const RUN_JSON: &str = "run.json";
@@ -38,6 +40,9 @@ pub enum RunDirError {
     },
     #[error(transparent)]
     Snapshot(#[from] ModelError),
+    /// A file in the run directory that belongs to another audit.
+    #[error("{file}: does not belong to this run: {reason}. A run directory holds exactly one audit")]
+    Foreign { file: String, reason: String },
     #[error(
         "{dir}: the {what} recorded in run.json ({recorded}, sha256 {sha256}) is missing or has changed since the audit"
     )]
@@ -128,18 +133,108 @@ pub struct RunDir {
     pub dir: PathBuf,
     pub run: RunJson,
     pub findings: FindingsFile,
+    /// SHA-256 of findings.json as read: what later records bind to.
+    pub findings_sha256: String,
 }
+
+/// The `schema_version` of run.json and findings.json this tool reads.
+pub const SCHEMA_VERSION: u32 = 1;
 
 impl RunDir {
     /// Reads `run.json` and `findings.json` from `dir`.
     pub fn open(dir: &Path) -> Result<RunDir, RunDirError> {
-        let run = read_json(&dir.join(RUN_JSON))?;
-        let findings = read_json(&dir.join(FINDINGS_JSON))?;
+        let run_bytes = read_bytes(&dir.join(RUN_JSON))?;
+        // run.json's own errors first: it says what the directory is.
+        parse_json::<RunJson>(&dir.join(RUN_JSON), &run_bytes)?;
+        let findings_bytes = read_bytes(&dir.join(FINDINGS_JSON))?;
+        RunDir::from_bytes(dir, &run_bytes, &findings_bytes)
+    }
+
+    /// As [`RunDir::open`], from the two files' bytes already read.
+    pub fn from_bytes(dir: &Path, run_json: &[u8], findings_json: &[u8]) -> Result<RunDir, RunDirError> {
+        let run: RunJson = parse_json(&dir.join(RUN_JSON), run_json)?;
+        check_schema(&dir.join(RUN_JSON), run.schema_version)?;
+        let findings: FindingsFile = parse_json(&dir.join(FINDINGS_JSON), findings_json)?;
+        check_schema(&dir.join(FINDINGS_JSON), findings.schema_version)?;
         Ok(RunDir {
             dir: dir.to_path_buf(),
             run,
             findings,
+            findings_sha256: hex::encode(Sha256::digest(findings_json)),
         })
+    }
+
+    /// What a record made on this run (decisions, a plan) binds itself to.
+    pub fn binding(&self) -> RunBinding {
+        RunBinding {
+            findings_sha256: self.findings_sha256.clone(),
+            snapshot_sha256: self.run.inputs.snapshot.sha256.clone(),
+        }
+    }
+
+    /// Refuses decisions made on another audit: bound to another
+    /// findings.json, or (older files, unbound) citing findings this run
+    /// does not have.
+    pub fn check_decisions(&self, decisions: &Decisions) -> Result<(), RunDirError> {
+        let foreign = |reason: String| RunDirError::Foreign {
+            file: self.dir.join(DECISIONS_JSON).display().to_string(),
+            reason,
+        };
+        if let Some(bound) = &decisions.run {
+            if *bound != self.binding() {
+                return Err(foreign(format!(
+                    "recorded on the audit whose findings.json has SHA-256 {} and snapshot {}, but this run's are {} and {}",
+                    bound.findings_sha256,
+                    bound.snapshot_sha256,
+                    self.findings_sha256,
+                    self.run.inputs.snapshot.sha256
+                )));
+            }
+            return Ok(());
+        }
+        let known: std::collections::BTreeSet<&str> = self
+            .findings
+            .findings
+            .iter()
+            .chain(&self.findings.suppressed)
+            .map(|f| f.finding_id.as_str())
+            .collect();
+        let cited = decisions
+            .decisions
+            .iter()
+            .flat_map(|d| d.finding_ids.iter().map(move |id| (d.agent_id, id)))
+            .find(|(_, id)| !known.contains(id.as_str()));
+        match cited {
+            Some((agent, id)) => Err(foreign(format!(
+                "the decision on agent {agent} cites finding {id}, which this run's findings.json does not have"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a diff.json computed for another audit (another as-of or snapshot).
+    pub fn check_diff(&self, bytes: &[u8]) -> Result<(), RunDirError> {
+        #[derive(Deserialize)]
+        struct DiffHead {
+            new: Side,
+        }
+        #[derive(Deserialize)]
+        struct Side {
+            as_of: jiff::Timestamp,
+            snapshot_sha256: String,
+        }
+        let path = self.dir.join(crate::diff::DIFF_JSON);
+        let head: DiffHead = parse_json(&path, bytes)?;
+        if head.new.as_of != self.run.as_of || head.new.snapshot_sha256 != self.run.inputs.snapshot.sha256 {
+            return Err(RunDirError::Foreign {
+                file: path.display().to_string(),
+                reason: format!(
+                    "compares a run as of {} (snapshot {}), not this run as of {} (snapshot {})",
+                    head.new.as_of, head.new.snapshot_sha256, self.run.as_of, self.run.inputs.snapshot.sha256
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The recorded file as it is now, with where it was found: its recorded
@@ -181,13 +276,16 @@ impl RunDir {
         Ok((path, snapshot))
     }
 
-    /// The reviewers' decisions, when `review import` has recorded them.
+    /// The reviewers' decisions, when `review import` has recorded them;
+    /// refused when they were made on another audit.
     pub fn decisions(&self) -> Result<Option<Decisions>, RunDirError> {
         let path = self.dir.join(DECISIONS_JSON);
         if !path.exists() {
             return Ok(None);
         }
-        read_json(&path).map(Some)
+        let decisions = read_json(&path)?;
+        self.check_decisions(&decisions)?;
+        Ok(Some(decisions))
     }
 
     /// Writes `decisions.json` atomically (temp file + rename).
@@ -206,15 +304,36 @@ impl RunDir {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunDirError> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| RunDirError::Io {
-        file: file.clone(),
+    parse_json(path, &read_bytes(path)?)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, RunDirError> {
+    std::fs::read(path).map_err(|source| RunDirError::Io {
+        file: path.display().to_string(),
         source,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| RunDirError::Json {
-        file,
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, RunDirError> {
+    serde_json::from_slice(bytes).map_err(|e| RunDirError::Json {
+        file: path.display().to_string(),
         line: e.line(),
         column: e.column(),
         reason: e.to_string(),
+    })
+}
+
+/// A later version's file may mean something else: refused, not guessed at.
+fn check_schema(path: &Path, version: u32) -> Result<(), RunDirError> {
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    Err(RunDirError::Json {
+        file: path.display().to_string(),
+        line: 1,
+        column: 1,
+        reason: format!(
+            "schema_version {version} is not supported (this deskaudit reads {SCHEMA_VERSION}); use the deskaudit that wrote it"
+        ),
     })
 }
