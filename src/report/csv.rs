@@ -61,9 +61,11 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), 
     w.flush().map_err(|e| e.to_string())
 }
 
-/// A cell a spreadsheet would run as a formula gets a leading `'`.
+/// A cell a spreadsheet would run as a formula gets a leading `'`: one that
+/// starts with a [`FORMULA_START`], or whose first character after leading
+/// whitespace does (a spreadsheet may trim that whitespace on import).
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(FORMULA_START) {
+    if cell.starts_with(FORMULA_START) || cell.trim_start().starts_with(FORMULA_START) {
         format!("'{cell}").into()
     } else {
         cell.into()
@@ -86,6 +88,25 @@ mod tests {
             ("a=b", "a=b"),
         ] {
             assert_eq!(neutralise(raw), want);
+        }
+    }
+
+    /// `  =HYPERLINK(...)` went out as it was: spreadsheets that trim a
+    /// cell's leading spaces on import then ran it.
+    #[test]
+    fn whitespace_before_a_formula_start_is_neutralised() {
+        for (raw, want) in [
+            ("  =HYPERLINK(\"http://x\")", "'  =HYPERLINK(\"http://x\")"),
+            (" @SUM(A1)", "' @SUM(A1)"),
+            ("\t+1", "'\t+1"),
+            ("\r-1", "'\r-1"),
+            (" \t\r =1", "' \t\r =1"),
+            ("\n=1", "'\n=1"),
+            ("\u{a0}=1", "'\u{a0}=1"),
+            ("  Ann = Lee", "  Ann = Lee"),
+            ("   ", "   "),
+        ] {
+            assert_eq!(neutralise(raw), want, "{raw:?}");
         }
     }
 }

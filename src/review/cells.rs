@@ -1,14 +1,14 @@
 //! Cell and email helpers shared by export and import.
 
-use crate::report::FORMULA_START;
 /// The same rule as findings.csv.
 pub use crate::report::neutralise;
 
 /// Undoes [`neutralise`]: drops a leading `'` only where export would have
-/// added one, so a name like `'t Hooft` is read back unchanged.
+/// added one, so a name like `'t Hooft` is read back unchanged. Asks
+/// `neutralise` itself, so the two cannot drift apart.
 pub fn unneutralise(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        Some(rest) if neutralise(rest) != rest => rest,
         _ => cell,
     }
 }
@@ -59,9 +59,20 @@ mod tests {
             assert_eq!(unneutralise(cell), raw);
         }
         // A quote export did not add stays.
+        assert_eq!(unneutralise("' x"), "' x");
         assert_eq!(unneutralise("'t Hooft"), "'t Hooft");
         assert_eq!(unneutralise("'"), "'");
         assert_eq!(unneutralise(""), "");
+    }
+
+    /// Export quotes `  =x` now; import must drop that quote again.
+    #[test]
+    fn unneutralise_undoes_a_quote_before_whitespace_and_a_formula() {
+        for raw in ["  =HYPERLINK(\"x\")", " @a", "\t+1", " \r-1", "\u{a0}=1"] {
+            let cell = neutralise(raw);
+            assert_eq!(cell, format!("'{raw}"), "{raw:?}");
+            assert_eq!(unneutralise(&cell), raw, "{raw:?}");
+        }
     }
 
     #[test]
