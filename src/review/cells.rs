@@ -1,7 +1,7 @@
 //! Cell and email helpers shared by export and import.
 
 /// The same rule as findings.csv.
-pub use crate::report::neutralise;
+pub use crate::text::neutralise;
 
 /// Undoes [`neutralise`]: drops a leading `'` only where export would have
 /// added one, so a name like `'t Hooft` is read back unchanged. Asks
@@ -43,18 +43,11 @@ pub fn looks_like_email(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::tests::{FORMULA_CELLS, WHITESPACE_FORMULA_CELLS};
 
     #[test]
     fn neutralise_and_back() {
-        for (raw, cell) in [
-            ("=1+3 MSOBB", "'=1+3 MSOBB"),
-            ("+31 20", "'+31 20"),
-            ("-2", "'-2"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("Ann Lee", "Ann Lee"),
-            ("a=b", "a=b"),
-        ] {
+        for (raw, cell) in FORMULA_CELLS {
             assert_eq!(neutralise(raw), cell);
             assert_eq!(unneutralise(cell), raw);
         }
@@ -68,10 +61,8 @@ mod tests {
     /// Export quotes `  =x` now; import must drop that quote again.
     #[test]
     fn unneutralise_undoes_a_quote_before_whitespace_and_a_formula() {
-        for raw in ["  =HYPERLINK(\"x\")", " @a", "\t+1", " \r-1", "\u{a0}=1"] {
-            let cell = neutralise(raw);
-            assert_eq!(cell, format!("'{raw}"), "{raw:?}");
-            assert_eq!(unneutralise(&cell), raw, "{raw:?}");
+        for (raw, cell) in WHITESPACE_FORMULA_CELLS {
+            assert_eq!(unneutralise(cell), raw, "{raw:?}");
         }
     }
 
