@@ -20,3 +20,4 @@ pub mod review;
 pub mod rules;
 pub mod rundir;
 pub mod sim;
+pub mod text;

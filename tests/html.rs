@@ -304,3 +304,75 @@ fn long_lists_keep_one_live_page_and_the_rest_in_noscript() {
     // Past 2,000 findings the rule's text is linked rather than repeated.
     assert!(!html.contains("What to do: Find the owner"));
 }
+
+/// Characters a reader cannot see (bidi overrides, zero-width, NUL, BEL, BOM,
+/// soft hyphen), in every kind of name the snapshot and the IdP export bring.
+const HIDDEN: [char; 7] = [
+    '\u{202E}', '\u{200B}', '\0', '\u{7}', '\u{FEFF}', '\u{AD}', '\u{2066}',
+];
+
+/// `Bob\u{202E}nimda` reached report.html and findings.csv as it was, so a
+/// reader saw `Bobadmin`; findings.json keeps the exact value.
+#[test]
+fn control_and_format_characters_are_shown_as_code_points() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = |id: u64, name: &str, email: &str| {
+        serde_json::json!({"id": id, "ticket_scope": 1, "role_ids": [7], "group_ids": [3],
+            "created_at": "2025-01-01T00:00:00Z", "last_active_at": "2026-09-30T00:00:00Z",
+            "deactivated": false, "type": "support_agent",
+            "contact": {"active": true, "email": email, "name": name,
+                        "last_login_at": "2026-09-30T00:00:00Z"}})
+    };
+    let snapshot = serde_json::json!({"schema_version": 1,
+        "meta": {"domain": "acme\u{200B}", "tool_version": "0", "started_at": "2026-10-01T00:00:00Z",
+                 "collected_at": "2026-10-01T00:00:00Z"},
+        "agents": [agent(1, "Bob\u{202E}nimda", "bob\u{200B}@acme.test"),
+                   agent(2, "Nul\0l\u{7}", "nul@acme.test")],
+        "roles": [{"id": 7, "name": "Helper\u{FEFF}"}],
+        "groups": [{"id": 3, "name": "Tier\u{AD}1"}]});
+    let snapshot_path = dir.path().join("snapshot.json");
+    std::fs::write(&snapshot_path, serde_json::to_vec(&snapshot).expect("json")).expect("write");
+    let okta = dir.path().join("okta.csv");
+    std::fs::write(
+        &okta,
+        "User,Login,Status,Last Login\n\"Nul\u{2066}x\",nul@acme.test,DEPROVISIONED,\n",
+    )
+    .expect("write okta.csv");
+    let out = dir.path().join("out");
+    audit_into(&snapshot_path, &[&format!("okta:{}", okta.display())], None, &out);
+
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let csv = std::fs::read_to_string(out.join("findings.csv")).expect("findings.csv");
+    let csv = csv.strip_prefix('\u{FEFF}').unwrap_or(&csv);
+    for (file, text) in [("report.html", html.as_str()), ("findings.csv", csv)] {
+        for c in HIDDEN {
+            assert!(!text.contains(c), "{file} holds U+{:04X} as it is", u32::from(c));
+        }
+        for shown in [
+            "Bob[U+202E]nimda",
+            "bob[U+200B]@acme.test",
+            "Nul[U+0000]l[U+0007]",
+        ] {
+            assert!(text.contains(shown), "{file} does not show {shown}");
+        }
+    }
+    // Both ways report.html is written: the hand-written rows and panels,
+    // and the template frame (title, heading, roles to classify).
+    for shown in [
+        "Helper[U+FEFF]",
+        "Tier[U+00AD]1",
+        "<title>Access review: acme[U+200B]",
+    ] {
+        assert!(html.contains(shown), "report.html does not show {shown}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings.json"))
+            .expect("findings.json parses");
+    let names: BTreeSet<&str> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["agent_name"].as_str())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["Bob\u{202E}nimda", "Nul\0l\u{7}"]));
+}

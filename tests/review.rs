@@ -23,10 +23,16 @@ struct Period {
 
 impl Period {
     fn new() -> Period {
+        Period::with_snapshot(|text| text)
+    }
+
+    /// A period whose snapshot is the demo's as `edit` changes its text.
+    fn with_snapshot(edit: impl FnOnce(String) -> String) -> Period {
         let tmp = tempfile::tempdir().expect("tempdir");
         // A copy, so the run never depends on (or writes near) reports/demo.
         let snapshot = tmp.path().join("snapshot.json");
-        std::fs::copy(repo().join("reports/demo/snapshot.json"), &snapshot).expect("copy snapshot");
+        let demo = std::fs::read_to_string(repo().join("reports/demo/snapshot.json")).expect("demo snapshot");
+        std::fs::write(&snapshot, edit(demo)).expect("write snapshot");
         let run = tmp.path().join("run");
         let mut args = vec!["audit", "--snapshot", path(&snapshot), "--out", path(&run)];
         args.extend(ACME_INPUTS);
@@ -53,6 +59,16 @@ impl Period {
         )
     }
 
+    /// Imports `table`, which must be refused with nothing recorded; the message.
+    fn refused(&self, table: &Table) -> String {
+        let workbook = self.file("filled.csv");
+        table.write(&workbook, true, false);
+        let run = self.import(&workbook);
+        assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+        assert!(!self.run.join("decisions.json").exists(), "nothing is recorded");
+        text(&run)
+    }
+
     /// Exports the workbook and reads it back as a table.
     fn workbook(&self) -> Table {
         let out = self.file("export.csv");
@@ -60,6 +76,16 @@ impl Period {
         assert_eq!(run.status.code(), Some(0), "{}", text(&run));
         Table::parse(&std::fs::read(&out).expect("workbook"))
     }
+}
+
+/// The refusal `message` lists workbook line `line` with `why`.
+fn assert_line_says(message: &str, line: u64, why: &str) {
+    assert!(
+        message
+            .lines()
+            .any(|l| l.starts_with(&format!("  line {line}, ")) && l.contains(why)),
+        "line {line}: `{why}` missing from: {message}"
+    );
 }
 
 fn path(p: &Path) -> &str {
@@ -372,6 +398,78 @@ fn a_tagged_or_second_address_of_the_reviewed_person_is_refused() {
     );
 }
 
+/// `mailto:`, a quoted local part or a zero-width space in the reviewer
+/// cell made the reviewed person's own address look like someone else's.
+#[test]
+fn a_reviewer_written_as_mailto_quoted_or_with_an_invisible_character_is_refused() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let mailto = table.decide(OLIVIA, "keep", "MAILTO:Olivia.Hart@acme.test", "I still need it");
+    let quoted = table.decide(MARCUS, "keep", "\"marcus.bell\"@acme.test", "mine");
+    let hidden = table.decide(SOFIA, "revoke", "sofia\u{200B}.marquez@acme.test", "");
+
+    let message = period.refused(&table);
+    assert!(message.contains("3 rows refused"), "{message}");
+    for (line, why) in [
+        (mailto, "reviewer olivia.hart@acme.test is the reviewed person"),
+        (quoted, "reviewer marcus.bell@acme.test is the reviewed person"),
+        (
+            hidden,
+            "reviewer `sofia[U+200B].marquez@acme.test` holds an invisible character, U+200B",
+        ),
+    ] {
+        assert_line_says(&message, line, why);
+    }
+    assert!(
+        !message.contains('\u{200B}'),
+        "the message shows the character: {message}"
+    );
+}
+
+/// The snapshot's own address held a zero-width space, so the reviewed
+/// person's plain address did not match it.
+#[test]
+fn an_invisible_character_in_the_agents_address_does_not_hide_self_review() {
+    let period = Period::with_snapshot(|text| {
+        text.replace("\"olivia.hart@acme.test\"", "\"olivia\\u200b.hart@acme.test\"")
+    });
+    let mut table = period.workbook();
+    let line = table.decide(OLIVIA, "keep", "olivia.hart@acme.test", "I still need it");
+
+    let message = period.refused(&table);
+    assert_line_says(
+        &message,
+        line,
+        &format!(
+            "agent {OLIVIA} <olivia[U+200B].hart@acme.test>: reviewer olivia.hart@acme.test is the reviewed person"
+        ),
+    );
+}
+
+/// What decisions.json records is the address itself, not how it was typed.
+#[test]
+fn a_mailto_or_quoted_reviewer_is_recorded_as_the_plain_address() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    table.decide(SOFIA, "revoke", "MAILTO:Auditor@ACME.test", "");
+    table.decide(NO_FINDINGS, "keep", "\"auditor\"@acme.test", "");
+    let workbook = period.file("filled.csv");
+    table.write(&workbook, true, false);
+
+    let run = period.import(&workbook);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let decisions: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(period.run.join("decisions.json")).expect("decisions.json"))
+            .expect("json");
+    let reviewers: Vec<&str> = decisions["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .filter_map(|d| d["reviewer"].as_str())
+        .collect();
+    assert_eq!(reviewers, [AUDITOR, AUDITOR]);
+}
+
 #[test]
 fn every_bad_row_is_listed_with_its_line() {
     let period = Period::new();
@@ -388,12 +486,8 @@ fn every_bad_row_is_listed_with_its_line() {
     stranger[table.col("reviewer")] = AUDITOR.into();
     table.rows.push(stranger);
     let stranger_line = table.rows.len() as u64 + 1;
-    let workbook = period.file("filled.csv");
-    table.write(&workbook, true, false);
 
-    let run = period.import(&workbook);
-    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
-    let message = text(&run);
+    let message = period.refused(&table);
     assert!(message.contains("filled.csv: 6 rows refused"), "{message}");
     for (line, why) in [
         (maybe, "decision `maybe` is not keep, revoke or modify"),
@@ -403,14 +497,8 @@ fn every_bad_row_is_listed_with_its_line() {
         (other_run, "was the workbook exported from another run?"),
         (stranger_line, "agent 12345 is not in the run's snapshot"),
     ] {
-        assert!(
-            message
-                .lines()
-                .any(|l| l.starts_with(&format!("  line {line}, ")) && l.contains(why)),
-            "line {line}: `{why}` missing from: {message}"
-        );
+        assert_line_says(&message, line, why);
     }
-    assert!(!period.run.join("decisions.json").exists());
 }
 
 #[test]

@@ -8,7 +8,10 @@ pub struct ApiKey(String);
 
 impl ApiKey {
     pub fn new(raw: &str) -> Option<ApiKey> {
-        let key = raw.trim();
+        // Editors on Windows start a "UTF-8" file with a byte-order mark,
+        // which is not whitespace to `trim` and would be sent as the key's
+        // first character.
+        let key = raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         (!key.is_empty()).then(|| ApiKey(key.to_owned()))
     }
 
@@ -53,5 +56,30 @@ mod tests {
         assert_eq!(key.expose(), "s3cr3t-key");
         assert!(!format!("{key} {key:?}").contains("s3cr3t"));
         assert!(ApiKey::new("  ").is_none());
+    }
+
+    /// Notepad's "UTF-8" saves a byte-order mark first; it was sent as part
+    /// of the key, and Freshdesk answered 401.
+    #[test]
+    fn key_file_with_a_byte_order_mark_is_read_without_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (content, want) in [
+            ("\u{feff}s3cr3t-key", Some("s3cr3t-key")),
+            ("\u{feff}s3cr3t-key\r\n", Some("s3cr3t-key")),
+            ("\u{feff} s3cr3t-key \n\n", Some("s3cr3t-key")),
+            ("\n\u{feff}s3cr3t-key\n", Some("s3cr3t-key")),
+            ("\u{feff}\r\n", None),
+        ] {
+            let path = dir.path().join("key.txt");
+            std::fs::write(&path, content).expect("write key file");
+            let read = ApiKey::from_env_or_file(Some(&path));
+            match want {
+                Some(key) => assert_eq!(read.expect("read").expose(), key, "{content:?}"),
+                None => {
+                    let err = read.expect_err("empty");
+                    assert!(err.ends_with("the key file is empty"), "{err}");
+                }
+            }
+        }
     }
 }

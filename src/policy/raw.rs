@@ -1,8 +1,10 @@
 //! The policy exactly as written; unknown keys are errors, not silently ignored.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::types::{AdminCount, AgentRef, Exception, RoleMapping};
 use super::{Policy, RoleRef, RuleSettings, known_rule};
@@ -61,18 +63,91 @@ struct RawAdminCount {
 #[serde(deny_unknown_fields)]
 struct RawException {
     rule: String,
-    agent: RawRoleRef,
+    agent: RawAgentRef,
     justification: String,
     approver: String,
     /// A TOML date (`2026-12-31`) or date-time.
     expires: toml::value::Datetime,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A role by name or id. Read by [`RefVisitor`] rather than as an untagged
+/// enum, whose only message is that nothing matched.
+#[derive(Debug)]
 enum RawRoleRef {
     Id(u64),
     Name(String),
+}
+
+impl<'de> Deserialize<'de> for RawRoleRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawRoleRef, D::Error> {
+        deserializer.deserialize_any(RefVisitor("a role is a role name or integer id"))
+    }
+}
+
+/// An exception's agent: an email or an agent id.
+#[derive(Debug)]
+struct RawAgentRef(RawRoleRef);
+
+impl<'de> Deserialize<'de> for RawAgentRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawAgentRef, D::Error> {
+        deserializer
+            .deserialize_any(RefVisitor(
+                "`agent` is an agent's email or integer id (agent = \"ann@example.com\" or agent = 67013470001)",
+            ))
+            .map(RawAgentRef)
+    }
+}
+
+/// A name or a non-negative integer; anything else is refused with the rule
+/// it breaks (`.0`), and the value, at the value's own position.
+struct RefVisitor(&'static str);
+
+impl RefVisitor {
+    fn refuse<E: de::Error>(&self, got: impl fmt::Display) -> E {
+        E::custom(format!("{}, not {got}", self.0))
+    }
+}
+
+impl<'de> Visitor<'de> for RefVisitor {
+    type Value = RawRoleRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawRoleRef, E> {
+        Ok(RawRoleRef::Id(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRoleRef, E> {
+        u64::try_from(v).map(RawRoleRef::Id).map_err(|_| self.refuse(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawRoleRef, E> {
+        // Debug keeps the point: `2.0`, not `2`.
+        Err(self.refuse(format_args!("{v:?}")))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawRoleRef, E> {
+        Err(self.refuse(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRoleRef, E> {
+        Ok(RawRoleRef::Name(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<RawRoleRef, E> {
+        Ok(RawRoleRef::Name(v))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<RawRoleRef, A::Error> {
+        Err(self.refuse("a list"))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<RawRoleRef, A::Error> {
+        // A TOML date reaches here too, as toml's private one-key table.
+        Err(self.refuse("a table or date"))
+    }
 }
 
 impl RawRoleRef {
@@ -208,7 +283,7 @@ impl RawPolicy {
             let expires = toml_datetime(&e.expires).map_err(|why| (format!("{key}.expires"), why))?;
             policy.exceptions.push(Exception {
                 rule: e.rule,
-                agent: match e.agent {
+                agent: match e.agent.0 {
                     RawRoleRef::Id(id) => AgentRef::Id(id),
                     RawRoleRef::Name(email) => AgentRef::Email(email.trim().to_lowercase()),
                 },
@@ -271,4 +346,53 @@ fn lower(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
     map.into_iter()
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_lowercase()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::Policy;
+
+    const EXCEPTION: &str = "[[exceptions]]\nrule = \"dormant-agent\"\nagent = AGENT\njustification = \"seasonal\"\napprover = \"Head of Support\"\nexpires = 2027-01-31\n";
+
+    /// `agent = 1.5` was refused as "data did not match any variant of
+    /// untagged enum RawRoleRef", which names neither the key nor what it takes.
+    #[test]
+    fn a_float_exception_agent_names_the_key_and_what_an_agent_is() {
+        for (agent, shown) in [
+            ("1.5", "1.5"),
+            ("-3", "-3"),
+            ("true", "true"),
+            ("[1]", "a list"),
+            ("{ id = 1 }", "a table"),
+            ("2027-01-01", "a table or date"),
+        ] {
+            let text = EXCEPTION.replace("AGENT", agent);
+            let err = Policy::parse("p.toml", &text).expect_err(agent).to_string();
+            assert!(err.starts_with("p.toml:3:9: "), "{err}");
+            assert!(err.contains("`agent` is an agent's email or integer id"), "{err}");
+            assert!(err.contains(shown), "{err}");
+            assert!(!err.contains("untagged"), "{err}");
+        }
+        for agent in ["12", "\"ann@acme.test\""] {
+            let text = EXCEPTION.replace("AGENT", agent);
+            Policy::parse("p.toml", &text).expect(agent);
+        }
+    }
+
+    #[test]
+    fn a_float_role_names_what_a_role_is() {
+        for (text, at) in [
+            ("privileged_roles = [\"Billing\", 2.5]\n", "p.toml:1:32: "),
+            ("standard_roles = [2.5]\n", "p.toml:1:19: "),
+            (
+                "[[role_mapping]]\ngroup = \"Billing\"\nroles = [2.5]\n",
+                "p.toml:3:10: ",
+            ),
+        ] {
+            let err = Policy::parse("p.toml", text).expect_err(text).to_string();
+            assert!(err.starts_with(at), "{err}");
+            assert!(err.contains("a role is a role name or integer id"), "{err}");
+            assert!(!err.contains("untagged"), "{err}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::ReportData;
+use crate::text::spreadsheet_cell;
 
 pub const HEADER: [&str; 14] = [
     "finding_id",
@@ -24,8 +25,8 @@ pub const HEADER: [&str; 14] = [
 /// Excel reads a CSV as UTF-8 only when it starts with this byte-order mark.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Characters that make a spreadsheet run a cell as a formula.
-pub const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// The spreadsheet rules live with the other rules for showing text.
+pub use crate::text::{FORMULA_START, neutralise};
 
 pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
     let mut w = ::csv::Writer::from_writer(out);
@@ -51,7 +52,7 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), 
         w.write_record(
             cells
                 .iter()
-                .map(|c| neutralise(c))
+                .map(|c| spreadsheet_cell(c))
                 .collect::<Vec<_>>()
                 .iter()
                 .map(|c| c.as_bytes()),
@@ -59,33 +60,4 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), 
         .map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())
-}
-
-/// A cell a spreadsheet would run as a formula gets a leading `'`.
-pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(FORMULA_START) {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise;
-
-    #[test]
-    fn formula_cells_are_neutralised() {
-        for (raw, want) in [
-            ("=1+3 MSOBB", "'=1+3 MSOBB"),
-            ("+31 20", "'+31 20"),
-            ("-2", "'-2"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("Ann Lee", "Ann Lee"),
-            ("a=b", "a=b"),
-        ] {
-            assert_eq!(neutralise(raw), want);
-        }
-    }
 }

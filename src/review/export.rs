@@ -9,7 +9,8 @@ use crate::model::{Agent, Directory};
 use crate::rules::Severity;
 use crate::rundir::{FINDINGS_JSON, FindingRecord, RunDir};
 
-use super::{COLUMNS, ReviewError, neutralise};
+use super::{COLUMNS, ReviewError};
+use crate::text::spreadsheet_cell;
 
 /// Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -225,7 +226,7 @@ pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> Result<(), S
             String::new(),
             String::new(),
         ];
-        w.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
+        w.write_record(cells.iter().map(|c| spreadsheet_cell(c).into_owned()))
             .map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())
@@ -309,5 +310,25 @@ pub(super) mod tests {
         let text = String::from_utf8(out[BOM.len()..].to_vec()).expect("utf-8");
         assert!(text.starts_with(&COLUMNS.join(",")), "{text}");
         assert!(text.contains("\n5,'=cmd@t.test,Inv,pending,"), "{text}");
+    }
+
+    /// The workbook follows findings.csv: a name like `Bob\u{202E}nimda` was
+    /// written as it is, and a reviewer read `Bobadmin`.
+    #[test]
+    fn workbook_shows_invisible_characters_as_code_points() {
+        let rows = [WorkbookRow {
+            agent_id: 7,
+            agent_email: "\u{200B}=x@t.test".into(),
+            agent_name: "Bob\u{202E}nimda\0".into(),
+            groups: "Tier\u{AD}1".into(),
+            ..empty_row()
+        }];
+        let mut out = Vec::new();
+        write_workbook(&rows, &mut out).expect("written");
+        let text = String::from_utf8(out[BOM.len()..].to_vec()).expect("utf-8");
+        assert!(
+            text.contains("\n7,[U+200B]=x@t.test,Bob[U+202E]nimda[U+0000],,,Tier[U+00AD]1,"),
+            "{text}"
+        );
     }
 }

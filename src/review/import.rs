@@ -14,7 +14,7 @@ use crate::rundir::{DECISIONS_JSON, Decision, DecisionKind, Decisions, FindingRe
 
 use super::export::load_directory;
 use super::workbook::read_workbook;
-use super::{ReviewError, RowProblem, fold_email, looks_like_email};
+use super::{ReviewError, RowProblem, fold_email, reviewer_address};
 
 #[derive(Clone, Debug)]
 pub struct ImportSummary {
@@ -110,11 +110,17 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
         let kind = parse_decision(&line.decision)
             .map_err(|why| reasons.push(why))
             .ok();
-        if line.reviewer.is_empty() {
+        let reviewer = if line.reviewer.is_empty() {
             reasons.push("no reviewer (the reviewer's email)".into());
-        } else if !looks_like_email(&line.reviewer) {
-            reasons.push(format!("reviewer `{}` is not an email address", line.reviewer));
-        } else if let Some(why) = self_review(&line.reviewer, agent, &agents, same_person.get(&id)) {
+            None
+        } else {
+            reviewer_address(&line.reviewer)
+                .map_err(|why| reasons.push(why))
+                .ok()
+        };
+        if let Some(reviewer) = &reviewer
+            && let Some(why) = self_review(reviewer, agent, &agents, same_person.get(&id))
+        {
             reasons.push(why);
         }
         if line.justification.is_empty() {
@@ -134,12 +140,12 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
         {
             reasons.push(why);
         }
-        match kind {
-            Some(decision) if reasons.is_empty() => decisions.push(Decision {
+        match (kind, reviewer) {
+            (Some(decision), Some(reviewer)) if reasons.is_empty() => decisions.push(Decision {
                 agent_id: id,
                 agent_email: email,
                 decision,
-                reviewer: line.reviewer.to_lowercase(),
+                reviewer,
                 justification: line.justification.clone(),
                 finding_ids: findings.to_vec(),
             }),
@@ -234,8 +240,9 @@ fn same_person_links<'a>(findings: impl Iterator<Item = &'a FindingRecord>) -> B
 }
 
 /// Why `reviewer` is the reviewed person, if they are: the same address once
-/// lower-cased and with any `+tag` removed, on this agent or on another
-/// account of the same person.
+/// both are folded alike ([`fold_email`]: invisible characters, `mailto:`,
+/// quotes, case and any `+tag` removed), on this agent or on another account
+/// of the same person.
 fn self_review(
     reviewer: &str,
     agent: &Agent,
@@ -314,6 +321,25 @@ mod tests {
         let amy = agents[&2];
         let why = self_review("zed@t.test", amy, &agents, Some(&vec![1])).expect("refused");
         assert!(why.contains("agent 1 <zed@t.test>"), "{why}");
+    }
+
+    /// A reviewer written `mailto:zed@t.test` or `"zed"@t.test`, or an agent
+    /// whose snapshot address holds a zero-width space, slipped past the check.
+    #[test]
+    fn self_review_sees_through_mailto_quotes_and_invisible_characters() {
+        let dir = directory();
+        let agents: BTreeMap<u64, &Agent> = dir.agents.iter().map(|a| (a.id, a)).collect();
+        let zed = agents[&1];
+        for reviewer in ["mailto:zed@t.test", "MAILTO:Zed@T.test", "\"zed\"@t.test"] {
+            assert!(self_review(reviewer, zed, &agents, None).is_some(), "{reviewer}");
+        }
+        let mut hidden = zed.clone();
+        hidden.email = Some("\u{FEFF}z\u{200B}ed@t.test\u{202C}".into());
+        let why = self_review("zed@t.test", &hidden, &agents, None).expect("refused");
+        assert!(
+            why.starts_with("reviewer zed@t.test is the reviewed person"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -11,12 +11,13 @@ mod export;
 mod import;
 mod workbook;
 
-pub use cells::{fold_email, looks_like_email, neutralise, unneutralise};
+pub use cells::{fold_email, looks_like_email, neutralise, reviewer_address, unneutralise};
 pub use export::{ExportSummary, WorkbookRow, export, workbook_rows, write_workbook};
 pub use import::{ImportSummary, import};
 pub use workbook::{WorkbookLine, read_workbook};
 
 use crate::rundir::RunDirError;
+use crate::text::show_invisible;
 
 /// The workbook's columns, in order. The last three are the reviewer's.
 pub const COLUMNS: [&str; 15] = [
@@ -71,10 +72,12 @@ pub struct RowProblem {
 }
 
 fn list(problems: &[RowProblem]) -> String {
+    // The snapshot's and the workbook's text reaches a terminal here: a
+    // control or bidi character is shown, not obeyed.
     let mut lines: Vec<String> = problems
         .iter()
         .take(MAX_LISTED)
-        .map(|p| format!("  line {}, {}: {}", p.line, p.agent, p.reason))
+        .map(|p| show_invisible(&format!("  line {}, {}: {}", p.line, p.agent, p.reason)).into_owned())
         .collect();
     if problems.len() > MAX_LISTED {
         lines.push(format!("  ... and {} more", problems.len() - MAX_LISTED));

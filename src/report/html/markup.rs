@@ -5,9 +5,14 @@
 //! byte (the page frame is still rendered by minijinja, and a row must read
 //! the same whichever of the two wrote it): `&` `<` `>` `"` `'` `/` become
 //! `&amp;` `&lt;` `&gt;` `&quot;` `&#x27;` `&#x2f;`; every other byte,
-//! non-ASCII included, is copied.
+//! non-ASCII included, is copied. Before that, a control or format character
+//! (a NUL, a bidi override, a zero-width space) is shown as `[U+XXXX]`
+//! (`text::show_invisible`, the rule findings.csv follows): the frame's
+//! formatter (`html/mod.rs`) escapes through [`escape_into`] too.
 
 use std::fmt;
+
+use crate::text::show_invisible;
 
 /// Appends markup and escaped text to a byte buffer. The buffer is private to
 /// this module: the row writers can add data to it only through [`Html::text`]
@@ -92,9 +97,11 @@ const ENTITY: [Option<&[u8]>; 256] = {
     table
 };
 
-/// Appends `text` to `out`, HTML-escaped. Runs of ordinary bytes are copied
-/// whole; the six special bytes are ASCII, so a UTF-8 sequence is never split.
+/// Appends `text` to `out`, invisible characters shown, HTML-escaped. Runs
+/// of ordinary bytes are copied whole; the six special bytes are ASCII, so a
+/// UTF-8 sequence is never split.
 pub fn escape_into(out: &mut Vec<u8>, text: &str) {
+    let text = show_invisible(text);
     let bytes = text.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -131,9 +138,13 @@ mod tests {
 
     #[test]
     fn escapes_as_minijinja_does() {
-        // Every byte value that is a character on its own, and a few
-        // multi-byte ones, against minijinja's own escaping.
-        let mut all: String = (1u8..128).map(char::from).collect();
+        // Every byte value that is a visible character on its own (and tab
+        // and line feed), and a few multi-byte ones, against minijinja's own
+        // escaping. Invisible characters are ours to show (below).
+        let mut all: String = (1u8..128)
+            .map(char::from)
+            .filter(|&c| !crate::text::is_invisible(c))
+            .collect();
         all.push_str("é€😀\u{2028}");
         let env = minijinja::Environment::new();
         let theirs = env
@@ -143,6 +154,15 @@ mod tests {
             )
             .expect("render");
         assert_eq!(escaped(&all), theirs);
+    }
+
+    #[test]
+    fn invisible_characters_are_shown_then_escaped() {
+        assert_eq!(escaped("Bob\u{202E}<b>\0"), "Bob[U+202E]&lt;b&gt;[U+0000]");
+        assert_eq!(escaped("a\tb\nc"), "a\tb\nc");
+        let mut buf = Vec::new();
+        Html::new(&mut buf).display("x\u{200B}y");
+        assert_eq!(String::from_utf8(buf).expect("utf-8"), "x[U+200B]y");
     }
 
     #[test]

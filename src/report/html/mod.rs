@@ -14,8 +14,8 @@ mod rows;
 
 use std::io::Write;
 
-use minijinja::value::Serde;
-use minijinja::{Environment, Value};
+use minijinja::value::{Serde, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, Value};
 
 use super::chunks::write_chunks_in_order;
 use super::view::{AgentEntry, FindingRow, ReportData};
@@ -94,10 +94,33 @@ fn environment() -> Result<Environment<'static>, String> {
             .file_name()
             .map_or_else(|| path.clone(), |f| f.to_string_lossy().into_owned())
     });
+    env.set_formatter(format_value);
     // Our own constants, not data: inserted as they are.
     env.add_global("css", Value::from_safe_string(CSS.to_owned()));
     env.add_global("script", Value::from_safe_string(SCRIPT.to_owned()));
     Ok(env)
+}
+
+/// Every `{{ }}` of the frame: text escaped as the rows escape it
+/// ([`markup::escape_into`]: invisible characters shown, then minijinja's
+/// HTML escaping), so both halves of the page follow one rule. Safe strings
+/// (our CSS and script), numbers and the like go to minijinja's own formatter.
+fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    let plain = matches!(
+        value.kind(),
+        ValueKind::Undefined | ValueKind::None | ValueKind::Bool | ValueKind::Number
+    );
+    if value.is_safe() || plain || *state.auto_escape() != AutoEscape::Html {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let mut escaped = Vec::new();
+    match value.as_str() {
+        Some(text) => markup::escape_into(&mut escaped, text),
+        None => markup::escape_into(&mut escaped, &value.to_string()),
+    }
+    let escaped = String::from_utf8(escaped)
+        .map_err(|_| Error::new(ErrorKind::WriteFailure, "escaping split a character"))?;
+    out.write_str(&escaped).map_err(Error::from)
 }
 
 /// About what a finding row and an agent panel take (~0.7 and ~1.1 KiB at
@@ -185,6 +208,28 @@ mod tests {
         ] {
             assert!(!SCRIPT.contains(banned), "report.js uses {banned}");
         }
+    }
+
+    #[test]
+    fn the_frame_shows_invisible_characters_as_the_rows_do() {
+        let env = environment().expect("templates compile");
+        let text = "Bob\u{202E}<i>\0";
+        let mut rows = Vec::new();
+        markup::escape_into(&mut rows, text);
+        let frame = env
+            .render_str(
+                "{% autoescape 'html' %}{{ s }}|{{ l }}|{{ n }}{% endautoescape %}",
+                minijinja::context! { s => text, l => vec![text], n => 7 },
+            )
+            .expect("render");
+        assert_eq!(
+            frame,
+            format!(
+                // A list prints as its repr, which already escapes the NUL.
+                "{}|[&#x27;Bob[U+202E]&lt;i&gt;\\x00&#x27;]|7",
+                String::from_utf8(rows).expect("utf-8")
+            )
+        );
     }
 
     #[test]
