@@ -331,7 +331,7 @@ fn control_and_format_characters_are_shown_as_code_points() {
         "roles": [{"id": 7, "name": "Helper\u{FEFF}"}],
         "groups": [{"id": 3, "name": "Tier\u{AD}1"}]});
     let snapshot_path = dir.path().join("snapshot.json");
-    std::fs::write(&snapshot_path, serde_json::to_vec(&snapshot).expect("json")).expect("write");
+    std::fs::write(&snapshot_path, sealed_snapshot(snapshot)).expect("write");
     let okta = dir.path().join("okta.csv");
     std::fs::write(
         &okta,
