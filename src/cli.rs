@@ -54,6 +54,17 @@ pub enum Command {
     /// Policy file helpers.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print shell completions (e.g. `deskaudit completions bash > /etc/bash_completion.d/deskaudit`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into --out.
+    Man {
+        /// Write deskaudit.1 and deskaudit-COMMAND.1 pages into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

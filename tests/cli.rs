@@ -82,3 +82,46 @@ fn sim_command_serves_the_fixture_until_stopped() {
     assert!(run.status.success(), "{}", text(&run));
     assert!(out.is_file());
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_deskaudit"))
+        .args(["audit", "--snapshot", "reports/demo/snapshot.json", "--out"])
+        .arg(&out)
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // `| head -0`: the reader is gone before the summary is printed.
+    drop(child.stdout.take());
+    let run = child.wait_with_output().expect("waits");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("report.html").is_file(), "the run itself is written");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_flags() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let run = deskaudit(&["completions", shell], None);
+        assert_eq!(run.status.code(), Some(0), "{shell}: {}", text(&run));
+        let script = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            script.contains("accept-edited-snapshot"),
+            "{shell}: every flag is completed"
+        );
+    }
+    let man = deskaudit(&["man"], None);
+    assert_eq!(man.status.code(), Some(0), "{}", text(&man));
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.contains(".TH deskaudit 1"), "{page}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = deskaudit(&["man", "--out", dir.path().to_str().expect("utf-8")], None);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let audit_page = std::fs::read_to_string(dir.path().join("deskaudit-audit.1")).expect("audit page");
+    assert!(audit_page.contains("replace"), "{audit_page}");
+}

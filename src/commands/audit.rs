@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::Failure;
+use super::stdout::say;
 use crate::cli::AuditInputArgs;
 use crate::diff::{Diff, Population, Side};
 use crate::graph::IdentityGraph;
@@ -27,16 +28,16 @@ impl AuditOutcome {
         u8::from(self.failing)
     }
 
-    pub fn print_summary(&self) {
+    pub fn print_summary(&self) -> Result<(), Failure> {
         let s = &self.data.summary;
         let p = &s.population;
-        println!(
+        say!(
             "Population: {} agents ({} active, {} pending, {} deactivated)",
             p.active + p.pending + p.deactivated,
             p.active,
             p.pending,
             p.deactivated
-        );
+        )?;
         let by_sev: Vec<String> = Severity::ALL
             .iter()
             .map(|sev| {
@@ -47,23 +48,24 @@ impl AuditOutcome {
                 )
             })
             .collect();
-        println!("Findings: {} ({})", self.data.findings.len(), by_sev.join(", "));
+        say!("Findings: {} ({})", self.data.findings.len(), by_sev.join(", "))?;
         for (rule, n) in &s.by_rule {
-            println!("  {rule:<22} {n}");
+            say!("  {rule:<22} {n}")?;
         }
         if let Some(diff) = &self.diff {
-            println!("Since {}: {}", diff.old.dir, diff.one_line());
+            say!("Since {}: {}", diff.old.dir, diff.one_line())?;
         }
         for path in &self.written {
             if path.ends_with("report.html") {
-                println!("Report: {}", path.display());
+                say!("Report: {}", path.display())?;
             }
         }
         if self.failing
             && let Some(min) = self.fail_on
         {
-            println!("Exit 1: findings at or above {min}");
+            say!("Exit 1: findings at or above {min}")?;
         }
+        Ok(())
     }
 }
 

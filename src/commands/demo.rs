@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::collect::write_result;
+use super::stdout::say;
 use super::{Failure, audit, runtime};
 use crate::cli::{AuditInputArgs, DemoArgs};
 use crate::collect::{ApiKey, CollectOptions, Target, collect};
@@ -127,8 +128,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let packed = super::evidence::bundle(staging.path(), &bundle, true)?;
     let bundle = staging.final_path(&bundle);
     staging.commit()?;
-    outcome.print_summary();
-    println!("Evidence: {} (SHA-256 {})", bundle.display(), packed.sha256);
+    outcome.print_summary()?;
+    say!("Evidence: {} (SHA-256 {})", bundle.display(), packed.sha256)?;
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::Failure;
+use super::stdout::stdout;
 use crate::cli::DiffArgs;
 use crate::diff::{Diff, Side};
 
@@ -10,18 +11,14 @@ pub fn run(args: &DiffArgs) -> Result<u8, Failure> {
     let old = Side::from_run_dir(&args.old_dir).map_err(|e| Failure::input(format!("OLD: {e}")))?;
     let new = Side::from_run_dir(&args.new_dir).map_err(|e| Failure::input(format!("NEW: {e}")))?;
     let diff = Diff::compute(&old, &new);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(stdout());
     let written = if args.json {
         diff.write_json(&mut out)
     } else {
         crate::diff::write_text(&diff, &mut out)
     };
-    // A closed pipe (`| head`) is the reader's choice, not a failure of the diff.
-    match written.and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::input(format!("writing the diff: {e}")))
-        }
-        _ => Ok(0),
-    }
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::output(format!("stdout: {e}")))?;
+    Ok(0)
 }

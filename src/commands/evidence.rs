@@ -3,13 +3,14 @@
 use std::path::Path;
 
 use super::Failure;
+use super::stdout::say;
 use crate::cli::{EvidenceArgs, VerifyArgs};
 use crate::evidence::{self, PackOptions, Packed};
 
 pub fn run(args: &EvidenceArgs) -> Result<u8, Failure> {
     let packed = bundle(&args.run, &args.out, !args.no_inputs)?;
     // `sha256sum` format, so `deskaudit evidence ... > bundle.sha256` can be checked with `sha256sum -c`.
-    println!("{}  {}", packed.sha256, packed.path.display());
+    say!("{}  {}", packed.sha256, packed.path.display())?;
     Ok(0)
 }
 
@@ -40,8 +41,8 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, Failure> {
     let report =
         evidence::verify_file(&args.bundle, args.expect_sha256.as_deref()).map_err(Failure::input)?;
     if report.ok() {
-        println!("OK: {} files verified", report.files_verified);
-        println!("bundle SHA-256: {}", report.bundle_sha256);
+        say!("OK: {} files verified", report.files_verified)?;
+        say!("bundle SHA-256: {}", report.bundle_sha256)?;
         return Ok(0);
     }
     let mut message = format!(

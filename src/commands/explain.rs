@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
+use super::stdout::stdout;
 use super::{Failure, Loaded, load};
 use crate::cli::ExplainArgs;
 use crate::graph::IdentityGraph;
@@ -45,7 +46,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
         })
         .collect();
 
-    let mut w = BufWriter::new(io::stdout().lock());
+    let mut w = BufWriter::new(stdout());
     let written = if args.json {
         let doc = ExplainDocument {
             schema_version: SCHEMA_VERSION,
@@ -59,10 +60,10 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
     } else {
         write_text(&mut w, &args.email, &as_of.to_string(), &explained)
     };
-    match written.and_then(|()| w.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::input(format!("stdout: {e}"))),
-        _ => Ok(0),
-    }
+    written
+        .and_then(|()| w.flush())
+        .map_err(|e| Failure::output(format!("stdout: {e}")))?;
+    Ok(0)
 }
 
 /// Agents whose key (email trimmed, lower-cased) is the query, or whose id it is.
@@ -83,7 +84,7 @@ fn not_found(graph: &IdentityGraph, query: &str, snapshot: &str) -> Failure {
         .agents()
         .filter_map(|(_, a)| a.key())
         .filter_map(|key| {
-            let d = edit_distance(&needle, &key);
+            let d = strsim::levenshtein(&needle, &key);
             let related = d <= 3.max(needle.chars().count() / 4) || (local.len() >= 3 && key.contains(local));
             related.then_some((d, key))
         })
@@ -102,28 +103,13 @@ fn not_found(graph: &IdentityGraph, query: &str, snapshot: &str) -> Failure {
     Failure::input(message)
 }
 
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-/// Control characters (ANSI escapes, carriage returns) written visibly, so a
-/// hostile name cannot rewrite the terminal.
+/// Control characters (ANSI escapes, carriage returns) and format characters
+/// (bidi overrides, zero-width spaces) written visibly, so a hostile name
+/// cannot rewrite the terminal or read as another.
 fn clean(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
+            let escaped: Vec<char> = if c.is_control() || crate::text::is_invisible(c) {
                 c.escape_default().collect()
             } else {
                 vec![c]
@@ -330,21 +316,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn edit_distance_table() {
-        let cases = [
-            ("", "", 0),
-            ("abc", "abc", 0),
-            ("olivia", "olvia", 1),
-            ("kitten", "sitting", 3),
-        ];
-        for (a, b, want) in cases {
-            assert_eq!(edit_distance(a, b), want, "{a} {b}");
-        }
-    }
-
-    #[test]
     fn clean_makes_control_characters_visible() {
         assert_eq!(clean("a\u{1b}[31mb\r"), "a\\u{1b}[31mb\\r");
         assert_eq!(clean("Zoë <img>"), "Zoë <img>");
+        assert_eq!(clean("Bob\u{202e}nimda"), "Bob\\u{202e}nimda");
     }
 }

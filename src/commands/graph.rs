@@ -2,6 +2,7 @@
 
 use std::io::{self, BufWriter, Write};
 
+use super::stdout::stdout;
 use super::{Failure, Loaded, load};
 use crate::cli::GraphArgs;
 use crate::graph::export::{self, Format};
@@ -28,15 +29,10 @@ pub fn run(args: &GraphArgs) -> Result<u8, Failure> {
             tmp.persist(path).map_err(|e| failed(e.error))?;
         }
         None => {
-            let mut w = BufWriter::new(io::stdout().lock());
-            let written = export::write(&doc, format, &mut w).and_then(|()| w.flush());
-            match written {
-                // `deskaudit graph | head` is not an error.
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    return Err(Failure::input(format!("stdout: {e}")));
-                }
-                _ => {}
-            }
+            let mut w = BufWriter::new(stdout());
+            export::write(&doc, format, &mut w)
+                .and_then(|()| w.flush())
+                .map_err(|e| Failure::output(format!("stdout: {e}")))?;
         }
     }
     Ok(0)

@@ -1,9 +1,9 @@
 //! The commands behind the CLI. This is the only layer that prints to stdout
 //! or maps errors to exit codes.
-#![allow(clippy::print_stdout)]
 
 mod audit;
 mod collect;
+mod completions;
 mod demo;
 mod diff;
 mod evidence;
@@ -11,11 +11,13 @@ mod explain;
 mod graph;
 mod review;
 mod sim;
+pub(crate) mod stdout;
 
 use std::fmt;
 
 use crate::cli::{Cli, Command, PolicyCommand, ReviewCommand};
 use crate::rundir::{Existing, Staging};
+use stdout::say;
 
 pub use audit::{AuditOutcome, Loaded, audit, load};
 
@@ -80,7 +82,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let out = Staging::begin(&args.out, existing(args.replace))?;
             let outcome = audit(&args.snapshot, &args.inputs, &out)?;
             out.commit()?;
-            outcome.print_summary();
+            outcome.print_summary()?;
             Ok(outcome.exit_code())
         }
         Command::Run(args) => {
@@ -90,7 +92,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             collect::collect_to(&args.source, &snapshot, quiet)?;
             let outcome = audit(&snapshot, &args.inputs, &out)?;
             out.commit()?;
-            outcome.print_summary();
+            outcome.print_summary()?;
             Ok(outcome.exit_code())
         }
         Command::Sim(args) => sim::run(&args),
@@ -102,6 +104,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Review(ReviewCommand::Export(args)) => review::export(&args),
         Command::Review(ReviewCommand::Import(args)) => review::import(&args),
         Command::Policy(PolicyCommand::Init { out }) => policy_init(&out),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { out } => completions::man(out.as_deref()),
     }
 }
 
@@ -119,7 +123,7 @@ fn policy_init(out: &std::path::Path) -> Result<u8, Failure> {
         file.map_err(|e| Failure::input(format!("{}: {e} (it will not be overwritten)", out.display())))?;
     std::io::Write::write_all(&mut file, crate::policy::DEFAULT_POLICY.as_bytes())
         .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
-    println!("wrote {}", out.display());
+    say!("wrote {}", out.display())?;
     Ok(0)
 }
 

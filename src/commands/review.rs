@@ -3,18 +3,19 @@
 //! run directory another deskaudit is writing (exit 4).
 
 use super::Failure;
+use super::stdout::say;
 use crate::cli::{ReviewExportArgs, ReviewImportArgs};
 use crate::review;
 
 pub fn export(args: &ReviewExportArgs) -> Result<u8, Failure> {
     let done = review::export(&args.run, &args.out).map_err(Failure::input)?;
-    println!(
+    say!(
         "wrote {}: {} agents in scope, {} with findings, {} suggested for revoke",
         done.path.display(),
         done.rows,
         done.with_findings,
         done.suggested_revoke
-    );
+    )?;
     Ok(0)
 }
 
@@ -31,7 +32,7 @@ pub fn import(args: &ReviewImportArgs) -> Result<u8, Failure> {
     } else {
         ""
     };
-    println!(
+    say!(
         "recorded {} decisions (keep {}, revoke {}, modify {}), undecided {}{missing} in {}{replaced}",
         done.keep + done.revoke + done.modify,
         done.keep,
@@ -39,6 +40,6 @@ pub fn import(args: &ReviewImportArgs) -> Result<u8, Failure> {
         done.modify,
         done.undecided,
         done.path.display()
-    );
+    )?;
     Ok(0)
 }

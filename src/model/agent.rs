@@ -325,6 +325,29 @@ mod tests {
         );
     }
 
+    /// `lenient.rs` mirrors what serde_json's `Value` does with its private
+    /// raw-value token (`$serde_json::private::RawValue`) as a contact's first
+    /// key; if a serde_json upgrade changes that, this fails loudly rather
+    /// than the two routes in silently reading an agent differently.
+    #[test]
+    fn serde_jsons_private_raw_value_token_reads_as_a_value_reads_it() {
+        let text =
+            r#"{"id": 7, "contact": {"$serde_json::private::RawValue": "{\"email\": \"raw@x.test\"}"}}"#;
+        let value: Value = serde_json::from_str(text).expect("json");
+        assert_eq!(
+            value["contact"]["email"], "raw@x.test",
+            "serde_json's Value no longer embeds a raw value under its private token: update RAW_VALUE_TOKEN in model/lenient.rs"
+        );
+        let (a, b) = both(text);
+        assert_eq!(a, b);
+        assert_eq!(a.expect("agent").0.email.as_deref(), Some("raw@x.test"));
+        // Not first: an ordinary key, as in a `Value`.
+        let later = r#"{"id": 7, "contact": {"email": "a@x.test", "$serde_json::private::RawValue": "{}"}}"#;
+        let (a, b) = both(later);
+        assert_eq!(a, b);
+        assert_eq!(a.expect("agent").0.email.as_deref(), Some("a@x.test"));
+    }
+
     #[test]
     fn reads_leniently_from_text() {
         let text = r#"{"id": " 42 ", "ticket_scope": "2", "role_ids": ["7", 8, " 9"],
