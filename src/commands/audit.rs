@@ -8,9 +8,9 @@ use crate::cli::AuditInputArgs;
 use crate::diff::{Diff, Population, Side};
 use crate::graph::IdentityGraph;
 use crate::idp::{Assignments, IdpSet, KeySet, LoadOptions};
-use crate::model::{Directory, Edits, LeanSnapshot, ModelError, Snapshot};
+use crate::model::{Directory, Edits, LeanSnapshot, ModelError};
 use crate::policy::Policy;
-use crate::report::{self, InputFile, ReportData, RunInfo};
+use crate::report::{self, FindingRow, InputFile, ReportData, RunInfo, SuppressedRow};
 use crate::rules::{AuditContext, Severity, registry};
 use crate::rundir::{FindingRecord, RunDir, Staging};
 
@@ -76,6 +76,9 @@ pub struct Loaded {
     pub policy: Policy,
     pub as_of: jiff::Timestamp,
     pub run: RunInfo,
+    /// The snapshot's contacts (agents deleted since a previous snapshot),
+    /// which the graph does not keep: the diff finds removed agents there.
+    pub contacts: Vec<serde_json::Value>,
 }
 
 /// Snapshot + IdP exports + policy → the identity graph (shared by audit, graph, explain).
@@ -106,6 +109,12 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     if snapshot_integrity.is_edited() {
         tracing::warn!(snapshot = %snapshot_path.display(), "auditing an edited snapshot: every output says so");
     }
+    let contacts = snapshot
+        .contacts
+        .iter()
+        .map(|text| serde_json::from_str(text))
+        .collect::<Result<Vec<serde_json::Value>, _>>()
+        .map_err(|e| Failure::input(format!("{}: a contact: {e}", snapshot_path.display())))?;
     let snapshot_meta = snapshot.meta;
     drop(snapshot_bytes);
     crate::logging::phase(clock, "snapshot read into the directory");
@@ -161,6 +170,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         policy,
         as_of,
         run,
+        contacts,
     })
 }
 
@@ -207,6 +217,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Re
         policy,
         as_of,
         mut run,
+        contacts,
     } = load(snapshot_path, inputs)?;
     record_final_paths(out, &mut run)?;
     let ctx = AuditContext {
@@ -229,7 +240,7 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Re
     let diff = match &inputs.previous_run {
         Some(previous) => Some(diff_with_previous(
             previous,
-            snapshot_path,
+            &contacts,
             &graph,
             &data,
             out.target(),
@@ -263,27 +274,12 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Re
 /// The previous run's directory against the audit just computed.
 fn diff_with_previous(
     previous: &Path,
-    snapshot_path: &Path,
+    contacts: &[serde_json::Value],
     graph: &IdentityGraph,
     data: &ReportData,
     out: &Path,
 ) -> Result<Diff, Failure> {
     let old = Side::from_run_dir(previous).map_err(|e| Failure::input(format!("--previous-run: {e}")))?;
-    // Deleted agents live in the snapshot's contacts, which the graph does not
-    // keep: read them again from the very file audited (same SHA-256).
-    let file = snapshot_path.display().to_string();
-    let bytes = std::fs::read(snapshot_path).map_err(|e| Failure::input(format!("{file}: {e}")))?;
-    if hex::encode(Sha256::digest(&bytes)) != data.run.snapshot.sha256 {
-        return Err(Failure::input(format!(
-            "{file}: changed while it was being audited"
-        )));
-    }
-    let edits = if data.run.snapshot_integrity.is_edited() {
-        Edits::Accept
-    } else {
-        Edits::Refuse
-    };
-    let (snapshot, _) = Snapshot::from_slice_with(&file, &bytes, edits).map_err(Failure::input)?;
     let new = Side {
         dir: out.display().to_string(),
         as_of: data.run.as_of,
@@ -291,20 +287,42 @@ fn diff_with_previous(
         domain: data.run.snapshot_meta.domain.clone(),
         snapshot_sha256: data.run.snapshot.sha256.clone(),
         rules_run: data.run.rules_run.iter().map(|r| (*r).to_owned()).collect(),
-        findings: finding_records(&data.findings)?,
-        suppressed: finding_records(&data.suppressed)?,
-        population: Population::new(&graph.directory, &snapshot.contacts),
+        findings: data.findings.iter().map(finding_record).collect(),
+        suppressed: data.suppressed.iter().map(suppressed_record).collect(),
+        population: Population::new(&graph.directory, contacts),
         decisions: None,
     };
     Ok(Diff::compute(&old, &new))
 }
 
-/// The rows as findings.json holds them, read back the way `diff` reads a run,
-/// so both paths compare the same fields.
-fn finding_records<T: serde::Serialize>(rows: &[T]) -> Result<Vec<FindingRecord>, Failure> {
-    serde_json::to_value(rows)
-        .and_then(serde_json::from_value)
-        .map_err(|e| Failure::input(format!("findings do not convert for the diff: {e}")))
+/// A finding as `diff` reads it back from findings.json: the fields it compares.
+fn finding_record(f: &FindingRow) -> FindingRecord {
+    FindingRecord {
+        finding_id: f.finding_id.clone(),
+        rule: f.rule.to_owned(),
+        severity: f.severity.to_owned(),
+        agent_id: f.agent_id,
+        agent_email: f.agent_email.clone(),
+        agent_name: f.agent_name.clone(),
+        agent_status: f.agent_status.to_owned(),
+        roles: f.roles.clone(),
+        groups: f.groups.clone(),
+        ticket_scope: f.ticket_scope.clone(),
+        detail: f.detail.clone(),
+        rest: serde_json::Map::new(),
+    }
+}
+
+/// A suppressed finding with the exception that accepted it (the diff quotes it).
+fn suppressed_record(s: &SuppressedRow) -> FindingRecord {
+    let mut record = finding_record(&s.finding);
+    let exception = serde_json::json!({
+        "approver": s.exception.approver,
+        "expires": s.exception.expires.to_string(),
+        "justification": s.exception.justification,
+    });
+    record.rest.insert("exception".to_owned(), exception);
+    record
 }
 
 /// Every input path as run.json will record it once the run is in place: a

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::directory::ModelError;
+use super::error::ModelError;
 use super::lenient::{Contact, Ids, Json};
 use super::time::parse_timestamp;
 

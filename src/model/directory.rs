@@ -1,7 +1,6 @@
 //! The typed population: agents, roles and groups from one snapshot.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::OnceLock;
 
 use jiff::Timestamp;
@@ -9,67 +8,9 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::agent::{Agent, Slim};
+use super::error::ModelError;
 use super::lenient::as_u64;
 use super::snapshot::{LeanSnapshot, Snapshot};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("{file}:{line}:{column}: {reason}")]
-    Parse {
-        file: String,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
-    #[error("{kind} {id}: field `{field}`: {reason}")]
-    Field {
-        kind: &'static str,
-        id: String,
-        field: String,
-        reason: String,
-    },
-    #[error(
-        "{file}: the data does not match the snapshot's recorded hash (meta.data_sha256 {recorded}, data {computed}): it was changed after collection. Collect again, or pass --accept-edited-snapshot to audit it anyway (every output is then marked as made from an edited snapshot)"
-    )]
-    Edited {
-        file: String,
-        recorded: String,
-        computed: String,
-    },
-    #[error(
-        "{kind} {id} appears more than once (entries {first} and {second}): a snapshot holds one entry per id; was it merged or edited by hand?"
-    )]
-    Duplicate {
-        kind: &'static str,
-        id: u64,
-        first: usize,
-        second: usize,
-    },
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl ModelError {
-    pub(crate) fn field(kind: &'static str, id: &str, field: &str, reason: &str) -> ModelError {
-        ModelError::Field {
-            kind,
-            id: id.to_owned(),
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        }
-    }
-
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> ModelError {
-        ModelError::Io {
-            file: path.display().to_string(),
-            source,
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Role {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::directory::ModelError;
+use super::error::ModelError;
 
 /// What to do with a snapshot whose data no longer matches its recorded hash.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

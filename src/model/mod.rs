@@ -3,12 +3,14 @@
 
 mod agent;
 mod directory;
+mod error;
 mod integrity;
 mod lenient;
 pub mod snapshot;
 pub mod time;
 
 pub use agent::{Agent, AgentStatus, TicketScope};
-pub use directory::{Directory, Group, ModelError, Role};
+pub use directory::{Directory, Group, Role};
+pub use error::ModelError;
 pub use integrity::{Edits, Integrity};
 pub use snapshot::{LeanSnapshot, Snapshot, SnapshotMeta};

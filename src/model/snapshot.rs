@@ -11,7 +11,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::directory::ModelError;
+use super::error::ModelError;
 use super::integrity::{Edits, Integrity, data_sha256_of_text};
 
 pub const SCHEMA_VERSION: u32 = 1;
