@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("error: {failure}");
+            eprintln!("error: {}", failure.report());
             ExitCode::from(failure.code)
         }
     }

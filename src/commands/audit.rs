@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::Failure;
 use super::stdout::say;
+use super::{Failure, context};
 use crate::cli::AuditInputArgs;
 use crate::diff::{Diff, Population, Side};
 use crate::graph::IdentityGraph;
@@ -84,8 +84,8 @@ pub struct Loaded {
 /// Snapshot + IdP exports + policy → the identity graph (shared by audit, graph, explain).
 pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Failure> {
     let clock = std::time::Instant::now();
-    let snapshot_bytes = std::fs::read(snapshot_path)
-        .map_err(|e| Failure::input(format!("{}: {e}", snapshot_path.display())))?;
+    let snapshot_bytes =
+        std::fs::read(snapshot_path).map_err(|e| Failure::input(context(snapshot_path.display(), e)))?;
     let (snapshot_sha256, lean) = rayon::join(
         || hex::encode(Sha256::digest(&snapshot_bytes)),
         || LeanSnapshot::from_slice(&snapshot_path.display().to_string(), &snapshot_bytes),
@@ -101,7 +101,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
     let directory = directory.map_err(|e| match e {
         // A syntax error found while reading the agents names the file already.
         ModelError::Parse { .. } => Failure::input(e),
-        e => Failure::input(format!("{}: {e}", snapshot_path.display())),
+        e => Failure::input(context(snapshot_path.display(), e)),
     })?;
     let snapshot_integrity = integrity
         .require(&snapshot_path.display().to_string(), edits)
@@ -204,7 +204,7 @@ pub fn check_inputs(inputs: &AuditInputArgs) -> Result<(), Failure> {
         Assignments::load(assignments_path(spec)).map_err(Failure::input)?;
     }
     if let Some(previous) = &inputs.previous_run {
-        RunDir::open(previous).map_err(|e| Failure::input(format!("--previous-run: {e}")))?;
+        RunDir::open(previous).map_err(|e| Failure::input(context("--previous-run", e)))?;
     }
     Ok(())
 }
@@ -279,7 +279,7 @@ fn diff_with_previous(
     data: &ReportData,
     out: &Path,
 ) -> Result<Diff, Failure> {
-    let old = Side::from_run_dir(previous).map_err(|e| Failure::input(format!("--previous-run: {e}")))?;
+    let old = Side::from_run_dir(previous).map_err(|e| Failure::input(context("--previous-run", e)))?;
     let new = Side {
         dir: out.display().to_string(),
         as_of: data.run.as_of,
@@ -346,10 +346,9 @@ fn record_final_paths(out: &Staging, run: &mut RunInfo) -> Result<(), Failure> {
         if let Some(rel) = inside {
             let copy = out.path().join(&rel);
             if let Some(dir) = copy.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Failure::output(format!("{}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| Failure::output(context(dir.display(), e)))?;
             }
-            std::fs::copy(path, &copy).map_err(|e| Failure::output(format!("{}: {e}", copy.display())))?;
+            std::fs::copy(path, &copy).map_err(|e| Failure::output(context(copy.display(), e)))?;
         }
         Ok(())
     };
@@ -368,7 +367,7 @@ fn record_final_paths(out: &Staging, run: &mut RunInfo) -> Result<(), Failure> {
 
 fn write_diff(out: &Path, diff: &Diff) -> Result<PathBuf, Failure> {
     let path = out.join(crate::diff::DIFF_JSON);
-    let fail = |e: std::io::Error| Failure::output(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| Failure::output(context(path.display(), e));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(fail)?);
     diff.write_json(&mut file).map_err(fail)?;
     std::io::Write::flush(&mut file).map_err(fail)?;
@@ -376,7 +375,7 @@ fn write_diff(out: &Path, diff: &Diff) -> Result<PathBuf, Failure> {
 }
 
 fn input_file(path: &Path) -> Result<InputFile, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| Failure::input(context(path.display(), e)))?;
     Ok(InputFile {
         path: path.display().to_string(),
         sha256: hex::encode(Sha256::digest(&bytes)),

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use super::context;
 use super::{Failure, runtime};
 use crate::cli::{CollectArgs, SourceArgs};
 use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
@@ -18,7 +19,7 @@ pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapsh
     // Read before the first request: a bad file is bad input, not a failed collection.
     let previous_ids = match &source.previous {
         Some(path) => Snapshot::read(path)
-            .map_err(|e| Failure::input(format!("--previous: {e}")))?
+            .map_err(|e| Failure::input(context("--previous", e)))?
             .agents
             .iter()
             .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
@@ -89,7 +90,7 @@ pub fn write_result(result: Result<Snapshot, CollectError>, out: &Path) -> Resul
         Ok(snapshot) => snapshot,
         Err(e) => {
             remove_stale(out);
-            return Err(Failure::collection(format!("collection failed: {e}")));
+            return Err(Failure::collection(context("collection failed", e)));
         }
     };
     if let Err(e) = snapshot.write_atomic(out) {

@@ -7,8 +7,8 @@ use clap::CommandFactory;
 
 use std::io::Write;
 
-use super::Failure;
 use super::stdout::{say, stdout};
+use super::{Failure, context};
 use crate::cli::Cli;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<u8, Failure> {
@@ -18,7 +18,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<u8, Failure> {
     clap_complete::generate(shell, &mut cmd, "deskaudit", &mut script);
     stdout()
         .write_all(&script)
-        .map_err(|e| Failure::output(format!("stdout: {e}")))?;
+        .map_err(|e| Failure::output(context("stdout", e)))?;
     Ok(0)
 }
 
@@ -28,11 +28,10 @@ pub fn man(out: Option<&Path>) -> Result<u8, Failure> {
     match out {
         None => clap_mangen::Man::new(cmd)
             .render(&mut stdout())
-            .map_err(|e| Failure::output(format!("stdout: {e}")))?,
+            .map_err(|e| Failure::output(context("stdout", e)))?,
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| Failure::output(format!("{}: {e}", dir.display())))?;
-            clap_mangen::generate_to(cmd, dir)
-                .map_err(|e| Failure::output(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| Failure::output(context(dir.display(), e)))?;
+            clap_mangen::generate_to(cmd, dir).map_err(|e| Failure::output(context(dir.display(), e)))?;
             say!("wrote the man pages into {}", dir.display())?;
         }
     }

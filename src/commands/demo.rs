@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::collect::write_result;
+use super::context;
 use super::stdout::say;
 use super::{Failure, audit, runtime};
 use crate::cli::{AuditInputArgs, DemoArgs};
@@ -53,8 +54,8 @@ struct DemoSpec {
 
 pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let spec: DemoSpec =
-        serde_json::from_str(DEMO_SPEC).map_err(|e| Failure::input(format!("embedded demo.json: {e}")))?;
-    let staging = tempfile::tempdir().map_err(|e| Failure::input(format!("temporary directory: {e}")))?;
+        serde_json::from_str(DEMO_SPEC).map_err(|e| Failure::input(context("embedded demo.json", e)))?;
+    let staging = tempfile::tempdir().map_err(|e| Failure::input(context("temporary directory", e)))?;
     write_files(staging.path(), ACCOUNT)?;
     let fixture = Fixture::load(staging.path()).map_err(Failure::input)?;
 
@@ -147,8 +148,8 @@ fn write_files(dir: &Path, files: &[(&str, &str)]) -> Result<(), Failure> {
         let file = Path::new(name)
             .file_name()
             .map_or_else(|| dir.join(name), |f| dir.join(f));
-        std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-        std::fs::write(&file, text).map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::input(context(dir.display(), e)))?;
+        std::fs::write(&file, text).map_err(|e| Failure::input(context(file.display(), e)))?;
     }
     Ok(())
 }

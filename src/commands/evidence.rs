@@ -55,5 +55,5 @@ pub fn verify(args: &VerifyArgs) -> Result<u8, Failure> {
         message.push_str("\n  - ");
         message.push_str(problem);
     }
-    Err(Failure { code: 1, message })
+    Err(Failure::new(1, message))
 }

@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
+use super::context;
 use super::stdout::stdout;
 use super::{Failure, Loaded, load};
 use crate::cli::ExplainArgs;
@@ -62,7 +63,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
     };
     written
         .and_then(|()| w.flush())
-        .map_err(|e| Failure::output(format!("stdout: {e}")))?;
+        .map_err(|e| Failure::output(context("stdout", e)))?;
     Ok(0)
 }
 

@@ -2,6 +2,7 @@
 
 use std::io::{self, BufWriter, Write};
 
+use super::context;
 use super::stdout::stdout;
 use super::{Failure, Loaded, load};
 use crate::cli::GraphArgs;
@@ -19,7 +20,7 @@ pub fn run(args: &GraphArgs) -> Result<u8, Failure> {
                 Some(p) if !p.as_os_str().is_empty() => p,
                 _ => std::path::Path::new("."),
             };
-            let failed = |e: io::Error| Failure::input(format!("{}: {e}", path.display()));
+            let failed = |e: io::Error| Failure::input(context(path.display(), e));
             let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
             {
                 let mut w = BufWriter::new(tmp.as_file_mut());
@@ -32,7 +33,7 @@ pub fn run(args: &GraphArgs) -> Result<u8, Failure> {
             let mut w = BufWriter::new(stdout());
             export::write(&doc, format, &mut w)
                 .and_then(|()| w.flush())
-                .map_err(|e| Failure::output(format!("stdout: {e}")))?;
+                .map_err(|e| Failure::output(context("stdout", e)))?;
         }
     }
     Ok(0)

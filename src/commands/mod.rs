@@ -21,39 +21,84 @@ use stdout::say;
 
 pub use audit::{AuditOutcome, Loaded, audit, load};
 
-/// A failure with the contract's exit code.
+/// Any error a command may fail with, its source chain kept.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failure with the contract's exit code, and the error that caused it
+/// (a plain message, or a typed error with its whole source chain, which
+/// `main` prints).
 #[derive(Debug)]
 pub struct Failure {
     pub code: u8,
-    pub message: String,
+    pub error: Cause,
 }
 
 impl Failure {
-    /// Bad usage or a bad input file.
-    pub fn input(message: impl fmt::Display) -> Failure {
+    pub fn new(code: u8, error: impl Into<Cause>) -> Failure {
         Failure {
-            code: 2,
-            message: message.to_string(),
+            code,
+            error: error.into(),
         }
+    }
+
+    /// Bad usage or a bad input file.
+    pub fn input(error: impl Into<Cause>) -> Failure {
+        Failure::new(2, error)
     }
 
     /// Collection failed or is incomplete.
-    pub fn collection(message: impl fmt::Display) -> Failure {
-        Failure {
-            code: 3,
-            message: message.to_string(),
+    pub fn collection(error: impl Into<Cause>) -> Failure {
+        Failure::new(3, error)
+    }
+
+    /// The output could not be written (permissions, full disk, another
+    /// deskaudit writing the same directory): nothing half-written is left.
+    pub fn output(error: impl Into<Cause>) -> Failure {
+        Failure::new(4, error)
+    }
+
+    /// The message and every cause under it that it does not already say,
+    /// one per line: what `main` prints.
+    pub fn report(&self) -> String {
+        let mut text = self.error.to_string();
+        let mut source = self.error.source();
+        while let Some(cause) = source {
+            let line = cause.to_string();
+            // Most of our messages already quote their immediate cause.
+            if !text.contains(&line) {
+                text.push_str("\n  caused by: ");
+                text.push_str(&line);
+            }
+            source = cause.source();
         }
+        text
     }
 }
 
-impl Failure {
-    /// The output could not be written (permissions, full disk, another
-    /// deskaudit writing the same directory): nothing half-written is left.
-    pub fn output(message: impl fmt::Display) -> Failure {
-        Failure {
-            code: 4,
-            message: message.to_string(),
-        }
+/// `what: cause`, with the cause kept as the error's source.
+#[derive(Debug)]
+pub struct Context {
+    what: String,
+    source: Cause,
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// `error` said to have happened at or to `what` (a file, a flag, a step).
+pub fn context(what: impl fmt::Display, error: impl Into<Cause>) -> Context {
+    Context {
+        what: what.to_string(),
+        source: error.into(),
     }
 }
 
@@ -68,7 +113,7 @@ impl From<crate::rundir::OutputError> for Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        self.error.fmt(f)
     }
 }
 
@@ -122,7 +167,7 @@ fn policy_init(out: &std::path::Path) -> Result<u8, Failure> {
     let mut file =
         file.map_err(|e| Failure::input(format!("{}: {e} (it will not be overwritten)", out.display())))?;
     std::io::Write::write_all(&mut file, crate::policy::DEFAULT_POLICY.as_bytes())
-        .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+        .map_err(|e| Failure::input(context(out.display(), e)))?;
     say!("wrote {}", out.display())?;
     Ok(0)
 }
@@ -131,5 +176,53 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::collection(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Failure::collection(context("cannot start the async runtime", e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_keeps_the_chain_and_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let failure = Failure::output(context("reports/q4/report.html", io));
+        assert_eq!(failure.code, 4);
+        assert_eq!(
+            failure.report(),
+            "reports/q4/report.html: No space left on device"
+        );
+        let source = failure
+            .error
+            .source()
+            .expect("the io error is kept as the source");
+        assert_eq!(source.to_string(), "No space left on device");
+
+        // A cause the message does not quote is printed under it.
+        let inner = context("step", std::io::Error::other("deep cause"));
+        let outer = Failure::collection(Context {
+            what: "collection failed".into(),
+            source: Box::new(Quiet(inner)),
+        });
+        assert_eq!(
+            outer.report(),
+            "collection failed: quiet\n  caused by: step: deep cause"
+        );
+    }
+
+    /// An error whose message says nothing of its source.
+    #[derive(Debug)]
+    struct Quiet(Context);
+
+    impl fmt::Display for Quiet {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("quiet")
+        }
+    }
+
+    impl std::error::Error for Quiet {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
 }

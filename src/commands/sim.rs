@@ -1,6 +1,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use super::context;
 use super::{Failure, runtime};
 use crate::cli::SimArgs;
 use crate::sim::{self, Fixture, SimConfig};
@@ -37,7 +38,7 @@ pub fn run(args: &SimArgs) -> Result<u8, Failure> {
         );
         let signal = tokio::signal::ctrl_c().await;
         server.shutdown().await;
-        signal.map_err(|e| Failure::collection(format!("waiting for Ctrl-C: {e}")))
+        signal.map_err(|e| Failure::collection(context("waiting for Ctrl-C", e)))
     })?;
     Ok(0)
 }

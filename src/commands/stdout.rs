@@ -41,7 +41,7 @@ macro_rules! say {
             &mut $crate::commands::stdout::stdout(),
             format_args!("{}\n", format_args!($($arg)*)),
         )
-        .map_err(|e| $crate::commands::Failure::output(format!("stdout: {e}")))
+        .map_err(|e| $crate::commands::Failure::output($crate::commands::context("stdout", e)))
     };
 }
 pub(crate) use say;

@@ -19,9 +19,9 @@ const CHUNK: usize = 256;
 pub(super) fn write_chunks_in_order<T: Sync>(
     items: &[T],
     item_bytes: usize,
-    render: impl Fn(usize, &[T], &mut Vec<u8>) -> Result<(), String> + Sync,
+    render: impl Fn(usize, &[T], &mut Vec<u8>) -> std::io::Result<()> + Sync,
     out: &mut dyn Write,
-) -> Result<(), String> {
+) -> std::io::Result<()> {
     let wave = CHUNK * rayon::current_num_threads().max(1) * 2;
     let mut bufs: Vec<Vec<u8>> = (0..items.len().min(wave).div_ceil(CHUNK))
         .map(|_| Vec::with_capacity(items.len().min(CHUNK) * item_bytes))
@@ -37,7 +37,7 @@ pub(super) fn write_chunks_in_order<T: Sync>(
                 render(w * wave + c * CHUNK, chunk, buf)
             })?;
         for buf in bufs.iter() {
-            out.write_all(buf).map_err(|e| e.to_string())?;
+            out.write_all(buf)?;
         }
     }
     Ok(())

@@ -28,9 +28,9 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The spreadsheet rules live with the other rules for showing text.
 pub use crate::text::{FORMULA_START, neutralise};
 
-pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
+pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(HEADER).map_err(|e| e.to_string())?;
+    w.write_record(HEADER)?;
     for f in &data.findings {
         let agent_id = f.agent_id.to_string();
         let cells = [
@@ -56,8 +56,7 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> Result<(), 
                 .collect::<Vec<_>>()
                 .iter()
                 .map(|c| c.as_bytes()),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
     }
-    w.flush().map_err(|e| e.to_string())
+    w.flush()
 }

@@ -53,7 +53,7 @@ const FINDING_BYTES: usize = 1536;
 /// findings.json as `serde_json::to_writer_pretty` writes it, byte for byte,
 /// with the `findings` array (all but all of the file at scale) serialized on
 /// every core, a chunk per task, and written in order.
-pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
+pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     // Everything but the findings, pretty-printed with an empty array where
     // they go: `"findings": []`, a top-level key, so at two spaces' indent.
     let doc = FindingsDoc {
@@ -65,42 +65,40 @@ pub fn write_findings_json(data: &ReportData, out: &mut dyn Write) -> Result<(),
         ambiguous_matches: &data.ambiguous,
         unclassified_roles: &data.unclassified_roles,
     };
-    let frame = serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?;
+    let frame = serde_json::to_vec_pretty(&doc)?;
     const EMPTY: &[u8] = b"\n  \"findings\": []";
     let at = frame
         .windows(EMPTY.len())
         .position(|w| w == EMPTY)
-        .ok_or("findings.json: no findings array in the document")?
+        .ok_or_else(|| std::io::Error::other("findings.json: no findings array in the document"))?
         + EMPTY.len()
         - 1;
     // Up to and with the `[`; then each finding as the pretty printer puts an
     // array element two levels down: `\n` (`,\n` after the first), four
     // spaces, the object at that depth; then `\n  ` and the `]` onwards.
-    out.write_all(&frame[..at]).map_err(|e| e.to_string())?;
+    out.write_all(&frame[..at])?;
     super::chunks::write_chunks_in_order(
         &data.findings,
         FINDING_BYTES,
         |start, chunk, buf| {
             let mut depth = PrettyFormatter::with_indent(b"  ");
             for _ in 0..2 {
-                depth
-                    .begin_array(&mut std::io::sink())
-                    .map_err(|e| e.to_string())?;
+                depth.begin_array(&mut std::io::sink())?;
             }
             for (i, finding) in chunk.iter().enumerate() {
                 buf.extend_from_slice(if start + i == 0 { b"\n    " } else { b",\n    " });
                 let mut ser = serde_json::Serializer::with_formatter(&mut *buf, depth.clone());
-                finding.serialize(&mut ser).map_err(|e| e.to_string())?;
+                finding.serialize(&mut ser)?;
             }
             Ok(())
         },
         out,
     )?;
     if !data.findings.is_empty() {
-        out.write_all(b"\n  ").map_err(|e| e.to_string())?;
+        out.write_all(b"\n  ")?;
     }
-    out.write_all(&frame[at..]).map_err(|e| e.to_string())?;
-    out.write_all(b"\n").map_err(|e| e.to_string())
+    out.write_all(&frame[at..])?;
+    out.write_all(b"\n")
 }
 
 #[derive(Serialize)]
@@ -134,7 +132,7 @@ struct IdpInput<'a> {
     warnings: &'a [String],
 }
 
-pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> Result<(), String> {
+pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     let run = &data.run;
     let doc = RunJson {
         schema_version: SCHEMA_VERSION,
@@ -163,8 +161,8 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> Result<(), Stri
         rules_run: &run.rules_run,
         collection: &run.snapshot_meta,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(|e| e.to_string())?;
-    out.write_all(b"\n").map_err(|e| e.to_string())
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -31,8 +31,6 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: {reason}")]
-    Render { file: String, reason: String },
 }
 
 /// How the files are written (not what they say).
@@ -54,7 +52,7 @@ pub fn write_all(
         file: dir.display().to_string(),
         source,
     })?;
-    type Writer = fn(&ReportData, &IdentityGraph, &mut dyn Write) -> Result<(), String>;
+    type Writer = fn(&ReportData, &IdentityGraph, &mut dyn Write) -> std::io::Result<()>;
     let outputs: [(&str, Writer); 4] = [
         ("findings.csv", |d, _, w| write_findings_csv(d, w)),
         ("findings.json", |d, _, w| write_findings_json(d, w)),
@@ -77,10 +75,7 @@ pub fn write_all(
             if name == "findings.csv" && options.csv_bom {
                 out.write_all(UTF8_BOM).map_err(io)?;
             }
-            write(data, graph, &mut out).map_err(|reason| ReportError::Render {
-                file: file.clone(),
-                reason,
-            })?;
+            write(data, graph, &mut out).map_err(io)?;
             out.flush().map_err(io)?;
             crate::logging::phase(clock, &format!("{name} written"));
             Ok(path)

@@ -72,10 +72,7 @@ pub fn export(run_dir: &Path, out: &Path) -> Result<ExportSummary, ReviewError> 
     let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io)?;
     {
         let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-        write_workbook(&rows, &mut buffered).map_err(|reason| ReviewError::Input {
-            file: out.display().to_string(),
-            reason,
-        })?;
+        write_workbook(&rows, &mut buffered).map_err(io)?;
         buffered.flush().map_err(io)?;
     }
     tmp.persist_noclobber(out).map_err(|e| {
@@ -201,10 +198,10 @@ fn row(base: WorkbookRow, findings: &[(&FindingRecord, Severity)]) -> WorkbookRo
 }
 
 /// The workbook as UTF-8 CSV with a byte-order mark, every cell spreadsheet-safe.
-pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> Result<(), String> {
-    out.write_all(BOM).map_err(|e| e.to_string())?;
+pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(BOM)?;
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(COLUMNS).map_err(|e| e.to_string())?;
+    w.write_record(COLUMNS)?;
     for r in rows {
         let cells = [
             r.agent_id.to_string(),
@@ -226,10 +223,9 @@ pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> Result<(), S
             String::new(),
             String::new(),
         ];
-        w.write_record(cells.iter().map(|c| spreadsheet_cell(c).into_owned()))
-            .map_err(|e| e.to_string())?;
+        w.write_record(cells.iter().map(|c| spreadsheet_cell(c).into_owned()))?;
     }
-    w.flush().map_err(|e| e.to_string())
+    w.flush()
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ const SCRIPT: &str = include_str!("../templates/report.js");
 
 /// `graph` is the one the report was built from: agent panels read their
 /// permission surface from it as they are written.
-pub fn write_html(data: &ReportData, graph: &IdentityGraph, out: &mut dyn Write) -> Result<(), String> {
+pub fn write_html(data: &ReportData, graph: &IdentityGraph, out: &mut dyn Write) -> std::io::Result<()> {
     let env = environment()?;
     let page = Page::new(data);
     let inline_rule_text = page.inline_rule_text;
@@ -82,11 +82,10 @@ pub fn write_html(data: &ReportData, graph: &IdentityGraph, out: &mut dyn Write)
     render(&env, "page_end.html", frame, out)
 }
 
-fn environment() -> Result<Environment<'static>, String> {
+fn environment() -> std::io::Result<Environment<'static>> {
     let mut env = Environment::new();
     for (name, source) in TEMPLATES {
-        env.add_template(name, source)
-            .map_err(|e| format!("template {name}: {e}"))?;
+        env.add_template(name, source).map_err(std::io::Error::other)?;
     }
     // `reports/x/policy.toml` → `policy.toml`, where the full path would crowd a line.
     env.add_filter("basename", |path: String| {
@@ -128,11 +127,13 @@ fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<()
 const ROW_BYTES: usize = 1024;
 const PANEL_BYTES: usize = 1536;
 
-fn render(env: &Environment, name: &str, ctx: Value, out: &mut dyn Write) -> Result<(), String> {
+/// A write error inside the template comes back as minijinja's error with
+/// the io::Error as its source: kept whole, so the cause reaches the user.
+fn render(env: &Environment, name: &str, ctx: Value, out: &mut dyn Write) -> std::io::Result<()> {
     env.get_template(name)
         .and_then(|t| t.render_captured_to(ctx, &mut *out))
         .map(drop)
-        .map_err(|e| format!("template {name}: {e:#}"))
+        .map_err(std::io::Error::other)
 }
 
 #[cfg(test)]
