@@ -7,7 +7,8 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::types::{AdminCount, AgentRef, Exception, RoleMapping};
-use super::{Policy, RoleRef, RuleSettings, known_rule};
+use super::{Policy, RoleRef, RuleSettings};
+use crate::catalogue::is_rule_id;
 use crate::idp::CsvMapping;
 use crate::model::TicketScope;
 
@@ -269,7 +270,7 @@ impl RawPolicy {
         }
         for (i, e) in self.exceptions.into_iter().enumerate() {
             let key = format!("exceptions[{i}]");
-            if !known_rule(&e.rule) {
+            if !is_rule_id(&e.rule) {
                 return Err((format!("{key}.rule"), format!("no rule is called `{}`", e.rule)));
             }
             for (field, value) in [("justification", &e.justification), ("approver", &e.approver)] {
@@ -322,7 +323,7 @@ impl RawPolicy {
             policy.idp_csv = Some(mapping);
         }
         for (id, raw) in self.rules {
-            if !known_rule(&id) {
+            if !is_rule_id(&id) {
                 return Err((format!("rules.\"{id}\""), format!("no rule is called `{id}`")));
             }
             let severity = raw
