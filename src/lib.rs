@@ -2,9 +2,12 @@
 //!
 //! Data flows one way: `cli` → `collect` (the only async part) → snapshot
 //! file → `model` → `graph` (+ `idp` identities) → `rules` → findings
-//! registry → `report`. The simulator (`sim`) serves a fixture account over
-//! HTTP for the demo and the tests; it shares no logic with the collector.
+//! registry → `report`. `catalogue` (severities, rule ids) sits below both
+//! `policy` and `rules`, so neither imports the other to borrow a type. The
+//! simulator (`sim`) serves a fixture account over HTTP for the demo and the
+//! tests; it shares no logic with the collector.
 
+pub mod catalogue;
 pub mod cli;
 pub mod collect;
 pub mod commands;

@@ -218,6 +218,36 @@ fn malformed_snapshot_and_policy_name_line_and_column() {
     );
 }
 
+/// A policy's mistakes came one per run, each at the first line that looked
+/// like its key: the second exception's at the first one's line, others at 1:1.
+#[test]
+fn every_policy_mistake_is_reported_at_its_own_line_in_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = "fixtures/policy/every-mistake.toml";
+    let run = audit(&["--idp", OKTA, "--policy", policy], &dir.path().join("out"));
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let placed: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.trim_start_matches("error: "))
+        .filter_map(|l| l.strip_prefix(policy))
+        .map(|l| l.split(": `").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ":4:16", ":5:29", ":8:7", ":13:1", ":17:1", ":24:1", ":26:20", ":32:12", ":34:8", ":45:8",
+            ":48:12", ":49:11", ":53:9",
+        ],
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(":45:8: `exceptions[1].rule`: no rule is called `dormant`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists(), "bad input writes no run");
+}
+
 #[test]
 fn identity_map_and_domain_aliases_resolve_and_say_how() {
     let dir = tempfile::tempdir().expect("tempdir");

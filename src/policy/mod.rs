@@ -1,8 +1,11 @@
 //! The policy file: the organisation's decisions as reviewable text. Read
 //! into a raw form that rejects unknown keys, then validated into [`Policy`].
+//! The rules read the policy; the policy never imports the rules (rule ids
+//! and severities come from [`crate::catalogue`], below both).
 
 mod raw;
 mod types;
+mod validate;
 
 pub use types::{AdminCount, AgentRef, Exception, RoleMapping};
 
@@ -11,8 +14,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::catalogue::Severity;
 use crate::idp::{CsvMapping, KeyRewrites};
-use crate::rules::{Severity, rule_by_id};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -22,13 +25,26 @@ pub enum PolicyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}:{line}:{column}: {reason}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
+    /// Every mistake of the file, in file order, one `FILE:LINE:COLUMN:
+    /// message` a line.
+    #[error("{}", show(.file, .mistakes))]
+    Invalid { file: String, mistakes: Vec<Mistake> },
+}
+
+/// One mistake in a policy file, placed at the value that is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mistake {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+fn show(file: &str, mistakes: &[Mistake]) -> String {
+    let lines: Vec<String> = mistakes
+        .iter()
+        .map(|m| format!("{file}:{}:{}: {}", m.line, m.column, m.message))
+        .collect();
+    lines.join("\n")
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -131,24 +147,29 @@ impl Policy {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
-        let raw: raw::RawPolicy = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        let invalid = |mut problems: Vec<validate::Problem>| {
+            problems.sort_by_key(|(span, _)| span.start);
+            let mistakes = problems
+                .into_iter()
+                .map(|(span, message)| {
+                    let (line, column) = line_col(text, span.start);
+                    Mistake {
+                        line,
+                        column,
+                        message,
+                    }
+                })
+                .collect();
             PolicyError::Invalid {
                 file: file.to_owned(),
-                line,
-                column,
-                reason: e.message().to_owned(),
+                mistakes,
             }
-        })?;
-        raw.validate().map_err(|(key, reason)| {
-            let (line, column) = find_key(text, &key);
-            PolicyError::Invalid {
-                file: file.to_owned(),
-                line,
-                column,
-                reason: format!("`{key}`: {reason}"),
-            }
-        })
+        };
+        // The deserializer stops at its first mistake (syntax, unknown key,
+        // wrong type); validation then finds every other one at once.
+        let raw: raw::RawPolicy = toml::from_str(text)
+            .map_err(|e| invalid(vec![(e.span().unwrap_or(0..0), e.message().to_owned())]))?;
+        raw.validate(text).map_err(invalid)
     }
 
     /// A role is privileged when named exactly (or by id) in `privileged_roles`.
@@ -187,27 +208,23 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where a validated key stands in the file, for the message (first match of its last segment).
-fn find_key(text: &str, key: &str) -> (usize, usize) {
-    let last = key.rsplit('.').next().unwrap_or(key).trim_matches('"');
-    text.lines()
-        .enumerate()
-        .find(|(_, l)| {
-            let t = l.trim_start();
-            t.starts_with(last)
-                || t.starts_with(&format!("\"{last}\""))
-                || t.contains(&format!("[rules.\"{last}\"]"))
-        })
-        .map_or((1, 1), |(n, l)| (n + 1, l.len() - l.trim_start().len() + 1))
-}
-
-pub(crate) fn known_rule(id: &str) -> bool {
-    rule_by_id(id).is_some()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Arrows run one way: `rules` → `policy` → `catalogue`.
+    #[test]
+    fn the_policy_does_not_import_the_rules() {
+        let rules = concat!("crate::", "rules");
+        for (file, text) in [
+            ("mod.rs", include_str!("mod.rs")),
+            ("raw.rs", include_str!("raw.rs")),
+            ("types.rs", include_str!("types.rs")),
+            ("validate.rs", include_str!("validate.rs")),
+        ] {
+            assert!(!text.contains(rules), "src/policy/{file} imports the rules");
+        }
+    }
 
     #[test]
     fn empty_policy_is_the_default() {

@@ -25,8 +25,10 @@ mod terminated_active;
 
 use jiff::Timestamp;
 
+/// Lives below both the policy and the rules; re-exported where it always was.
+pub use crate::catalogue::Severity;
 pub use catalogue::catalogue_version;
-pub use finding::{Evidence, Finding, PathStep, RuleMeta, Severity};
+pub use finding::{Evidence, Finding, PathStep, RuleMeta};
 
 use crate::graph::IdentityGraph;
 use crate::policy::Policy;
@@ -84,6 +86,14 @@ mod tests {
             );
             assert!(!rule.meta().controls.is_empty(), "{id} evidences no control");
         }
+    }
+
+    /// The policy checks rule ids against `catalogue::RULE_IDS` (it may not
+    /// import the rules), so that list must be exactly this one.
+    #[test]
+    fn the_policy_knows_exactly_these_rule_ids_in_this_order() {
+        let ids: Vec<&str> = ALL_RULES.iter().map(|r| r.meta().id).collect();
+        assert_eq!(ids, crate::catalogue::RULE_IDS);
     }
 
     #[test]
