@@ -7,20 +7,25 @@
 //! simulator (`sim`) serves a fixture account over HTTP for the demo and the
 //! tests; it shares no logic with the collector.
 
-pub mod catalogue;
+// The public surface is what the binary, the integration tests, the
+// benchmarks and the fuzz targets use: the CLI and its commands, collection,
+// the snapshot model, IdP readers, the graph, policy, rules, run directories,
+// evidence, review and the simulator. The rest is internal to the crate.
 pub mod cli;
 pub mod collect;
 pub mod commands;
-pub mod diff;
 pub mod evidence;
 pub mod graph;
 pub mod idp;
 pub mod logging;
 pub mod model;
 pub mod policy;
-pub mod report;
 pub mod review;
 pub mod rules;
 pub mod rundir;
 pub mod sim;
-pub mod text;
+
+mod catalogue;
+mod diff;
+mod report;
+mod text;

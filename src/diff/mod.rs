@@ -18,10 +18,10 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use agents::{AccessChange, AgentChanges, AgentSummary, RemovalReason, RemovedAgent, StatusChange};
-pub use decisions::{DecisionCheck, DecisionChecks, Now, Outcome};
-pub use findings::{FindingChange, FindingChanges, Resolution};
-pub use side::{AccessDelta, AgentState, Contact, MatchedBy, Population, ScopeChange, Side};
+pub use agents::{AgentChanges, AgentSummary, RemovalReason};
+pub use decisions::{DecisionCheck, DecisionChecks, Outcome};
+pub use findings::{FindingChange, FindingChanges};
+pub use side::{Population, Side};
 pub use text::write_text;
 
 use crate::rundir::RunDirError;

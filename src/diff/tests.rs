@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use super::decisions::Now;
+use super::findings::Resolution;
 use super::side::test_support::{agent, record, side};
 use super::*;
 use crate::rundir::{Decision, DecisionKind, Decisions, WorkbookRef};

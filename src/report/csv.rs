@@ -25,9 +25,6 @@ pub const HEADER: [&str; 14] = [
 /// Excel reads a CSV as UTF-8 only when it starts with this byte-order mark.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The spreadsheet rules live with the other rules for showing text.
-pub use crate::text::{FORMULA_START, neutralise};
-
 pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER)?;

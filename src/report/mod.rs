@@ -15,11 +15,11 @@ use rayon::prelude::*;
 use crate::graph::IdentityGraph;
 
 pub use view::{
-    AgentEntry, AmbiguousMatch, Completeness, FindingRow, InputFile, Population, ReportData, RunInfo,
-    Summary, SuppressedRow, UnclassifiedRole,
+    AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary, SuppressedRow,
+    UnclassifiedRole,
 };
 
-pub use self::csv::{FORMULA_START, UTF8_BOM, neutralise, write_findings_csv};
+pub use self::csv::{UTF8_BOM, write_findings_csv};
 pub use self::html::write_html;
 pub use self::json::{write_findings_json, write_run_json};
 
