@@ -8,6 +8,7 @@ mod governor;
 mod key;
 mod listing;
 mod membership;
+mod merge;
 mod progress;
 mod target;
 
