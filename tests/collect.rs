@@ -413,3 +413,28 @@ fn run_checks_every_input_before_the_first_request() {
         assert!(!out.exists());
     }
 }
+
+/// A refused connection on the very first request was retried six times,
+/// as if Freshdesk were down for a moment rather than the address wrong.
+#[test]
+fn a_refused_first_connection_fails_at_once_without_retries() {
+    // Bound and closed again: nothing listens on the port now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    std::fs::write(&out, "last quarter's snapshot").expect("write");
+    let run = collect(&format!("http://127.0.0.1:{port}"), &out, Some(ADMIN_KEY));
+    let message = text(&run);
+    assert_eq!(run.status.code(), Some(3), "{message}");
+    assert!(
+        message.contains(&format!("cannot connect to 127.0.0.1:{port}: connection refused")),
+        "names the host and the cause: {message}"
+    );
+    assert!(message.contains("Not retried"), "{message}");
+    assert!(!message.contains("retrying"), "exactly one attempt: {message}");
+    assert!(!message.contains(ADMIN_KEY), "the key leaked into output");
+    assert!(!out.exists(), "no snapshot may be left behind");
+}
