@@ -5,7 +5,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use jiff::Timestamp;
+use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
@@ -158,9 +159,14 @@ impl Client {
                         if waits > MAX_RATE_LIMIT_WAITS {
                             return Err(CollectError::RateLimited { endpoint, waits });
                         }
-                        let wait = retry_after(resp.headers())
-                            .unwrap_or_else(|| backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1));
-                        tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, "rate limited; waiting");
+                        let (wait, from) = match retry::retry_after(resp.headers(), Timestamp::now()) {
+                            Some(wait) => (wait, "retry-after"),
+                            None => (
+                                backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1),
+                                "backoff",
+                            ),
+                        };
+                        tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, from, "rate limited; waiting");
                         // Everyone waits, not just this request: the budget is the account's.
                         self.governor.pause(wait);
                         continue;
@@ -293,11 +299,6 @@ fn backoff(start: Duration, cap: Duration, attempt: u32) -> Duration {
     let ceiling = start.saturating_mul(1u32 << attempt.min(16)).min(cap);
     let floor = ceiling / 2;
     floor + ceiling.saturating_sub(floor).mul_f64(fastrand::f64())
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
-    Some(Duration::from_secs(secs.min(3600)))
 }
 
 /// The `rel="next"` target of a `link` header, resolved against the request URL.

@@ -8,8 +8,17 @@
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
 
+use jiff::Timestamp;
+use jiff::fmt::{rfc2822, strtime};
+use jiff::tz::TimeZone;
 use reqwest::StatusCode;
+use reqwest::header::{DATE, HeaderMap, RETRY_AFTER};
+
+/// The longest `Retry-After` obeyed. Freshdesk's window is one minute; with
+/// the client's twelve waits, honouring hours would hold a run for days.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(5 * 60);
 
 const SETUP: &str = "the host has not answered any request yet, so this is a setup problem, not a passing fault. \
      Check --domain / --base-url, DNS, the network and any proxy";
@@ -216,10 +225,52 @@ fn causes(e: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
     found
 }
 
+/// `Retry-After` (RFC 9110 §10.2.3) as a wait, at most [`RETRY_AFTER_CAP`]:
+/// delta-seconds, or an HTTP-date measured from the response's own `Date`
+/// (the server's clock, so a skewed local clock neither stretches nor skips
+/// the wait), else from `now`. A date not in the future tells nothing:
+/// `None`, and the caller backs off.
+pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is still "a long time".
+        value.parse().map_or(RETRY_AFTER_CAP, Duration::from_secs)
+    } else {
+        let at = http_date(value)?;
+        let now = headers
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| http_date(v.trim()))
+            .unwrap_or(now);
+        let wait = now.duration_until(at);
+        if !wait.is_positive() {
+            return None;
+        }
+        Duration::try_from(wait).ok()?
+    };
+    Some(wait.min(RETRY_AFTER_CAP))
+}
+
+/// The three forms RFC 9110 §5.6.7 obliges a recipient to accept:
+/// IMF-fixdate (what servers send), and the obsolete RFC 850 and asctime.
+fn http_date(s: &str) -> Option<Timestamp> {
+    if let Ok(at) = rfc2822::DateTimeParser::new().parse_timestamp(s) {
+        return Some(at);
+    }
+    // jiff reads a two-digit year as 1969-2068, which covers any date a
+    // server means now.
+    ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+        .into_iter()
+        .find_map(|format| {
+            let datetime = strtime::parse(format, s).ok()?.to_datetime().ok()?;
+            TimeZone::UTC.to_timestamp(datetime).ok()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use reqwest::header::HeaderValue;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
@@ -304,6 +355,50 @@ mod tests {
         for (code, transient) in table {
             let status = StatusCode::from_u16(code).expect("status");
             assert_eq!(transient_status(status), transient, "{code}");
+        }
+    }
+
+    /// `Retry-After` was read as delta-seconds only: an HTTP-date was ignored.
+    #[test]
+    fn retry_after_reads_delta_seconds_and_http_dates() {
+        // 2026-03-01 is a Sunday.
+        let now: Timestamp = "2026-03-01T12:00:00Z".parse().expect("timestamp");
+        let secs = |n| Some(Duration::from_secs(n));
+        let table: [(Option<&str>, Option<&str>, Option<Duration>); 18] = [
+            (None, None, None),
+            (Some("120"), None, secs(120)),
+            (Some(" 7 "), None, secs(7)),
+            (Some("0"), None, secs(0)),
+            (Some("86400"), None, Some(RETRY_AFTER_CAP)),
+            (Some("99999999999999999999999"), None, Some(RETRY_AFTER_CAP)),
+            (Some("Sun, 01 Mar 2026 12:00:30 GMT"), None, secs(30)),
+            // Measured on the server's clock, 10 s behind ours.
+            (
+                Some("Sun, 01 Mar 2026 12:00:30 GMT"),
+                Some("Sun, 01 Mar 2026 11:59:50 GMT"),
+                secs(40),
+            ),
+            // An unreadable Date falls back to our clock.
+            (Some("Sun, 01 Mar 2026 12:00:30 GMT"), Some("yesterday"), secs(30)),
+            (Some("Sunday, 01-Mar-26 12:01:00 GMT"), None, secs(60)),
+            (Some("Sun Mar  1 12:00:45 2026"), None, secs(45)),
+            (Some("Mon, 02 Mar 2026 12:00:00 GMT"), None, Some(RETRY_AFTER_CAP)),
+            (Some("Sun, 01 Mar 2026 11:00:00 GMT"), None, None),
+            (Some("Sun, 01 Mar 2026 12:00:00 GMT"), None, None),
+            (Some("Mon, 01 Mar 2026 12:00:30 GMT"), None, None),
+            (Some("soon"), None, None),
+            (Some("-5"), None, None),
+            (Some("1.5"), None, None),
+        ];
+        for (value, date, want) in table {
+            let mut headers = HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            }
+            if let Some(date) = date {
+                headers.insert(DATE, HeaderValue::from_static(date));
+            }
+            assert_eq!(retry_after(&headers, now), want, "{value:?} with Date {date:?}");
         }
     }
 
