@@ -413,3 +413,65 @@ fn run_checks_every_input_before_the_first_request() {
         assert!(!out.exists());
     }
 }
+
+/// A refused connection on the very first request was retried six times,
+/// as if Freshdesk were down for a moment rather than the address wrong.
+#[test]
+fn a_refused_first_connection_fails_at_once_without_retries() {
+    // Bound and closed again: nothing listens on the port now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    std::fs::write(&out, "last quarter's snapshot").expect("write");
+    let run = collect(&format!("http://127.0.0.1:{port}"), &out, Some(ADMIN_KEY));
+    let message = text(&run);
+    assert_eq!(run.status.code(), Some(3), "{message}");
+    assert!(
+        message.contains(&format!("cannot connect to 127.0.0.1:{port}: connection refused")),
+        "names the host and the cause: {message}"
+    );
+    assert!(message.contains("Not retried"), "{message}");
+    assert!(!message.contains("retrying"), "exactly one attempt: {message}");
+    assert!(!message.contains(ADMIN_KEY), "the key leaked into output");
+    assert!(!out.exists(), "no snapshot may be left behind");
+}
+
+/// `Retry-After` was read as delta-seconds only: an HTTP-date (RFC 9110
+/// §10.2.3) was ignored, and the wait guessed by backing off.
+#[test]
+fn a_429_with_an_http_date_retry_after_is_waited_out() {
+    // Two requests per second: the five lists asked at once after the first
+    // page cannot all fit, so 429s are certain.
+    let cfg = deskaudit::sim::SimConfig {
+        rate_limit: 2,
+        window: std::time::Duration::from_secs(1),
+        retry_after: deskaudit::sim::RetryAfter::HttpDate,
+        ..config(Profile::Documented)
+    };
+    let (_rt, server) = start_sim(acme(), cfg);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    let flags = [
+        "-v",
+        "--reserve",
+        "0",
+        "--rate-window",
+        "1",
+        "--max-in-flight",
+        "16",
+    ];
+    let run = collect_with(&server.base_url(), &out, Some(ADMIN_KEY), &flags);
+    let message = text(&run);
+    assert!(run.status.success(), "{message}");
+    let snapshot = Snapshot::read(&out).expect("snapshot");
+    assert_complete(&snapshot);
+    assert!(snapshot.meta.rate_limited > 0, "no 429 was served");
+    assert_eq!(snapshot.meta.rate_limited, server.rate_limited_count());
+    assert!(
+        message.contains("from=\"retry-after\""),
+        "the waits were read from the HTTP-date: {message}"
+    );
+}

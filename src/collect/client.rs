@@ -1,21 +1,24 @@
 //! The HTTP client wrapper: auth, retries with backoff that reads the
 //! rate-limit headers, and the request accounting the snapshot records.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use jiff::Timestamp;
+use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
-
-use std::sync::Mutex;
 
 use super::CollectError;
 use super::governor::Governor;
 use super::key::ApiKey;
 use super::progress::Progress;
+use super::retry::{self, Fault, FaultKind, Verdict};
 use crate::model::snapshot::RateLimitSeen;
 
-/// Retries for 5xx, dropped connections, timeouts and unparseable bodies.
+/// Retries for what [`retry`] calls transient: 5xx, 408, timeouts, dropped
+/// connections, unparseable bodies.
 const MAX_FAULT_RETRIES: u32 = 6;
 /// Consecutive 429s tolerated before the run gives up.
 const MAX_RATE_LIMIT_WAITS: u32 = 12;
@@ -54,6 +57,9 @@ pub struct Client {
     governor: Governor,
     stats: Mutex<Stats>,
     progress: Progress,
+    /// Some request has had an HTTP answer: from then on a refused
+    /// connection is a passing fault, not a wrong address.
+    answered: AtomicBool,
 }
 
 impl Client {
@@ -78,6 +84,7 @@ impl Client {
             governor,
             stats: Mutex::new(Stats::default()),
             progress,
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -140,8 +147,9 @@ impl Client {
                 .send()
                 .await;
             let fault = match result {
-                Err(e) => format!("network error: {}", without_url(&e)),
+                Err(e) => Fault::of(&e),
                 Ok(resp) => {
+                    self.answered.store(true, Ordering::Relaxed);
                     let status = resp.status();
                     self.observe(resp.headers());
                     tracing::debug!(%endpoint, status = status.as_u16(), "response");
@@ -151,9 +159,14 @@ impl Client {
                         if waits > MAX_RATE_LIMIT_WAITS {
                             return Err(CollectError::RateLimited { endpoint, waits });
                         }
-                        let wait = retry_after(resp.headers())
-                            .unwrap_or_else(|| backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1));
-                        tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, "rate limited; waiting");
+                        let (wait, from) = match retry::retry_after(resp.headers(), Timestamp::now()) {
+                            Some(wait) => (wait, "retry-after"),
+                            None => (
+                                backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1),
+                                "backoff",
+                            ),
+                        };
+                        tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, from, "rate limited; waiting");
                         // Everyone waits, not just this request: the budget is the account's.
                         self.governor.pause(wait);
                         continue;
@@ -172,17 +185,17 @@ impl Client {
                     }
                     let next = next_link(resp.headers(), url);
                     match resp.bytes().await {
-                        Err(e) => format!("body cut off: {}", without_url(&e)),
+                        Err(e) => Fault::of(&e),
                         Ok(bytes) if status.is_success() || status == StatusCode::BAD_REQUEST => {
                             match serde_json::from_slice::<Value>(&bytes) {
                                 Ok(body) if status == StatusCode::BAD_REQUEST => {
                                     return Ok(Outcome::BadRequest(body));
                                 }
                                 Ok(body) => return Ok(Outcome::Ok(Response { body, next })),
-                                Err(e) => format!("unparseable JSON body (HTTP {status}): {e}"),
+                                Err(e) => Fault::new(FaultKind::Unreadable, format!("HTTP {status}: {e}")),
                             }
                         }
-                        Ok(_) if status.is_server_error() => format!("HTTP {status}"),
+                        Ok(_) if retry::transient_status(status) => Fault::new(FaultKind::Status(status), ""),
                         Ok(_) => {
                             return Err(CollectError::Protocol {
                                 endpoint,
@@ -192,18 +205,43 @@ impl Client {
                     }
                 }
             };
+            if let Verdict::Stop(why) = fault.kind.verdict(self.answered.load(Ordering::Relaxed)) {
+                return Err(self.not_retried(endpoint, &fault, why));
+            }
             faults += 1;
             if faults > MAX_FAULT_RETRIES {
                 return Err(CollectError::Exhausted {
                     endpoint,
                     attempts: faults,
-                    last: fault,
+                    last: fault.to_string(),
                 });
             }
             self.lock().retries += 1;
             let wait = backoff(BACKOFF_START, BACKOFF_CAP, faults - 1);
-            tracing::warn!(%endpoint, %fault, wait_ms = wait.as_millis() as u64, "retrying");
+            // Harmless for a read; what a write would need to know first.
+            let may_have_taken_effect = fault.kind.delivery().may_have_taken_effect();
+            tracing::warn!(%endpoint, %fault, may_have_taken_effect, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The error for a fault that retrying would not mend.
+    fn not_retried(&self, endpoint: String, fault: &Fault, why: &'static str) -> CollectError {
+        match fault.kind {
+            FaultKind::Local | FaultKind::Status(_) => CollectError::Protocol {
+                endpoint,
+                reason: format!("{fault}; not retried: {why}"),
+            },
+            _ => CollectError::Unreachable {
+                endpoint,
+                host: format!(
+                    "{}:{}",
+                    self.base.host_str().unwrap_or("?"),
+                    self.base.port_or_known_default().unwrap_or(0)
+                ),
+                cause: fault.to_string(),
+                why,
+            },
         }
     }
 
@@ -263,11 +301,6 @@ fn backoff(start: Duration, cap: Duration, attempt: u32) -> Duration {
     floor + ceiling.saturating_sub(floor).mul_f64(fastrand::f64())
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
-    Some(Duration::from_secs(secs.min(3600)))
-}
-
 /// The `rel="next"` target of a `link` header, resolved against the request URL.
 fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
     let value = headers.get(reqwest::header::LINK)?.to_str().ok()?;
@@ -280,25 +313,6 @@ fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
         });
         if is_next { base.join(target).ok() } else { None }
     })
-}
-
-/// reqwest errors name the URL; ours carry no secret but keep messages short.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "cannot connect".to_owned()
-    } else if e.is_body() || e.is_decode() {
-        "body cut off".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::CollectError;
 use super::client::{Client, Outcome};
-use super::discovery::merge;
 use super::listing::list;
+use super::merge::merge;
 use crate::model::snapshot::ChannelRecord;
 
 pub struct Fetched {

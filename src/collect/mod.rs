@@ -8,7 +8,9 @@ mod governor;
 mod key;
 mod listing;
 mod membership;
+mod merge;
 mod progress;
+mod retry;
 mod target;
 
 use jiff::Timestamp;
@@ -33,6 +35,13 @@ pub enum CollectError {
         "{endpoint}: the agent list came back truncated ({reason}): this is what a non-admin key sees. Use an administrator's API key"
     )]
     Truncated { endpoint: String, reason: String },
+    #[error("{endpoint}: cannot connect to {host}: {cause}. Not retried: {why}")]
+    Unreachable {
+        endpoint: String,
+        host: String,
+        cause: String,
+        why: &'static str,
+    },
     #[error("{endpoint}: gave up after {attempts} attempts; last error: {last}")]
     Exhausted {
         endpoint: String,

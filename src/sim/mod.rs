@@ -41,6 +41,17 @@ pub enum Profile {
     Seed,
 }
 
+/// How the documented profile's 429 says when to come back (RFC 9110
+/// §10.2.3 allows both); the seed profile sends no `Retry-After`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// Whole seconds until the window resets, as Freshdesk sends it.
+    #[default]
+    Seconds,
+    /// The moment the window resets, as an HTTP-date (IMF-fixdate).
+    HttpDate,
+}
+
 /// How the simulator behaves: keys, profile, rate limit and injected trouble.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -52,6 +63,8 @@ pub struct SimConfig {
     /// Requests allowed per `window`, for the whole account.
     pub rate_limit: u32,
     pub window: Duration,
+    /// The form of a 429's `Retry-After` (documented profile).
+    pub retry_after: RetryAfter,
     /// Delay before every answer.
     pub latency: Duration,
     /// Probability in `[0, 1]` that a request fails (500, 503, dropped, truncated).
@@ -68,6 +81,7 @@ impl Default for SimConfig {
             agent_key: Some("demo-agent-key".to_owned()),
             rate_limit: 700,
             window: Duration::from_secs(60),
+            retry_after: RetryAfter::Seconds,
             latency: Duration::ZERO,
             fault_rate: 0.0,
             seed: 0,

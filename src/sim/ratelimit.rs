@@ -32,6 +32,18 @@ impl Verdict {
             secs.max(1)
         })
     }
+
+    /// `Retry-After` as the HTTP-date of the reset seen from `now`, rounded
+    /// up to the next whole second (the form has no fractions, and a client
+    /// sent back early would only be refused again).
+    pub(crate) fn retry_after_date(&self, now: jiff::Timestamp) -> Option<String> {
+        let wait = jiff::SignedDuration::try_from(self.limited?).ok()?;
+        let reset = now.checked_add(wait).ok()?;
+        let whole = reset.as_second() + i64::from(reset.subsec_nanosecond() > 0);
+        let reset = jiff::Timestamp::from_second(whole).ok()?;
+        // IMF-fixdate, spelled out from RFC 9110 §5.6.7.
+        jiff::fmt::strtime::format("%a, %d %b %Y %H:%M:%S GMT", reset).ok()
+    }
 }
 
 impl RateLimiter {
@@ -90,6 +102,28 @@ mod tests {
         assert_eq!((last.remaining, last.limited), (0, None));
         let refused = limiter.check(t0 + Duration::from_micros(119_999_999));
         assert_eq!(refused.retry_after_secs(), Some(1));
+    }
+
+    #[test]
+    fn retry_after_date_is_the_reset_rounded_up_to_a_second() {
+        let now: jiff::Timestamp = "2026-03-01T12:00:00.250Z".parse().expect("timestamp");
+        let limited = |ms| Verdict {
+            total: 1,
+            remaining: 0,
+            limited: Some(Duration::from_millis(ms)),
+        };
+        for (ms, want) in [
+            (59_750, Some("Sun, 01 Mar 2026 12:01:00 GMT")),
+            (59_751, Some("Sun, 01 Mar 2026 12:01:01 GMT")),
+            (1, Some("Sun, 01 Mar 2026 12:00:01 GMT")),
+        ] {
+            assert_eq!(limited(ms).retry_after_date(now).as_deref(), want, "{ms} ms");
+        }
+        let served = Verdict {
+            limited: None,
+            ..limited(0)
+        };
+        assert_eq!(served.retry_after_date(now), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::faults::{self, Fault, FaultInjector};
 use super::ratelimit::{RateLimiter, Verdict};
 use super::reply::{FieldError, Reply};
 use super::routes::{self, Caller, Ctx, Route};
-use super::{Fixture, Profile, SimConfig};
+use super::{Fixture, Profile, RetryAfter, SimConfig};
 
 pub(crate) struct SimState {
     org: Org,
@@ -110,8 +110,12 @@ async fn handle(State(state): State<Arc<SimState>>, request: Request) -> Respons
     let reply = if verdict.limited.is_some() {
         state.limited.fetch_add(1, Ordering::Relaxed);
         let reply = Reply::rate_limited();
-        match (state.config.profile, verdict.retry_after_secs()) {
-            (Profile::Documented, Some(secs)) => reply.with_header("retry-after", secs.to_string()),
+        let retry_after = match state.config.retry_after {
+            RetryAfter::Seconds => verdict.retry_after_secs().map(|secs| secs.to_string()),
+            RetryAfter::HttpDate => verdict.retry_after_date(jiff::Timestamp::now()),
+        };
+        match (state.config.profile, retry_after) {
+            (Profile::Documented, Some(value)) => reply.with_header("retry-after", value),
             _ => reply,
         }
     } else if let Some(status) = fault.and_then(|f| f.status()).filter(|s| s.is_server_error()) {
