@@ -12,7 +12,7 @@ use super::client::{Client, Outcome};
 use super::listing::{Listing, list};
 use super::membership;
 use super::merge::{merge, merge_all};
-use crate::model::snapshot::ChannelRecord;
+use crate::model::snapshot::{ChannelOutcome, ChannelRecord};
 
 pub struct Found {
     pub agents: Vec<Value>,
@@ -109,11 +109,11 @@ pub async fn discover(
         requests: fetched.requests + demoted,
         pages: 0,
         objects: found,
-        outcome: format!(
-            "complete: {} only in group lists, {} from the previous snapshot, {found} found, {demoted} deleted and demoted to contacts",
+        outcome: ChannelOutcome::complete_with(format!(
+            "{} only in group lists, {} from the previous snapshot, {found} found, {demoted} deleted and demoted to contacts",
             unseen_in_groups.len(),
             unseen_previous.len()
-        ),
+        )),
     });
 
     let (account_total, account_record) = account;
@@ -158,14 +158,17 @@ async fn account_total(client: &Client) -> Result<(Option<u64>, ChannelRecord), 
                 Value::Object(parts) => Some(parts.values().filter_map(Value::as_u64).sum()),
                 other => other.as_u64(),
             });
-            let outcome = match total {
+            let outcome = ChannelOutcome::Other(match total {
                 Some(n) => format!("account reports {n} agents"),
                 None => "no total_agents in the response".to_owned(),
-            };
+            });
             (total, outcome)
         }
-        Ok(_) => (None, "not offered by this account".to_owned()),
-        Err(CollectError::Permission { .. }) => (None, "not permitted for this key (HTTP 403)".to_owned()),
+        Ok(_) => (None, ChannelOutcome::not_offered(None)),
+        Err(CollectError::Permission { .. }) => (
+            None,
+            ChannelOutcome::Other("not permitted for this key (HTTP 403)".to_owned()),
+        ),
         Err(e) => return Err(e),
     };
     let record = ChannelRecord {

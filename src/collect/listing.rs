@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::CollectError;
 use super::client::{Client, Outcome};
-use crate::model::snapshot::ChannelRecord;
+use crate::model::snapshot::{ChannelOutcome, ChannelRecord};
 
 pub const PER_PAGE: usize = 100;
 /// A runaway-pagination guard far above any real account.
@@ -29,7 +29,7 @@ impl Listing {
         } else {
             Err(CollectError::Protocol {
                 endpoint: self.record.name,
-                reason: self.record.outcome,
+                reason: self.record.outcome.into(),
             })
         }
     }
@@ -73,7 +73,8 @@ pub async fn list(
                     requests,
                     pages: 0,
                     objects: 0,
-                    outcome: why,
+                    // A first page refused is always the account not offering the channel.
+                    outcome: ChannelOutcome::NotOffered(why),
                 },
                 offered: false,
             });
@@ -146,7 +147,7 @@ pub async fn list(
             requests,
             pages,
             objects: items.len() as u64,
-            outcome: format!("complete ({how})"),
+            outcome: ChannelOutcome::complete(how),
         },
         items,
         offered: true,

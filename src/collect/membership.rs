@@ -13,7 +13,7 @@ use super::CollectError;
 use super::client::{Client, Outcome};
 use super::listing::list;
 use super::merge::merge;
-use crate::model::snapshot::ChannelRecord;
+use crate::model::snapshot::{ChannelOutcome, ChannelRecord};
 
 pub struct Fetched {
     pub results: Vec<(u64, Outcome)>,
@@ -58,7 +58,9 @@ pub async fn fill(
     if needy.is_empty() {
         records.push(ChannelRecord {
             name: "role and group edges".into(),
-            outcome: "the agent lists carry role_ids and group_ids: no extra requests".into(),
+            outcome: ChannelOutcome::Other(
+                "the agent lists carry role_ids and group_ids: no extra requests".into(),
+            ),
             ..ChannelRecord::default()
         });
         return Ok(records);
@@ -126,8 +128,8 @@ pub async fn fill(
             }
         }
         record.objects = covered.len() as u64;
-        record.outcome = format!(
-            "complete: roles for {} agents from {} group listings{}",
+        record.outcome = ChannelOutcome::complete_with(format!(
+            "roles for {} agents from {} group listings{}",
             covered.len(),
             with_needy.len(),
             if unavailable > 0 {
@@ -135,7 +137,7 @@ pub async fn fill(
             } else {
                 String::new()
             }
-        );
+        ));
         records.push(record);
     }
 
@@ -157,7 +159,7 @@ pub async fn fill(
         requests: fetched.requests,
         pages: 0,
         objects: count,
-        outcome: format!("complete: details for {count} agents in no group"),
+        outcome: ChannelOutcome::complete_with(format!("details for {count} agents in no group")),
     });
     Ok(records)
 }

@@ -2,6 +2,7 @@
 //! objects that the snapshot keeps verbatim.
 
 mod agent;
+mod completeness;
 mod directory;
 mod error;
 mod integrity;
@@ -10,6 +11,7 @@ pub mod snapshot;
 pub mod time;
 
 pub use agent::{Agent, AgentStatus, TicketScope};
+pub use completeness::{Check, Completeness, CompletenessCheck, Verdict};
 pub use directory::{Directory, Group, Role};
 pub use error::ModelError;
 pub use integrity::{Edits, Integrity};

@@ -62,8 +62,82 @@ pub struct ChannelRecord {
     pub requests: u64,
     pub pages: u64,
     pub objects: u64,
-    /// How the channel ended: `complete`, `unsupported (HTTP 400 invalid_field)`, ...
-    pub outcome: String,
+    /// How the channel ended.
+    pub outcome: ChannelOutcome,
+}
+
+/// How a discovery channel ended, typed; written in the snapshot as the text
+/// it carries (`complete (short page)`, `not offered by this account (HTTP
+/// 400 invalid_field)`, ...), so snapshots read and write as they always have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ChannelOutcome {
+    /// Read to its end; the text says how (`complete`, `complete (...)`, `complete: ...`).
+    Complete(String),
+    /// The account does not offer the channel (the API said so).
+    NotOffered(String),
+    /// Anything else: what happened, for the reader (a total reported, a
+    /// channel that needed no request).
+    Other(String),
+}
+
+impl ChannelOutcome {
+    /// `complete (how)`.
+    pub fn complete(how: &str) -> ChannelOutcome {
+        ChannelOutcome::Complete(format!("complete ({how})"))
+    }
+
+    /// `complete: what was done`.
+    pub fn complete_with(what: String) -> ChannelOutcome {
+        ChannelOutcome::Complete(format!("complete: {what}"))
+    }
+
+    /// `not offered by this account (why)`, or without a why.
+    pub fn not_offered(why: Option<&str>) -> ChannelOutcome {
+        ChannelOutcome::NotOffered(match why {
+            Some(why) => format!("not offered by this account ({why})"),
+            None => "not offered by this account".to_owned(),
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            ChannelOutcome::Complete(t) | ChannelOutcome::NotOffered(t) | ChannelOutcome::Other(t) => t,
+        }
+    }
+}
+
+impl Default for ChannelOutcome {
+    fn default() -> ChannelOutcome {
+        ChannelOutcome::Other(String::new())
+    }
+}
+
+impl std::fmt::Display for ChannelOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// The text as the snapshot holds it: the one place it is read back into a type.
+impl From<String> for ChannelOutcome {
+    fn from(text: String) -> ChannelOutcome {
+        if text == "complete" || text.starts_with("complete (") || text.starts_with("complete: ") {
+            ChannelOutcome::Complete(text)
+        } else if text.starts_with("not offered") {
+            ChannelOutcome::NotOffered(text)
+        } else {
+            ChannelOutcome::Other(text)
+        }
+    }
+}
+
+impl From<ChannelOutcome> for String {
+    fn from(outcome: ChannelOutcome) -> String {
+        match outcome {
+            ChannelOutcome::Complete(t) | ChannelOutcome::NotOffered(t) | ChannelOutcome::Other(t) => t,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -546,6 +620,40 @@ mod tests {
             e => format!("phase 2: {e}"),
         })?;
         Ok(format!("{:?} {:?}", lean.meta, directory))
+    }
+
+    #[test]
+    fn channel_outcomes_read_and_write_as_the_text_they_always_were() {
+        for (text, complete, not_offered) in [
+            ("complete", true, false),
+            ("complete (short page)", true, false),
+            ("complete: roles for 3 agents from 2 group listings", true, false),
+            ("completed elsewhere", false, false),
+            (
+                "not offered by this account (HTTP 400 invalid_field)",
+                false,
+                true,
+            ),
+            ("account reports 42 agents", false, false),
+            ("stopped", false, false),
+        ] {
+            let outcome: ChannelOutcome = serde_json::from_value(json!(text)).expect("reads");
+            assert_eq!(matches!(outcome, ChannelOutcome::Complete(_)), complete, "{text}");
+            assert_eq!(
+                matches!(outcome, ChannelOutcome::NotOffered(_)),
+                not_offered,
+                "{text}"
+            );
+            assert_eq!(serde_json::to_value(&outcome).expect("writes"), json!(text));
+        }
+        assert_eq!(
+            ChannelOutcome::complete("short page").text(),
+            "complete (short page)"
+        );
+        assert_eq!(
+            ChannelOutcome::not_offered(Some("HTTP 404")).text(),
+            "not offered by this account (HTTP 404)"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::graph::IdentityGraph;
 use crate::idp::IdpSource;
-use crate::model::{AgentStatus, Integrity, SnapshotMeta};
+use crate::model::{AgentStatus, Completeness, Integrity, SnapshotMeta};
 use crate::policy::Policy;
 use crate::rules::registry::FindingSet;
 use crate::rules::{Evidence, Finding};
@@ -118,26 +118,6 @@ pub struct AgentEntry {
     pub suppressed: Vec<usize>,
 }
 
-/// Whether the snapshot shows (rather than claims) that every agent was found.
-#[derive(Clone, Debug, Serialize)]
-pub struct Completeness {
-    /// `complete` (every check passed), `incomplete` (one failed) or
-    /// `unproven` (none failed, but one could not be made).
-    pub verdict: &'static str,
-    /// Agents in the snapshot, every status.
-    pub found: u64,
-    /// What `GET /api/v2/account` reported, when it did.
-    pub account_total: Option<u64>,
-    pub checks: Vec<CompletenessCheck>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CompletenessCheck {
-    /// `pass`, `warn` or `fail`.
-    pub outcome: &'static str,
-    pub text: String,
-}
-
 pub struct ReportData {
     pub run: RunInfo,
     pub unclassified_roles: Vec<UnclassifiedRole>,
@@ -202,10 +182,11 @@ impl ReportData {
     /// The population checks an auditor asks for first, from the snapshot's
     /// record of how it was collected.
     pub fn completeness(&self) -> Completeness {
-        completeness(
+        let p = &self.summary.population;
+        Completeness::of(
             &self.run.snapshot_meta,
             &self.run.snapshot_integrity,
-            &self.summary.population,
+            p.active + p.pending + p.deactivated,
         )
     }
 }
@@ -244,88 +225,6 @@ fn agents(graph: &IdentityGraph, set: &FindingSet) -> Vec<AgentEntry> {
         (rank(a), email, agent.id)
     });
     agents
-}
-
-fn completeness(meta: &SnapshotMeta, integrity: &Integrity, population: &Population) -> Completeness {
-    let found = population.active + population.pending + population.deactivated;
-    let mut checks = Vec::new();
-    let mut check = |outcome: &'static str, text: String| checks.push(CompletenessCheck { outcome, text });
-    // Whatever the collector proved, it proved of the data it hashed.
-    match integrity {
-        Integrity::Verified => check(
-            "pass",
-            "the snapshot's data matches the SHA-256 the collector recorded".into(),
-        ),
-        Integrity::Edited { .. } => check(
-            "fail",
-            "the snapshot's data does not match the SHA-256 the collector recorded: it was edited after collection and audited only because --accept-edited-snapshot said so".into(),
-        ),
-    }
-    // A channel "ended well" when the collector recorded it as complete; the
-    // collector writes no snapshot at all when a channel fails.
-    let finished = |name: &str| {
-        meta.channels
-            .iter()
-            .any(|c| c.name == name && c.outcome.starts_with("complete"))
-    };
-    if meta.channels.is_empty() {
-        check(
-            "warn",
-            "the snapshot records no discovery channels, so how agents were found cannot be shown".into(),
-        );
-    } else if finished("GET /api/v2/agents") {
-        check("pass", "the agent list was read to its last page".into());
-    } else {
-        check(
-            "fail",
-            "the snapshot does not show the agent list read to its last page".into(),
-        );
-    }
-    if !meta.channels.is_empty() {
-        let deactivated = [
-            "GET /api/v2/agents?only=availability",
-            "GET /api/v2/agents?active=false",
-        ];
-        if deactivated.iter().any(|c| finished(c)) {
-            check(
-                "pass",
-                "deactivated agents were listed too (a channel that returns them completed)".into(),
-            );
-        } else {
-            check(
-                "warn",
-                "no channel that lists deactivated agents completed: deactivated agents may be missing"
-                    .into(),
-            );
-        }
-    }
-    match meta.account_total_agents {
-        Some(total) if found >= total => check(
-            "pass",
-            format!("the account reports {total} agents and {found} were found"),
-        ),
-        Some(total) => check(
-            "fail",
-            format!("the account reports {total} agents but only {found} were found"),
-        ),
-        None => check(
-            "warn",
-            "the account did not report an agent total, so the count could not be cross-checked".into(),
-        ),
-    }
-    let verdict = if checks.iter().any(|c| c.outcome == "fail") {
-        "incomplete"
-    } else if checks.iter().any(|c| c.outcome == "warn") {
-        "unproven"
-    } else {
-        "complete"
-    };
-    Completeness {
-        verdict,
-        found,
-        account_total: meta.account_total_agents,
-        checks,
-    }
 }
 
 fn unclassified_roles(graph: &IdentityGraph, policy: &Policy) -> Vec<UnclassifiedRole> {
@@ -443,105 +342,6 @@ fn row(graph: &IdentityGraph, f: Finding) -> FindingRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::snapshot::ChannelRecord;
-
-    fn channel(name: &str, outcome: &str) -> ChannelRecord {
-        ChannelRecord {
-            name: name.into(),
-            outcome: outcome.into(),
-            ..ChannelRecord::default()
-        }
-    }
-
-    #[test]
-    fn completeness_verdicts() {
-        let agents = channel("GET /api/v2/agents", "complete (short page)");
-        let deactivated = channel("GET /api/v2/agents?only=availability", "complete (short page)");
-        let population = Population {
-            active: 5,
-            pending: 1,
-            deactivated: 2,
-        };
-        // (case, channels, account total, verdict, check outcomes)
-        type Case = (
-            &'static str,
-            Vec<ChannelRecord>,
-            Option<u64>,
-            &'static str,
-            [&'static str; 3],
-        );
-        let cases: [Case; 5] = [
-            (
-                "all shown",
-                vec![agents.clone(), deactivated.clone()],
-                Some(6),
-                "complete",
-                ["pass"; 3],
-            ),
-            (
-                "fewer found than the account reports",
-                vec![agents.clone(), deactivated.clone()],
-                Some(9),
-                "incomplete",
-                ["pass", "pass", "fail"],
-            ),
-            (
-                "no account total",
-                vec![agents.clone(), deactivated.clone()],
-                None,
-                "unproven",
-                ["pass", "pass", "warn"],
-            ),
-            (
-                "deactivated agents never listed",
-                vec![
-                    agents.clone(),
-                    channel("GET /api/v2/agents?active=false", "not offered"),
-                ],
-                Some(8),
-                "unproven",
-                ["pass", "warn", "pass"],
-            ),
-            (
-                "agent list not read to the end",
-                vec![channel("GET /api/v2/agents", "stopped"), deactivated.clone()],
-                Some(8),
-                "incomplete",
-                ["fail", "pass", "pass"],
-            ),
-        ];
-        for (name, channels, total, verdict, outcomes) in cases {
-            let meta = SnapshotMeta {
-                channels,
-                account_total_agents: total,
-                ..SnapshotMeta::default()
-            };
-            let c = completeness(&meta, &Integrity::Verified, &population);
-            assert_eq!(c.verdict, verdict, "{name}");
-            assert_eq!(c.found, 8, "{name}");
-            let got: Vec<&str> = c.checks.iter().map(|c| c.outcome).collect();
-            assert_eq!(got[0], "pass", "{name}: the data's hash");
-            assert_eq!(got[1..], outcomes, "{name}");
-            let edited = Integrity::Edited {
-                recorded: String::new(),
-                computed: "ab".repeat(32),
-            };
-            let c = completeness(&meta, &edited, &population);
-            assert_eq!((c.verdict, c.checks[0].outcome), ("incomplete", "fail"), "{name}");
-        }
-    }
-
-    #[test]
-    fn a_snapshot_without_a_discovery_record_proves_nothing() {
-        let c = completeness(
-            &SnapshotMeta::default(),
-            &Integrity::Verified,
-            &Population::default(),
-        );
-        assert_eq!(c.verdict, "unproven");
-        let got: Vec<&str> = c.checks.iter().map(|c| c.outcome).collect();
-        assert_eq!(got, ["pass", "warn", "warn"]);
-    }
 
     #[test]
     fn agents_are_listed_worst_first_with_their_findings() {

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::super::view::{Completeness, ReportData};
+use super::super::view::ReportData;
 use super::super::{AmbiguousMatch, InputFile, Population, SuppressedRow, UnclassifiedRole};
 use crate::idp::{Assignments, IdpSource};
+use crate::model::Completeness;
 use crate::model::SnapshotMeta;
 use crate::policy::Exception;
 use crate::rules::{ALL_RULES, Severity};
