@@ -243,3 +243,99 @@ fn assignments_report_is_read_and_recorded() {
         Some(64)
     );
 }
+
+/// Issue 12: a header written twice (`Status,Status`) was read from its first
+/// column, so the verdict hung on the order of columns. Every reader finds its
+/// columns through the same lookup, which now refuses a duplicate it would use.
+#[test]
+fn duplicate_header_a_reader_uses_is_refused_naming_both_columns() {
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "okta.csv",
+            "User,Login,Status,Status,Last Login\nAnn,ann@acme.test,ACTIVE,DEPROVISIONED,\n",
+            "columns 3 (`Status`) and 4 (`Status`)",
+        ),
+        (
+            "entra.csv",
+            "userPrincipalName,accountEnabled,displayName,AccountEnabled\nann@acme.test,True,Ann,False\n",
+            "columns 2 (`accountEnabled`) and 4 (`AccountEnabled`)",
+        ),
+        (
+            "google.csv",
+            "Email Address [Required],Status [READ ONLY],Last Sign In [READ ONLY],Status\n\
+             ann@acme.test,Active,Never logged in,Suspended\n",
+            "columns 2 (`Status [READ ONLY]`) and 4 (`Status`)",
+        ),
+        (
+            "onelogin.csv",
+            "username,email,status,last_login,Status\nann,ann@acme.test,1,,2\n",
+            "columns 3 (`status`) and 5 (`Status`)",
+        ),
+        (
+            "jumpcloud.csv",
+            "username,email,state,State\nann,ann@acme.test,ACTIVATED,SUSPENDED\n",
+            "columns 3 (`state`) and 4 (`State`)",
+        ),
+        (
+            "hris.csv",
+            "Work Email,Employment Status,Termination Date,Work Email\nann@acme.test,Active,,bo@acme.test\n",
+            "columns 1 (`Work Email`) and 4 (`Work Email`)",
+        ),
+    ];
+    for (name, data, columns) in cases {
+        let err = read_bytes(name, None, data.as_bytes(), as_of())
+            .expect_err(name)
+            .to_string();
+        assert!(err.starts_with(&format!("{name}:1: ")), "{err}");
+        assert!(err.contains(columns), "{name}: {err}");
+    }
+    // A duplicate of a column no reader uses changes no verdict: still read.
+    let unused = "User,Login,Status,Last Login,Title,Title\nAnn,ann@acme.test,ACTIVE,,A,B\n";
+    let set = read_bytes("okta.csv", None, unused.as_bytes(), as_of()).expect("unused duplicate");
+    assert_eq!(set.identities.len(), 1);
+}
+
+/// The same refusal is exit 2 through the CLI, for the `csv:` mapping and `--assignments` too.
+#[test]
+fn duplicate_header_is_exit_2_for_mapped_csv_and_assignments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let policy = write(
+        "policy.toml",
+        "[idp_csv]\nlogin = \"Username\"\nstatus = \"State\"\nactive_values = [\"on\"]\ndeprovisioned_values = [\"off\"]\n",
+    );
+    let custom = write("custom.csv", "Username,State,state\nann@acme.test,on,off\n");
+    let okta = write(
+        "okta.csv",
+        "User,Login,Status,Last Login\nAnn,ann@acme.test,ACTIVE,\n",
+    );
+    let assignments = write(
+        "assignments.csv",
+        "User,Login,Application name,Login\nAnn,ann@acme.test,Freshdesk,bo@acme.test\n",
+    );
+    let out = dir.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    let custom = format!("csv:{custom}");
+    let runs = [
+        (
+            vec!["--idp", &custom, "--policy", &policy],
+            "custom.csv:1: columns 2 (`State`) and 3 (`state`)",
+        ),
+        (
+            vec!["--idp", &okta, "--assignments", &assignments],
+            "assignments.csv:1: columns 2 (`Login`) and 4 (`Login`)",
+        ),
+    ];
+    for (extra, says) in runs {
+        let mut args = vec!["audit", "--snapshot", "reports/demo/snapshot.json", "--out", out];
+        args.extend(extra);
+        let run = deskaudit(&args, None);
+        let msg = text(&run);
+        assert_eq!(run.status.code(), Some(2), "{msg}");
+        assert!(msg.contains(says), "{msg}");
+    }
+}

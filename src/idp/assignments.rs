@@ -75,9 +75,9 @@ impl Assignments {
 fn read_report(table: &mut Table, out: &mut Assignments) -> Result<(), IdpError> {
     let login = table.require(&["Login"])?;
     let app = table.require(&["Application name"])?;
-    let instance = table.column(&["Application instance"]);
-    let app_login = table.column(&["Application login", "Application username"]);
-    let unassigned = table.column(&["Unassigned on"]);
+    let instance = table.column(&["Application instance"])?;
+    let app_login = table.column(&["Application login", "Application username"])?;
+    let unassigned = table.column(&["Unassigned on"])?;
     let mut rec = StringRecord::new();
     while table.next_row(&mut rec)?.is_some() {
         let names = format!("{} {}", cell(&rec, Some(app)), cell(&rec, instance)).to_lowercase();

@@ -123,6 +123,14 @@ pub(crate) fn check_width(
     Ok(false)
 }
 
+/// Whether a (trimmed) header is the column a reader names.
+pub(crate) type Matches = fn(&str, &str) -> bool;
+
+/// Headers match names ignoring case.
+fn same_name(header: &str, name: &str) -> bool {
+    header.eq_ignore_ascii_case(name)
+}
+
 pub(crate) struct Table {
     file: String,
     skipped_lines: u64,
@@ -261,23 +269,56 @@ impl Table {
         &self.headers
     }
 
-    /// Index of the first column whose name is one of `names`.
-    pub(crate) fn column(&self, names: &[&str]) -> Option<usize> {
+    /// The column a reader reads for `names` (aliases, the first present
+    /// wins); `None` when no header has any of them. A name two headers
+    /// answer to is an error naming both: which one to read would otherwise
+    /// depend on their order, and columns are never matched by position.
+    pub(crate) fn column(&self, names: &[&str]) -> Result<Option<usize>, IdpError> {
+        self.column_by(names, same_name)
+    }
+
+    /// As [`Table::column`], headers compared with `matches` (Google's suffixes).
+    pub(crate) fn column_by(&self, names: &[&str], matches: Matches) -> Result<Option<usize>, IdpError> {
+        for name in names {
+            let mut found = (0..self.headers.len()).filter(|&i| matches(&self.headers[i], name));
+            let Some(first) = found.next() else { continue };
+            if let Some(second) = found.next() {
+                let (a, b) = (&self.headers[first], &self.headers[second]);
+                return Err(self.header_error(format!(
+                    "columns {} (`{a}`) and {} (`{b}`) are both `{name}`: remove or rename one \
+                     (columns are matched by name, never by position)",
+                    first + 1,
+                    second + 1,
+                )));
+            }
+            return Ok(Some(first));
+        }
+        Ok(None)
+    }
+
+    /// Whether some header is one of `names`, for detection (which reads no cell).
+    pub(crate) fn has(&self, names: &[&str]) -> bool {
+        self.has_by(names, same_name)
+    }
+
+    pub(crate) fn has_by(&self, names: &[&str], matches: Matches) -> bool {
         names
             .iter()
-            .find_map(|name| self.headers.iter().position(|h| h.eq_ignore_ascii_case(name)))
+            .any(|name| self.headers.iter().any(|h| matches(h, name)))
     }
 
     pub(crate) fn has_all(&self, names: &[&str]) -> bool {
-        names.iter().all(|n| self.column(&[n]).is_some())
+        names.iter().all(|n| self.has(&[n]))
     }
 
     pub(crate) fn require(&self, names: &[&str]) -> Result<usize, IdpError> {
-        self.column(names).ok_or_else(|| IdpError::Row {
-            file: self.file.clone(),
-            line: 1 + self.skipped_lines,
-            reason: format!("missing column `{}`", names[0]),
-        })
+        self.column(names)?
+            .ok_or_else(|| self.header_error(format!("missing column `{}`", names[0])))
+    }
+
+    /// An error about the header row.
+    pub(crate) fn header_error(&self, reason: String) -> IdpError {
+        self.row_error(1 + self.skipped_lines, reason)
     }
 
     /// Reads the next data row into `rec`; `Ok(Some(line))`, or `Ok(None)` at the end.
@@ -372,5 +413,24 @@ mod tests {
         assert_eq!(lines(b"sep=,\r\na,b\r\n1,2\r\n3,4\r\n"), [3, 4]);
         assert_eq!(lines(b"a,b\n\"x\ny\",2\n3,4\n"), [2, 4]);
         assert_eq!(lines(b"a,b\r\n\"x\r\ny\",2\r\n3,4\r\n"), [2, 4]);
+    }
+
+    #[test]
+    fn a_duplicate_is_refused_only_when_looked_up() {
+        let table = Table::from_bytes("t.csv", b"sep=,\nLogin,Status, status ,Title,title\n").expect("table");
+        assert_eq!(table.column(&["login"]).expect("unique"), Some(0));
+        assert_eq!(table.column(&["Nickname"]).expect("absent"), None);
+        // An alias list stops at the first name present: the later, duplicated one is not read.
+        assert_eq!(table.column(&["Login", "Title"]).expect("first alias"), Some(0));
+        assert!(table.has(&["Title"]), "detection reads no cell");
+        for names in [&["Status"][..], &["Nickname", "Title"], &["Status", "Login"]] {
+            let err = table.column(names).expect_err("duplicate").to_string();
+            assert!(err.starts_with("t.csv:2: columns "), "{err}");
+        }
+        let err = table.require(&["STATUS"]).expect_err("duplicate").to_string();
+        assert!(
+            err.contains("columns 2 (`Status`) and 3 (`status`) are both `STATUS`"),
+            "{err}"
+        );
     }
 }

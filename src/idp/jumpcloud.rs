@@ -104,12 +104,10 @@ fn no_status() -> String {
 /// (`state`, `activated` or `suspended`), with no `status` (OneLogin) or
 /// `login` (Okta) column.
 pub(crate) fn detect(table: &Table) -> bool {
-    table.column(USERNAME).is_some()
-        && table.column(EMAIL).is_some()
-        && [STATE, ACTIVATED, SUSPENDED]
-            .iter()
-            .any(|names| table.column(names).is_some())
-        && table.column(&["status", "login"]).is_none()
+    table.has(USERNAME)
+        && table.has(EMAIL)
+        && [STATE, ACTIVATED, SUSPENDED].iter().any(|names| table.has(names))
+        && !table.has(&["status", "login"])
 }
 
 /// One row's status fields, read from bytes on the hot path.
@@ -144,15 +142,15 @@ fn fields(state: &[u8], cols: [(&'static str, Option<usize>, &[u8]); 3]) -> Resu
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let username = table.column(USERNAME);
-    let email = table.column(EMAIL);
+    let username = table.column(USERNAME)?;
+    let email = table.column(EMAIL)?;
     if username.is_none() && email.is_none() {
         table.require(USERNAME)?;
     }
-    let state = table.column(STATE);
-    let activated = table.column(ACTIVATED);
-    let suspended = table.column(SUSPENDED);
-    let locked = table.column(LOCKED);
+    let state = table.column(STATE)?;
+    let activated = table.column(ACTIVATED)?;
+    let suspended = table.column(SUSPENDED)?;
+    let locked = table.column(LOCKED)?;
     if state.is_none() && activated.is_none() && suspended.is_none() {
         table.require(STATE)?;
     }
@@ -163,14 +161,14 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
         activated,
         suspended,
         locked,
-        alternate: table.column(ALTERNATE),
-        display: table.column(&["displayname", "display name"]),
-        first: table.column(&["firstname", "first name"]),
-        last: table.column(&["lastname", "last name"]),
-        dept: table.column(&["department"]),
-        employee: table.column(&["employeeIdentifier", "employee_identifier", "employee id"]),
-        manager: table.column(&["manager"]),
-        last_login: table.column(&["lastLogin", "last_login", "last login"]),
+        alternate: table.column(ALTERNATE)?,
+        display: table.column(&["displayname", "display name"])?,
+        first: table.column(&["firstname", "first name"])?,
+        last: table.column(&["lastname", "last name"])?,
+        dept: table.column(&["department"])?,
+        employee: table.column(&["employeeIdentifier", "employee_identifier", "employee id"])?,
+        manager: table.column(&["manager"])?,
+        last_login: table.column(&["lastLogin", "last_login", "last login"])?,
     };
     table.rows(&cols, sink)
 }

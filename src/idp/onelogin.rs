@@ -65,16 +65,16 @@ pub(crate) fn status_code(code: u64) -> Option<IdpStatus> {
 /// OneLogin's own columns: `username` and `status`, with `last_login` or `email`,
 /// and no `login` (Okta's profile CSV has `login,email,status,lastLogin`).
 pub(crate) fn detect(table: &Table) -> bool {
-    table.column(USERNAME).is_some()
-        && table.column(STATUS).is_some()
-        && (table.column(LAST_LOGIN).is_some() || table.column(EMAIL).is_some())
-        && table.column(&["login"]).is_none()
+    table.has(USERNAME)
+        && table.has(STATUS)
+        && (table.has(LAST_LOGIN) || table.has(EMAIL))
+        && !table.has(&["login"])
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let status = table.require(STATUS)?;
-    let username = table.column(USERNAME);
-    let email = table.column(EMAIL);
+    let username = table.column(USERNAME)?;
+    let email = table.column(EMAIL)?;
     if username.is_none() && email.is_none() {
         table.require(USERNAME)?;
     }
@@ -82,12 +82,12 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
         status,
         username,
         email,
-        first: table.column(&["firstname", "first_name", "first name"]),
-        last: table.column(&["lastname", "last_name", "last name"]),
-        last_login: table.column(LAST_LOGIN),
-        dept: table.column(&["department"]),
-        employee: table.column(&["employee_id", "employee id", "employee_number", "employeeNumber"]),
-        manager: table.column(&["manager_user_id", "manager_ad_id", "manager"]),
+        first: table.column(&["firstname", "first_name", "first name"])?,
+        last: table.column(&["lastname", "last_name", "last name"])?,
+        last_login: table.column(LAST_LOGIN)?,
+        dept: table.column(&["department"])?,
+        employee: table.column(&["employee_id", "employee id", "employee_number", "employeeNumber"])?,
+        manager: table.column(&["manager_user_id", "manager_ad_id", "manager"])?,
     };
     table.rows(&cols, sink)
 }
