@@ -339,3 +339,140 @@ fn duplicate_header_is_exit_2_for_mapped_csv_and_assignments() {
         assert!(msg.contains(says), "{msg}");
     }
 }
+
+/// `deskaudit audit` against one `--idp` spec, killed if it runs past a
+/// minute (a reader that never ends fails the test instead of hanging it).
+fn audit_idp(spec: &str) -> (Option<i32>, String) {
+    let out = tempfile::tempdir().expect("tempdir");
+    audit_idp_into(spec, &out.path().join("out"))
+}
+
+fn audit_idp_into(spec: &str, out: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_deskaudit"))
+        .args([
+            "audit",
+            "--snapshot",
+            "reports/demo/snapshot.json",
+            "--idp",
+            spec,
+            "--out",
+        ])
+        .arg(out)
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, format!("{spec}: still running after 60 s"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let run = child.wait_with_output().expect("output");
+    (run.status.code(), text(&run))
+}
+
+/// Issue 12: `--idp okta:/dev/zero` grew without end; a directory, a socket
+/// or a device is no export. Each is refused before a byte is read.
+#[test]
+fn an_input_that_is_not_a_file_or_a_pipe_is_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("idp.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("socket");
+    let socket = socket.to_str().expect("utf-8").to_owned();
+    let folder = dir.path().to_str().expect("utf-8").to_owned();
+    let cases = [
+        (format!("okta:{folder}"), "is a directory"),
+        ("okta:/dev/null".to_owned(), "is a character device"),
+        (format!("okta-json:{socket}"), "is a socket"),
+        ("okta:/dev/zero".to_owned(), "is a character device"),
+    ];
+    for (spec, says) in cases {
+        let (code, msg) = audit_idp(&spec);
+        assert_eq!(code, Some(2), "{spec}: {msg}");
+        assert!(msg.contains(says), "{spec}: {msg}");
+        assert!(
+            msg.contains("not a regular file or a named pipe"),
+            "{spec}: {msg}"
+        );
+    }
+}
+
+/// A named pipe (`--idp okta:<(curl ...)`) is read once, in one pass, and
+/// its hash is that of the bytes that came through it.
+#[test]
+fn a_named_pipe_is_read_once() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, kind, fixture) in [
+        ("okta.pipe", "okta", "fixtures/acme/idp/okta-password-health.csv"),
+        ("okta-json.pipe", "okta-json", "fixtures/idp/okta-json/users.json"),
+    ] {
+        let fifo = dir.path().join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let bytes = std::fs::read(repo().join(fixture)).expect(fixture);
+        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, bytes))
+        };
+        let out = dir.path().join(format!("{name}.out"));
+        let spec = format!("{kind}:{}", fifo.display());
+        let (code, msg) = audit_idp_into(&spec, &out);
+        // Checked before joining the writer, which may still wait for a reader.
+        assert!(matches!(code, Some(0 | 1)), "{spec}: {msg}");
+        writer.join().expect("writer").expect("written");
+        let run_json = std::fs::read_to_string(out.join("run.json")).expect("run.json");
+        assert!(
+            run_json.contains(&sha),
+            "{spec}: the hash of the bytes read: {run_json}"
+        );
+    }
+}
+
+/// Issue 12: a file without a line end was read whole as one header (665 MB
+/// for 300 MB). One record (a CSV row, or the header) is capped at 1 MiB:
+/// past it the audit stops naming the file and the line the record starts on.
+#[test]
+fn a_record_over_one_mib_is_refused_naming_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "User,Login,Status,Last Login\n";
+    let long = "x".repeat(1_200_000);
+    let cases = [
+        ("no-line-end.csv", long.clone(), ":1: "),
+        (
+            "long-row.csv",
+            format!("{header}A,a@acme.test,ACTIVE,\n{long}\nB,b@acme.test,ACTIVE,\n"),
+            ":3: ",
+        ),
+        (
+            "open-quote.csv",
+            format!("{header}A,a@acme.test,ACTIVE,\n\"{}\n", "y\n".repeat(700_000)),
+            ":3: ",
+        ),
+        (
+            "big-file.csv",
+            format!(
+                "{header}{}{long},b,ACTIVE,\n",
+                "C,c@acme.test,ACTIVE,\n".repeat(500_000)
+            ),
+            ":500002: ",
+        ),
+    ];
+    for (name, data, line) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).expect("write");
+        let (code, msg) = audit_idp(&format!("okta:{}", path.display()));
+        assert_eq!(code, Some(2), "{name}: {msg}");
+        assert!(msg.contains(&format!("{name}{line}")), "{name}: {msg}");
+        assert!(msg.contains("longer than 1 MiB"), "{name}: {msg}");
+    }
+}

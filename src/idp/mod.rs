@@ -1,6 +1,7 @@
 //! Identity-provider exports, one file per format, normalised to [`Identity`].
 
 pub mod assignments;
+mod csv_stream;
 mod csv_table;
 mod custom_csv;
 mod entra;
@@ -296,6 +297,12 @@ pub struct IdpSet {
     pub assignments: Option<Assignments>,
 }
 
+/// The most one record may take: a CSV row (or the header) or one element of
+/// a JSON export's array, in bytes. Real rows are a few hundred bytes; without
+/// a cap a file with no line end, a quote never closed or `/dev/zero` would be
+/// held whole in memory.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
     #[error("{file}: {source}")]
@@ -306,6 +313,17 @@ pub enum IdpError {
     },
     #[error("{file}:{line}: {reason}")]
     Row { file: String, line: u64, reason: String },
+    /// A JSON export's error, at the line and column of the value that is wrong.
+    #[error("{file}:{line}:{column}: {reason}")]
+    At {
+        file: String,
+        line: u64,
+        column: u64,
+        reason: String,
+    },
+    /// A path that is no export (a directory, a device, a socket), refused before reading.
+    #[error("{file}: is {what}, not a regular file or a named pipe: give the export file itself")]
+    NotAFile { file: String, what: &'static str },
     #[error("{file}: cannot tell which IdP export this is.\n{hint}")]
     Undetected { file: String, hint: String },
 }
@@ -461,6 +479,15 @@ fn read_opened(
         warnings,
     };
     Ok((source, sink.kept))
+}
+
+/// Why a record over [`MAX_RECORD_BYTES`] is refused.
+pub(crate) fn too_long(what: &str) -> String {
+    format!(
+        "{what} longer than {} MiB: no export has one; is this a CSV or JSON export \
+         (a file with no line end, or a quote or bracket never closed)?",
+        MAX_RECORD_BYTES >> 20
+    )
 }
 
 fn undetected(file: &str) -> IdpError {
