@@ -476,3 +476,103 @@ fn a_record_over_one_mib_is_refused_naming_its_line() {
         assert!(msg.contains("longer than 1 MiB"), "{name}: {msg}");
     }
 }
+
+/// Issue 12: an error about one user of a JSON export said line 0 (`file:0:`);
+/// it names the line and column where that user starts.
+#[test]
+fn json_errors_name_the_users_line_and_column_not_line_0() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "okta.json",
+            "[\n  {\"status\": \"ACTIVE\", \"profile\": {\"login\": \"a@x.test\"}},\n  {\"status\": \"WEIRD\", \"profile\": {\"login\": \"b@x.test\"}}\n]\n",
+            "okta.json:3:3: user #2 of the array: status `WEIRD`",
+        ),
+        (
+            "graph.json",
+            "{\"value\": [\n  {\"userPrincipalName\": \"a@x.test\", \"accountEnabled\": true},\n  {\"userPrincipalName\": \"b@x.test\", \"accountEnabled\": \"maybe\"}]}",
+            "graph.json:3:3: user #2 of the array: accountEnabled",
+        ),
+        (
+            "scim.json",
+            "{\"Resources\": [\n {\"userName\": \"a\"},\n   {\"userName\": \"b\", \"active\": \"yes\"}]}",
+            "scim.json:3:4: user #2 of the array: active",
+        ),
+        (
+            "onelogin.json",
+            "[\n{\"username\": \"a\", \"status\": 1},\n{\"username\": \"b\", \"status\": \"gone\"}]",
+            "onelogin.json:3:1: user #2 of the array: status \"gone\"",
+        ),
+        (
+            "jumpcloud.json",
+            "{\"totalCount\": 2, \"results\": [\n{\"username\": \"a\", \"state\": \"ACTIVATED\"},\n\t{\"username\": \"b\", \"state\": \"GONE\"}]}",
+            "jumpcloud.json:3:2: user #2 of the array: state \"GONE\"",
+        ),
+    ];
+    for (name, data, says) in cases {
+        let err = read_bytes(name, None, data.as_bytes(), as_of())
+            .expect_err(name)
+            .to_string();
+        assert!(err.starts_with(says), "{name}: {err}");
+    }
+    // A syntax error, at the byte serde_json stopped at, counted from the file's start.
+    let err = read("fixtures/idp/malformed/truncated.json")
+        .expect_err("truncated")
+        .to_string();
+    assert!(
+        err.starts_with("fixtures/idp/malformed/truncated.json:1:57: user #1 of the array: EOF"),
+        "{err}"
+    );
+}
+
+/// Issue 12: a JSON export was parsed whole (1.99 GB for a million users) and
+/// one huge element was held like any other. Users are streamed one by one,
+/// and one over 1 MiB is refused where it starts.
+#[test]
+fn a_json_user_over_one_mib_is_refused_where_it_starts() {
+    let big = format!(
+        "[\n  {{\"status\": \"ACTIVE\", \"profile\": {{\"login\": \"a@x.test\"}}}},\n  {{\"status\": \"ACTIVE\", \"profile\": {{\"login\": \"{}\"}}}}\n]",
+        "b".repeat(1_200_000)
+    );
+    let Err(err) = read_bytes("okta.json", None, big.as_bytes(), as_of()) else {
+        panic!("a user of 1.2 MB was read");
+    };
+    let err = err.to_string();
+    assert!(
+        err.starts_with("okta.json:3:3: user #2 of the array: a JSON value longer than 1 MiB"),
+        "{err}"
+    );
+}
+
+/// Streaming reads the first user for detection; an empty page's kind is
+/// told by the members around its array, wherever they stand.
+#[test]
+fn json_kinds_are_detected_from_the_first_user_or_an_empty_pages_members() {
+    let cases: [(&str, IdpKind, u64); 4] = [
+        (
+            "{\"value\": [], \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#users\"}",
+            IdpKind::EntraJson,
+            0,
+        ),
+        ("{\"results\": [], \"totalCount\": 0}", IdpKind::Jumpcloud, 0),
+        (
+            "{\"Resources\": [{\"userName\": \"a\", \"active\": false}, {\"userName\": \"b\"}], \"totalResults\": 2}",
+            IdpKind::Scim,
+            2,
+        ),
+        (
+            "[{\"status\": \"SUSPENDED\", \"profile\": {\"login\": \"a\"}}, {\"status\": \"ACTIVE\", \"profile\": {\"login\": \"b\"}}]",
+            IdpKind::OktaJson,
+            2,
+        ),
+    ];
+    for (data, kind, rows) in cases {
+        let set = read_bytes("x.json", None, data.as_bytes(), as_of()).expect(data);
+        assert_eq!((set.sources[0].kind, set.sources[0].rows), (kind, rows), "{data}");
+    }
+    // totalResults after the array still tells a partial page.
+    let page = "{\"Resources\": [{\"userName\": \"a\"}], \"totalResults\": 250}";
+    let err = read_bytes("x.json", None, page.as_bytes(), as_of())
+        .expect_err("partial")
+        .to_string();
+    assert!(err.contains("one page"), "{err}");
+}

@@ -35,6 +35,7 @@ pub use resolve::{IdentityIndex, KeyRewrites, MatchMethod, Resolution};
 pub use sink::KeySet;
 
 use csv_table::Table;
+use json_doc::JsonUsers;
 use sink::Sink;
 use source::{Opened, Shape};
 
@@ -217,7 +218,19 @@ impl IdpKind {
             .map(|(kind, _)| kind)
     }
 
-    /// Detects a JSON export's kind from its shape.
+    /// The names this kind's users array may have in a JSON object.
+    fn json_arrays(self) -> &'static [&'static str] {
+        match self {
+            IdpKind::EntraJson => entra_json::ARRAYS,
+            IdpKind::Scim => scim::ARRAYS,
+            IdpKind::Onelogin => onelogin::ARRAYS,
+            IdpKind::Jumpcloud => jumpcloud::ARRAYS,
+            _ => okta_json::ARRAYS,
+        }
+    }
+
+    /// Detects a JSON export's kind from its shape: the document with only
+    /// the first user of its array ([`JsonUsers::preview`]).
     fn detect_json(doc: &serde_json::Value) -> Option<IdpKind> {
         type Detect = fn(&serde_json::Value) -> bool;
         let checks: [(IdpKind, Detect); 5] = [
@@ -434,17 +447,18 @@ fn read_opened(
             kind
         }
         Shape::Json => {
-            let doc = json_doc::read(&file, opened.reader)?;
+            let arrays = given.map_or(json_doc::ANY_ARRAY, IdpKind::json_arrays);
+            let mut users = JsonUsers::open(file.clone(), opened.reader, arrays)?;
             let kind = match given {
                 Some(kind) => kind,
-                None => IdpKind::detect_json(&doc).ok_or_else(|| undetected(&file))?,
+                None => IdpKind::detect_json(&users.preview()?).ok_or_else(|| undetected(&file))?,
             };
             match kind {
-                IdpKind::OktaJson => okta_json::read_json(&file, &doc, &mut sink)?,
-                IdpKind::EntraJson => entra_json::read_json(&file, &doc, &mut sink)?,
-                IdpKind::Scim => scim::read_json(&file, &doc, &mut sink)?,
-                IdpKind::Onelogin => onelogin::read_json(&file, &doc, &mut sink)?,
-                IdpKind::Jumpcloud => jumpcloud::read_json(&file, &doc, &mut sink)?,
+                IdpKind::OktaJson => okta_json::read_json(&mut users, &mut sink)?,
+                IdpKind::EntraJson => entra_json::read_json(&mut users, &mut sink)?,
+                IdpKind::Scim => scim::read_json(&mut users, &mut sink)?,
+                IdpKind::Onelogin => onelogin::read_json(&mut users, &mut sink)?,
+                IdpKind::Jumpcloud => jumpcloud::read_json(&mut users, &mut sink)?,
                 _ => {
                     return Err(IdpError::Row {
                         file,

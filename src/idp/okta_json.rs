@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::json_doc::{at, text};
+use super::json_doc::{JsonUsers, text};
 use super::okta::{non_empty, status};
 use super::sink::Sink;
 use super::{Identity, IdpError, KeyKind};
@@ -21,59 +21,62 @@ pub(crate) fn detect_json(doc: &Value) -> bool {
         && first.get("status").is_some_and(Value::is_string)
 }
 
-pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
-    let users = doc.as_array().ok_or_else(|| IdpError::Row {
-        file: file.to_owned(),
-        line: 1,
-        reason: "expected a JSON array of users, as Okta's GET /api/v1/users returns".into(),
-    })?;
-    for (index, user) in users.iter().enumerate() {
+/// Okta's users are a bare array: no object member names it.
+pub(crate) const ARRAYS: &[&str] = &[];
+
+pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
+    let file = users.file().to_owned();
+    if !users.is_array() {
+        return Err(IdpError::Row {
+            file,
+            line: 1,
+            reason: "expected a JSON array of users, as Okta's GET /api/v1/users returns".into(),
+        });
+    }
+    while let Some(user) = users.next()? {
+        let (index, at) = (user.index, |reason: String| user.error(&file, reason));
         if !user.is_object() {
-            return Err(at(file, index, "not a JSON object".into()));
+            return Err(at("not a JSON object".into()));
         }
         let raw_status = match user.get("status") {
             Some(Value::String(s)) => s.trim(),
-            _ => return Err(at(file, index, "no `status` string".into())),
+            _ => return Err(at("no `status` string".into())),
         };
         let status = status(raw_status).ok_or_else(|| {
-            at(
-                file,
-                index,
-                format!(
-                    "status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
+            at(format!(
+                "status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
                      PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)"
-                ),
-            )
+            ))
         })?;
         sink.count(status);
         let (login, email, second) = (
-            text(user, "/profile/login"),
-            text(user, "/profile/email"),
-            text(user, "/profile/secondEmail"),
+            text(&user, "/profile/login"),
+            text(&user, "/profile/email"),
+            text(&user, "/profile/secondEmail"),
         );
         if login.is_empty() {
-            return Err(at(file, index, "no `profile.login`".into()));
+            return Err(at("no `profile.login`".into()));
         }
         if !sink.wants(&[login, email, second]) {
             continue;
         }
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, raw_status);
-        identity.last_login = parse_timestamp(text(user, "/lastLogin"))
-            .map_err(|why| at(file, index, format!("lastLogin: {why}")))?;
-        identity.display_name = match text(user, "/profile/displayName") {
+        identity.last_login =
+            parse_timestamp(text(&user, "/lastLogin")).map_err(|why| at(format!("lastLogin: {why}")))?;
+        identity.display_name = match text(&user, "/profile/displayName") {
             "" => format!(
                 "{} {}",
-                text(user, "/profile/firstName"),
-                text(user, "/profile/lastName")
+                text(&user, "/profile/firstName"),
+                text(&user, "/profile/lastName")
             )
             .trim()
             .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(text(user, "/profile/department"));
-        identity.employee_id = non_empty(text(user, "/profile/employeeNumber"));
-        identity.manager = match text(user, "/profile/manager") {
-            "" => non_empty(text(user, "/profile/managerId")),
+        identity.department = non_empty(text(&user, "/profile/department"));
+        identity.employee_id = non_empty(text(&user, "/profile/employeeNumber"));
+        identity.manager = match text(&user, "/profile/manager") {
+            "" => non_empty(text(&user, "/profile/managerId")),
             manager => Some(manager.to_owned()),
         };
         identity.push_key(email, KeyKind::PrimaryEmail);
@@ -100,7 +103,7 @@ mod tests {
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        crate::idp::test_support::read_doc("users.json", doc, read_json)
+        crate::idp::test_support::read_doc("users.json", doc, ARRAYS, read_json)
     }
 
     #[test]
@@ -165,7 +168,8 @@ mod tests {
     fn wanted_keys_filter_but_every_user_counts() {
         let wanted = ["dee.fox@eu.acme.test".to_owned()].into_iter().collect();
         let mut sink = Sink::new(0, Some(&wanted), as_of());
-        read_json("users.json", &doc(USERS), &mut sink).expect("reads");
+        crate::idp::test_support::read_into("users.json", &doc(USERS), ARRAYS, read_json, &mut sink)
+            .expect("reads");
         assert_eq!(sink.rows, 5);
         assert_eq!(sink.by_status().get(&IdpStatus::Active), Some(&2));
         assert_eq!(sink.kept.len(), 1);
