@@ -576,3 +576,39 @@ fn json_kinds_are_detected_from_the_first_user_or_an_empty_pages_members() {
         .to_string();
     assert!(err.contains("one page"), "{err}");
 }
+
+/// Issue 12 (decided for the docs, the code unchanged): rows that match no
+/// agent are skipped once their status and keys are read, so an unreadable
+/// last-login date stops the audit only in a row that matches an agent,
+/// while what decides a status (an HR termination date) is read in every row.
+#[test]
+fn an_unreadable_last_login_stops_the_audit_only_in_a_row_matching_an_agent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wanted: deskaudit::idp::KeySet = ["ann@acme.test".to_owned()].into_iter().collect();
+    let load = |name: &str, kind: IdpKind, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let spec = deskaudit::idp::IdpSpec {
+            kind: Some(kind),
+            path,
+        };
+        let opts = deskaudit::idp::LoadOptions {
+            wanted: Some(&wanted),
+            as_of: as_of(),
+            lenient: false,
+            csv_mapping: None,
+        };
+        deskaudit::idp::IdpSet::load(&[spec], &opts).map_err(|e| e.to_string())
+    };
+    let header = "User,Login,Status,Last Login\n";
+    let unmatched = format!("{header}Ann,ann@acme.test,ACTIVE,\nBo,bo@acme.test,ACTIVE,someday\n");
+    let set = load("unmatched.csv", IdpKind::Okta, &unmatched).expect("the bad date is never read");
+    assert_eq!((set.sources[0].rows, set.identities.len()), (2, 1));
+    let matched = format!("{header}Ann,ann@acme.test,ACTIVE,someday\nBo,bo@acme.test,ACTIVE,\n");
+    let err = load("matched.csv", IdpKind::Okta, &matched).expect_err("read, and refused");
+    assert!(err.contains("matched.csv:2: Last Login"), "{err}");
+    let hr =
+        "Work Email,Employment Status,Termination Date\nann@acme.test,Active,\nbo@acme.test,Active,someday\n";
+    let err = load("hr.csv", IdpKind::Hris, hr).expect_err("a status needs its date");
+    assert!(err.contains("hr.csv:3: Termination Date"), "{err}");
+}
