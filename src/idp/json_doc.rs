@@ -35,6 +35,48 @@ impl std::ops::Deref for User {
     }
 }
 
+/// One element of the users array as read, not yet parsed: a reader's hot
+/// path can take the few fields it needs ([`Raw::lean`]) and parse the whole
+/// ([`Raw::user`]) only for users it keeps.
+pub(crate) struct Raw<'a> {
+    file: &'a str,
+    bytes: &'a [u8],
+    at: Pending,
+}
+
+impl<'a> Raw<'a> {
+    /// The fields of `T` borrowed from the user's text, other fields
+    /// skipped; `None` when the user is not a JSON object of that shape
+    /// (the full parse then says what is wrong, or reads what is odd).
+    pub(crate) fn lean<T: serde::Deserialize<'a>>(&self) -> Option<T> {
+        // A struct would also read from an array: only objects.
+        if self.bytes.first() != Some(&b'{') {
+            return None;
+        }
+        let text = std::str::from_utf8(self.bytes).ok()?;
+        serde_json::from_str(text).ok()
+    }
+
+    /// The whole user.
+    pub(crate) fn user(&self) -> Result<User, IdpError> {
+        let Pending { index, line, column } = self.at;
+        Ok(User {
+            value: parse_at(self.file, self.bytes, line, column, Some(index))?,
+            index,
+            line,
+            column,
+        })
+    }
+}
+
+/// Where a user read ahead starts (its bytes are in `buf`).
+#[derive(Clone, Copy)]
+struct Pending {
+    index: usize,
+    line: u64,
+    column: u64,
+}
+
 impl User {
     /// An error about this user, at the line and column where it starts.
     pub(crate) fn error(&self, file: &str, reason: String) -> IdpError {
@@ -70,8 +112,8 @@ pub(crate) struct JsonUsers {
     key: Option<String>,
     /// Between the users array's `[` and its `]`.
     in_array: bool,
-    /// The next user, read ahead by [`JsonUsers::preview`].
-    ahead: Option<User>,
+    /// The next user, read ahead into `buf` by [`JsonUsers::preview`].
+    ahead: Option<Pending>,
     /// Users read so far.
     count: usize,
     buf: Vec<u8>,
@@ -165,9 +207,18 @@ impl JsonUsers {
     /// `totalCount` tell an empty page's kind).
     pub(crate) fn preview(&mut self) -> Result<Value, IdpError> {
         if self.ahead.is_none() && self.count == 0 {
-            self.ahead = self.next()?;
+            self.ahead = self.read_user()?;
         }
-        let first: Vec<Value> = self.ahead.iter().map(|u| u.value.clone()).collect();
+        let first = match self.ahead {
+            Some(at) => vec![parse_at(
+                &self.file,
+                &self.buf,
+                at.line,
+                at.column,
+                Some(at.index),
+            )?],
+            None => Vec::new(),
+        };
         Ok(match (self.top, &self.key) {
             (Top::Array, _) => Value::Array(first),
             (Top::Object, key) => {
@@ -181,12 +232,30 @@ impl JsonUsers {
         })
     }
 
-    /// The next user; `None` after the last, once the rest of the document
-    /// has been read and checked.
+    /// The next user, parsed; `None` after the last, once the rest of the
+    /// document has been read and checked.
     pub(crate) fn next(&mut self) -> Result<Option<User>, IdpError> {
-        if let Some(user) = self.ahead.take() {
-            return Ok(Some(user));
-        }
+        self.next_raw()?.map(|raw| raw.user()).transpose()
+    }
+
+    /// The next user as read, for a reader's hot path; `None` as [`JsonUsers::next`].
+    pub(crate) fn next_raw(&mut self) -> Result<Option<Raw<'_>>, IdpError> {
+        let at = match self.ahead.take() {
+            Some(at) => at,
+            None => match self.read_user()? {
+                Some(at) => at,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(Raw {
+            file: &self.file,
+            bytes: &self.buf,
+            at,
+        }))
+    }
+
+    /// Reads the next user's bytes into `buf`.
+    fn read_user(&mut self) -> Result<Option<Pending>, IdpError> {
         if !self.in_array {
             return Ok(None);
         }
@@ -199,17 +268,13 @@ impl JsonUsers {
         } else if self.peek()? == Some(b']') {
             return self.end_of_array();
         }
-        let (line, column, value) = self.value(Some(self.count))?;
+        let index = self.count;
+        let (line, column) = self.raw_value(Some(index))?;
         self.count += 1;
-        Ok(Some(User {
-            value,
-            index: self.count - 1,
-            line,
-            column,
-        }))
+        Ok(Some(Pending { index, line, column }))
     }
 
-    fn end_of_array(&mut self) -> Result<Option<User>, IdpError> {
+    fn end_of_array(&mut self) -> Result<Option<Pending>, IdpError> {
         self.bump();
         self.in_array = false;
         match self.top {
@@ -237,7 +302,7 @@ impl JsonUsers {
             if found != Some(b'"') {
                 return Err(self.unexpected(found, "a member name (a string)"));
             }
-            let (line, column, Value::String(name)) = self.value(None)? else {
+            let (line, column, Value::String(name)) = self.value()? else {
                 return Err(self.unexpected(found, "a member name (a string)"));
             };
             match self.peek()? {
@@ -255,7 +320,7 @@ impl JsonUsers {
                 (self.key, self.in_array) = (Some(name), true);
                 return Ok(());
             }
-            let (_, _, value) = self.value(None)?;
+            let (_, _, value) = self.value()?;
             self.envelope.insert(name, value);
         }
     }
@@ -269,33 +334,26 @@ impl JsonUsers {
     }
 
     /// One JSON value (after white space), parsed from its own bytes, with
-    /// the line and column it starts at; `user` names the user it is, for messages.
-    fn value(&mut self, user: Option<usize>) -> Result<(u64, u64, Value), IdpError> {
+    /// the line and column it starts at.
+    fn value(&mut self) -> Result<(u64, u64, Value), IdpError> {
+        let (line, column) = self.raw_value(None)?;
+        Ok((line, column, parse_at(&self.file, &self.buf, line, column, None)?))
+    }
+
+    /// Reads one JSON value's bytes (after white space) into `buf`: the line
+    /// and column it starts at. `user` names the user it is, for messages.
+    fn raw_value(&mut self, user: Option<usize>) -> Result<(u64, u64), IdpError> {
         self.peek()?;
         let (line, column) = (self.line, self.column);
-        let prefix = user.map_or(String::new(), |i| format!("user #{} of the array: ", i + 1));
         if !self.extent()? {
-            let reason = format!("{prefix}{}", too_long("a JSON value"));
+            let reason = format!("{}{}", of_user(user), too_long("a JSON value"));
             return Err(self.at(line, column, reason));
         }
         if self.buf.is_empty() {
             let found = self.peek()?;
             return Err(self.unexpected(found, "a JSON value"));
         }
-        let value = serde_json::from_slice(&self.buf).map_err(|e| {
-            // serde_json counts from the value's first byte.
-            let (l, c) = (e.line().max(1) as u64, e.column() as u64);
-            let (line, column) = match l {
-                1 => (line, column + c.saturating_sub(1)),
-                _ => (line + l - 1, c),
-            };
-            let text = e.to_string();
-            let why = text
-                .rsplit_once(" at line ")
-                .map_or(text.as_str(), |(why, _)| why);
-            self.at(line, column, format!("{prefix}{why}"))
-        })?;
-        Ok((line, column, value))
+        Ok((line, column))
     }
 
     /// Copies the bytes of the value that starts here into `buf`: a string,
@@ -304,51 +362,24 @@ impl JsonUsers {
     /// the value passes the cap.
     fn extent(&mut self) -> Result<bool, IdpError> {
         self.buf.clear();
-        let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
-        let scalar = !matches!(
-            self.src.fill_buf().map_err(|e| io(&self.file, e))?.first(),
-            Some(b'{' | b'[' | b'"')
-        );
+        let first = self
+            .src
+            .fill_buf()
+            .map_err(|e| io(&self.file, e))?
+            .first()
+            .copied();
+        let scalar = !matches!(first, Some(b'{' | b'[' | b'"'));
+        let mut scan = Scan::default();
         loop {
             let chunk = self.src.fill_buf().map_err(|e| io(&self.file, e))?;
             if chunk.is_empty() {
                 return Ok(true);
             }
-            let mut done = false;
-            let mut taken = chunk.len();
-            for (i, &b) in chunk.iter().enumerate() {
-                let end = if scalar {
-                    if matches!(b, b',' | b']' | b'}' | b':' | b' ' | b'\t' | b'\n' | b'\r') {
-                        taken = i;
-                        done = true;
-                        break;
-                    }
-                    false
-                } else if in_string {
-                    match b {
-                        _ if escaped => escaped = false,
-                        b'\\' => escaped = true,
-                        b'"' => in_string = false,
-                        _ => {}
-                    }
-                    !in_string && depth == 0
-                } else {
-                    match b {
-                        b'"' => in_string = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    depth == 0 && !in_string
-                };
-                if end {
-                    taken = i + 1;
-                    done = true;
-                    break;
-                }
-            }
-            let chunk = &chunk[..taken];
-            self.buf.extend_from_slice(chunk);
+            let (taken, done) = match scalar {
+                true => scalar_end(chunk),
+                false => scan.step(chunk),
+            };
+            self.buf.extend_from_slice(&chunk[..taken]);
             self.advance(taken);
             if self.buf.len() > MAX_RECORD_BYTES {
                 return Ok(false);
@@ -420,6 +451,96 @@ impl JsonUsers {
             reason,
         }
     }
+}
+
+/// Where a string, object or array stands, across the buffer's refills.
+#[derive(Default)]
+struct Scan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Scan {
+    /// How many bytes of `chunk` belong to the value, and whether it ends there.
+    fn step(&mut self, chunk: &[u8]) -> (usize, bool) {
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.escaped {
+                self.escaped = false;
+            } else if self.in_string {
+                // Most of an export is text: jump to the next quote or escape.
+                let Some(k) = memchr::memchr2(b'"', b'\\', &chunk[i..]) else {
+                    return (chunk.len(), false);
+                };
+                i += k;
+                if chunk[i] == b'\\' {
+                    self.escaped = true;
+                } else {
+                    self.in_string = false;
+                    if self.depth == 0 {
+                        return (i + 1, true);
+                    }
+                }
+            } else {
+                match chunk[i] {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.depth == 0 {
+                            return (i + 1, true);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        (chunk.len(), false)
+    }
+}
+
+/// How many bytes of `chunk` a number or literal takes, and whether it ends there.
+fn scalar_end(chunk: &[u8]) -> (usize, bool) {
+    let delimiter = |b: &u8| matches!(b, b',' | b']' | b'}' | b':' | b' ' | b'\t' | b'\n' | b'\r');
+    chunk
+        .iter()
+        .position(delimiter)
+        .map_or((chunk.len(), false), |end| (end, true))
+}
+
+/// Parses the value in `bytes`, which starts at `line` and `column`: an
+/// error is placed in the file (serde_json counts from the value's first byte).
+fn parse_at(
+    file: &str,
+    bytes: &[u8],
+    line: u64,
+    column: u64,
+    user: Option<usize>,
+) -> Result<Value, IdpError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let (l, c) = (e.line().max(1) as u64, e.column() as u64);
+        let (line, column) = match l {
+            1 => (line, column + c.saturating_sub(1)),
+            _ => (line + l - 1, c),
+        };
+        let text = e.to_string();
+        let why = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(why, _)| why);
+        IdpError::At {
+            file: file.to_owned(),
+            line,
+            column,
+            reason: format!("{}{why}", of_user(user)),
+        }
+    })
+}
+
+/// How a message names the user it is about.
+fn of_user(user: Option<usize>) -> String {
+    user.map_or(String::new(), |i| format!("user #{} of the array: ", i + 1))
 }
 
 fn io(file: &str, source: std::io::Error) -> IdpError {
