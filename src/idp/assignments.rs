@@ -4,16 +4,15 @@
 //! which only rows for a Freshdesk app that are not unassigned count, or a
 //! plain list with one login or email per line.
 
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::Path;
 
-use csv::StringRecord;
 use serde::Serialize;
 
 use super::IdpError;
-use super::csv_table::{Table, cell};
+use super::csv_table::Table;
 use super::sink::KeySet;
-use super::source::Opened;
+use super::source::{Opened, read_line};
 
 /// The assigned people's keys, lower-cased, with the file's provenance.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -31,34 +30,31 @@ impl Assignments {
         let mut opened = Opened::open(path)?;
         let file = opened.file.clone();
         let digest = opened.take_digest();
-        let mut head = String::new();
-        opened
-            .reader
-            .read_line(&mut head)
-            .map_err(|source| IdpError::Io {
-                file: file.clone(),
-                source,
-            })?;
+        let mut line = Vec::new();
+        read_line(&mut opened.reader, &mut line, &file, 1 + opened.skipped_lines)?;
         let mut out = Assignments {
             path: file.clone(),
             ..Assignments::default()
         };
-        if head.to_ascii_lowercase().contains("application name") {
+        if memchr::memmem::find(&line.to_ascii_lowercase(), b"application name").is_some() {
             // Put the header back in front of the rest and read it as a table.
             let rest = opened.reader;
-            opened.reader = Box::new(std::io::BufReader::new(
-                std::io::Cursor::new(head.into_bytes()).chain(rest),
-            ));
+            opened.reader = Box::new(std::io::BufReader::new(std::io::Cursor::new(line).chain(rest)));
             let mut table = Table::new(opened, false)?;
             read_report(&mut table, &mut out)?;
         } else {
-            plain_line(&head, &mut out);
-            for line in opened.reader.lines() {
-                let line = line.map_err(|source| IdpError::Io {
+            let mut number = 1 + opened.skipped_lines;
+            loop {
+                let text = std::str::from_utf8(&line).map_err(|_| IdpError::Row {
                     file: file.clone(),
-                    source,
+                    line: number,
+                    reason: "not valid UTF-8 text".into(),
                 })?;
-                plain_line(&line, &mut out);
+                plain_line(text, &mut out);
+                number += 1;
+                if !read_line(&mut opened.reader, &mut line, &file, number)? {
+                    break;
+                }
             }
         }
         if let Some(digest) = digest {
@@ -75,23 +71,23 @@ impl Assignments {
 fn read_report(table: &mut Table, out: &mut Assignments) -> Result<(), IdpError> {
     let login = table.require(&["Login"])?;
     let app = table.require(&["Application name"])?;
-    let instance = table.column(&["Application instance"]);
-    let app_login = table.column(&["Application login", "Application username"]);
-    let unassigned = table.column(&["Unassigned on"]);
-    let mut rec = StringRecord::new();
-    while table.next_row(&mut rec)?.is_some() {
-        let names = format!("{} {}", cell(&rec, Some(app)), cell(&rec, instance)).to_lowercase();
-        if !names.contains("freshdesk") || !cell(&rec, unassigned).is_empty() {
-            continue;
+    let instance = table.column(&["Application instance"])?;
+    let app_login = table.column(&["Application login", "Application username"])?;
+    let unassigned = table.column(&["Unassigned on"])?;
+    table.each_row(|row, line, cx| {
+        let cell = |col| cx.text(row, col, line);
+        let names = format!("{} {}", cell(Some(app))?, cell(instance)?).to_lowercase();
+        if !names.contains("freshdesk") || !cell(unassigned)?.is_empty() {
+            return Ok(());
         }
         out.assigned += 1;
-        for key in [cell(&rec, Some(login)), cell(&rec, app_login)] {
+        for key in [cell(Some(login))?, cell(app_login)?] {
             if !key.is_empty() {
                 out.keys.insert(key.to_lowercase());
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// One login per line; a first-column header such as `login` or `email` is skipped.

@@ -2,15 +2,15 @@
 //! case-insensitive), never by position, because every IdP reorders and
 //! renames columns. One reused record per row: no allocation per row here.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use csv::{ByteRecord, ReaderBuilder, StringRecord};
-
 use super::IdpError;
+use super::csv_stream::Records;
 use super::sink::Sink;
 use super::source::Opened;
+
+const NOT_UTF8: &str = "not valid UTF-8 text (is this a CSV export?)";
 
 /// Files at least this large are parsed in several blocks, in parallel.
 const PARALLEL_MIN_BYTES: u64 = 8 << 20;
@@ -49,13 +49,6 @@ impl<'r> Row<'r> {
         Row { data, ends, sep: 0 }
     }
 
-    /// A `csv` crate record; `ends` is scratch space.
-    pub(crate) fn of_record(rec: &'r ByteRecord, ends: &'r mut Vec<usize>) -> Row<'r> {
-        ends.clear();
-        ends.extend((0..rec.len()).filter_map(|i| rec.range(i)).map(|r| r.end));
-        Row::parsed(rec.as_slice(), ends)
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
@@ -70,7 +63,6 @@ impl<'r> Row<'r> {
     }
 
     /// Every cell in order.
-    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
     }
@@ -90,7 +82,7 @@ impl RowCx<'_> {
         };
         std::str::from_utf8(bytes)
             .map(str::trim)
-            .map_err(|_| self.error(line, "not valid UTF-8 text (is this a CSV export?)".into()))
+            .map_err(|_| self.error(line, NOT_UTF8.into()))
     }
 
     pub(crate) fn error(&self, line: u64, reason: String) -> IdpError {
@@ -123,23 +115,30 @@ pub(crate) fn check_width(
     Ok(false)
 }
 
+/// Whether a (trimmed) header is the column a reader names.
+pub(crate) type Matches = fn(&str, &str) -> bool;
+
+/// Headers match names ignoring case.
+fn same_name(header: &str, name: &str) -> bool {
+    header.eq_ignore_ascii_case(name)
+}
+
 pub(crate) struct Table {
     file: String,
-    skipped_lines: u64,
-    /// Added to data rows' lines: the csv crate takes a record's position
-    /// before its predecessor's `\n` is counted when rows end in CRLF.
-    row_offset: u64,
+    /// Line of the header row (after a `sep=` line, or blank lines).
+    header_line: u64,
     headers: Vec<String>,
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    /// The rows after the header, for one pass.
+    records: Records,
     lenient: bool,
     /// Ragged rows passed over under `--lenient`: (line, reason).
     pub(crate) skipped: Vec<(u64, String)>,
     /// The plain file behind the table, and the byte where its data rows start.
     path: Option<PathBuf>,
     data_start: u64,
-    /// Block size for the block reader (a plain file), else one pass of the `csv` crate.
+    /// Block size for the block reader (a plain file), else one pass of [`Records`].
     block: Option<usize>,
-    /// The rows were read by the block reader (not one pass of the `csv` crate).
+    /// The rows were read by the block reader (not in one pass).
     pub(crate) read_in_blocks: bool,
     /// Where the block reader leaves the SHA-256 of the whole file.
     hashed: Option<Arc<OnceLock<String>>>,
@@ -151,33 +150,29 @@ impl Table {
             file,
             reader,
             skipped_lines,
-            crlf,
             path,
             prefix_len,
             hashed,
             ..
         } = opened;
-
-        // As large as the source's buffer, so std's BufReader hands reads straight through.
-        let mut reader = ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .buffer_capacity(256 * 1024)
-            .from_reader(reader);
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error(&file, skipped_lines, &e))?
-            .iter()
-            .map(|h| h.trim().to_owned())
-            .collect();
+        let mut records = Records::new(reader, 1 + skipped_lines);
+        let (header_line, headers) = match records.next(&file)? {
+            Some((line, header)) => {
+                let text = |h| std::str::from_utf8(h).map(|h| h.trim().to_owned());
+                let headers = header.iter().map(text).collect::<Result<Vec<_>, _>>();
+                let cx = RowCx { file: &file };
+                (line, headers.map_err(|_| cx.error(line, NOT_UTF8.into()))?)
+            }
+            None => (1 + skipped_lines, Vec::new()),
+        };
         if headers.iter().all(String::is_empty) {
             return Err(IdpError::Row {
                 file,
-                line: 1 + skipped_lines,
+                line: header_line,
                 reason: "the file is empty: no header row".into(),
             });
         }
-        let data_start = prefix_len + reader.position().byte();
+        let data_start = prefix_len + records.consumed();
         // A plain file is read by the block reader: a large one in blocks on
         // every core, a small one as a single block (the same row scanner
         // and line numbers either way).
@@ -189,10 +184,9 @@ impl Table {
         });
         Ok(Table {
             file,
-            row_offset: skipped_lines + u64::from(crlf),
-            skipped_lines,
+            header_line,
             headers,
-            reader,
+            records,
             lenient,
             skipped: Vec::new(),
             path,
@@ -227,14 +221,32 @@ impl Table {
                     return Ok(());
                 }
                 None => {
-                    tracing::info!(file = %self.file, "a block boundary fell inside a quoted cell; reading it in one pass");
+                    tracing::info!(file = %self.file, "no true record boundary to cut blocks at; reading it in one pass");
                     *self = Table::new(Opened::reopen(&path)?, self.lenient)?.sequential();
                 }
             }
         }
-        let (mut rec, mut ends) = (ByteRecord::new(), Vec::new());
-        while let Some(line) = self.next_byte_row(&mut rec)? {
-            rows.row(&Row::of_record(&rec, &mut ends), line, &self.cx(), sink)?;
+        self.each_row(|row, line, cx| rows.row(row, line, cx, sink))
+    }
+
+    /// Every data row in one pass, in file order. A ragged row is an error
+    /// naming its line, or skipped under `--lenient`.
+    pub(crate) fn each_row(
+        &mut self,
+        mut f: impl FnMut(&Row, u64, &RowCx) -> Result<(), IdpError>,
+    ) -> Result<(), IdpError> {
+        let cx = RowCx { file: &self.file };
+        while let Some((line, row)) = self.records.next(cx.file)? {
+            if check_width(
+                &cx,
+                row.len(),
+                self.headers.len(),
+                line,
+                self.lenient,
+                &mut self.skipped,
+            )? {
+                f(&row, line, &cx)?;
+            }
         }
         Ok(())
     }
@@ -261,93 +273,60 @@ impl Table {
         &self.headers
     }
 
-    /// Index of the first column whose name is one of `names`.
-    pub(crate) fn column(&self, names: &[&str]) -> Option<usize> {
+    /// The column a reader reads for `names` (aliases, the first present
+    /// wins); `None` when no header has any of them. A name two headers
+    /// answer to is an error naming both: which one to read would otherwise
+    /// depend on their order, and columns are never matched by position.
+    pub(crate) fn column(&self, names: &[&str]) -> Result<Option<usize>, IdpError> {
+        self.column_by(names, same_name)
+    }
+
+    /// As [`Table::column`], headers compared with `matches` (Google's suffixes).
+    pub(crate) fn column_by(&self, names: &[&str], matches: Matches) -> Result<Option<usize>, IdpError> {
+        for name in names {
+            let mut found = (0..self.headers.len()).filter(|&i| matches(&self.headers[i], name));
+            let Some(first) = found.next() else { continue };
+            if let Some(second) = found.next() {
+                let (a, b) = (&self.headers[first], &self.headers[second]);
+                return Err(self.header_error(format!(
+                    "columns {} (`{a}`) and {} (`{b}`) are both `{name}`: remove or rename one \
+                     (columns are matched by name, never by position)",
+                    first + 1,
+                    second + 1,
+                )));
+            }
+            return Ok(Some(first));
+        }
+        Ok(None)
+    }
+
+    /// Whether some header is one of `names`, for detection (which reads no cell).
+    pub(crate) fn has(&self, names: &[&str]) -> bool {
+        self.has_by(names, same_name)
+    }
+
+    pub(crate) fn has_by(&self, names: &[&str], matches: Matches) -> bool {
         names
             .iter()
-            .find_map(|name| self.headers.iter().position(|h| h.eq_ignore_ascii_case(name)))
+            .any(|name| self.headers.iter().any(|h| matches(h, name)))
     }
 
     pub(crate) fn has_all(&self, names: &[&str]) -> bool {
-        names.iter().all(|n| self.column(&[n]).is_some())
+        names.iter().all(|n| self.has(&[n]))
     }
 
     pub(crate) fn require(&self, names: &[&str]) -> Result<usize, IdpError> {
-        self.column(names).ok_or_else(|| IdpError::Row {
-            file: self.file.clone(),
-            line: 1 + self.skipped_lines,
-            reason: format!("missing column `{}`", names[0]),
-        })
+        self.column(names)?
+            .ok_or_else(|| self.header_error(format!("missing column `{}`", names[0])))
     }
 
-    /// Reads the next data row into `rec`; `Ok(Some(line))`, or `Ok(None)` at the end.
-    /// A ragged row is an error naming its line, or skipped under `--lenient`.
-    pub(crate) fn next_row(&mut self, rec: &mut StringRecord) -> Result<Option<u64>, IdpError> {
-        loop {
-            let more = self
-                .reader
-                .read_record(rec)
-                .map_err(|e| csv_error(&self.file, self.row_offset, &e))?;
-            if !more {
-                return Ok(None);
-            }
-            let line = rec.position().map_or(0, |p| p.line()) + self.row_offset;
-            if self.whole(rec.len(), line)? {
-                return Ok(Some(line));
-            }
-        }
-    }
-
-    /// As [`Table::next_row`], without validating UTF-8 of cells nobody reads
-    /// (the hot path of large exports); read cells with [`Table::text`].
-    pub(crate) fn next_byte_row(&mut self, rec: &mut ByteRecord) -> Result<Option<u64>, IdpError> {
-        loop {
-            let more = self
-                .reader
-                .read_byte_record(rec)
-                .map_err(|e| csv_error(&self.file, self.row_offset, &e))?;
-            if !more {
-                return Ok(None);
-            }
-            let line = rec.position().map_or(0, |p| p.line()) + self.row_offset;
-            if self.whole(rec.len(), line)? {
-                return Ok(Some(line));
-            }
-        }
-    }
-
-    fn whole(&mut self, len: usize, line: u64) -> Result<bool, IdpError> {
-        let cx = RowCx { file: &self.file };
-        check_width(
-            &cx,
-            len,
-            self.headers.len(),
-            line,
-            self.lenient,
-            &mut self.skipped,
-        )
+    /// An error about the header row.
+    pub(crate) fn header_error(&self, reason: String) -> IdpError {
+        self.row_error(self.header_line, reason)
     }
 
     pub(crate) fn row_error(&self, line: u64, reason: String) -> IdpError {
         self.cx().error(line, reason)
-    }
-}
-
-/// A cell by optional column index: absent column or blank cell is `""`.
-pub(crate) fn cell(rec: &StringRecord, col: Option<usize>) -> &str {
-    col.and_then(|c| rec.get(c)).map_or("", str::trim)
-}
-
-fn csv_error(file: &str, skipped: u64, e: &csv::Error) -> IdpError {
-    let line = e.position().map_or(1, |p| p.line()) + skipped;
-    let reason = match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text (is this a CSV export?)".to_owned(),
-        _ => e.to_string(),
-    };
-    IdpError::Row {
-        file: file.to_owned(),
-        line,
-        reason,
     }
 }
 
@@ -357,11 +336,13 @@ mod tests {
 
     fn lines(data: &'static [u8]) -> Vec<u64> {
         let mut table = Table::from_bytes("t.csv", data).expect("table");
-        let mut rec = StringRecord::new();
         let mut out = Vec::new();
-        while let Some(line) = table.next_row(&mut rec).expect("row") {
-            out.push(line);
-        }
+        table
+            .each_row(|_, line, _| {
+                out.push(line);
+                Ok(())
+            })
+            .expect("rows");
         out
     }
 
@@ -372,5 +353,24 @@ mod tests {
         assert_eq!(lines(b"sep=,\r\na,b\r\n1,2\r\n3,4\r\n"), [3, 4]);
         assert_eq!(lines(b"a,b\n\"x\ny\",2\n3,4\n"), [2, 4]);
         assert_eq!(lines(b"a,b\r\n\"x\r\ny\",2\r\n3,4\r\n"), [2, 4]);
+    }
+
+    #[test]
+    fn a_duplicate_is_refused_only_when_looked_up() {
+        let table = Table::from_bytes("t.csv", b"sep=,\nLogin,Status, status ,Title,title\n").expect("table");
+        assert_eq!(table.column(&["login"]).expect("unique"), Some(0));
+        assert_eq!(table.column(&["Nickname"]).expect("absent"), None);
+        // An alias list stops at the first name present: the later, duplicated one is not read.
+        assert_eq!(table.column(&["Login", "Title"]).expect("first alias"), Some(0));
+        assert!(table.has(&["Title"]), "detection reads no cell");
+        for names in [&["Status"][..], &["Nickname", "Title"], &["Status", "Login"]] {
+            let err = table.column(names).expect_err("duplicate").to_string();
+            assert!(err.starts_with("t.csv:2: columns "), "{err}");
+        }
+        let err = table.require(&["STATUS"]).expect_err("duplicate").to_string();
+        assert!(
+            err.contains("columns 2 (`Status`) and 3 (`status`) are both `STATUS`"),
+            "{err}"
+        );
     }
 }

@@ -16,10 +16,10 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let cols = Columns {
         upn: table.require(&["userPrincipalName"])?,
         enabled: table.require(&["accountEnabled"])?,
-        name: table.column(&["displayName"]),
-        mail: table.column(&["mail"]),
-        alt: table.column(&["alternateEmailAddress"]),
-        dept: table.column(&["department"]),
+        name: table.column(&["displayName"])?,
+        mail: table.column(&["mail"])?,
+        alt: table.column(&["alternateEmailAddress"])?,
+        dept: table.column(&["department"])?,
     };
     table.rows(&cols, sink)
 }

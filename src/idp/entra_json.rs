@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::json_doc::{at, users};
+use super::json_doc::JsonUsers;
 use super::okta::non_empty;
 use super::scim::{field, str_at};
 use super::sink::Sink;
@@ -70,68 +70,54 @@ fn strings<'a>(user: &'a Value, name: &str) -> impl Iterator<Item = &'a str> + u
         .filter_map(Value::as_str)
 }
 
-pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
-    let list = match field(doc, "value") {
-        Some(Value::Array(items)) => items.as_slice(),
-        _ => users(file, doc, &["value"])?,
-    };
-    // Graph pages at 100 users by default: a nextLink means people are missing.
-    if !str_at(doc, &["@odata.nextLink"]).is_empty() {
-        return Err(IdpError::Row {
-            file: file.to_owned(),
-            line: 1,
-            reason: "the response has @odata.nextLink: it is one page of the user list; follow every \
-                     nextLink and save all the users in one file"
-                .into(),
-        });
-    }
-    let mut keys: Vec<&str> = Vec::new();
-    for (index, user) in list.iter().enumerate() {
+/// Graph's `value` (or a bare array).
+pub(crate) const ARRAYS: &[&str] = &["value"];
+
+pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
+    let file = users.file().to_owned();
+    users.expect(ARRAYS)?;
+    // Before the users when the response puts it first, as Graph does; else after them.
+    next_link(users)?;
+    while let Some(user) = users.next()? {
+        let (index, at) = (user.index, |reason: String| user.error(&file, reason));
         if !user.is_object() {
-            return Err(at(file, index, "not a JSON object".into()));
+            return Err(at("not a JSON object".into()));
         }
-        let enabled = field(user, "accountEnabled");
+        let enabled = field(&user, "accountEnabled");
         let (status, raw_status) = status(enabled).ok_or_else(|| match enabled {
             None => at(
-                file,
-                index,
                 "no `accountEnabled` (Graph returns it only when asked: add accountEnabled to $select)"
                     .into(),
             ),
-            Some(v) => at(
-                file,
-                index,
-                format!("accountEnabled `{v}` is neither true nor false"),
-            ),
+            Some(v) => at(format!("accountEnabled `{v}` is neither true nor false")),
         })?;
         sink.count(status);
-        let (upn, mail) = (str_at(user, &["userPrincipalName"]), str_at(user, &["mail"]));
+        let (upn, mail) = (str_at(&user, &["userPrincipalName"]), str_at(&user, &["mail"]));
         if upn.is_empty() {
-            return Err(at(file, index, "no `userPrincipalName`".into()));
+            return Err(at("no `userPrincipalName`".into()));
         }
         // `#EXT#` guests keep their real address in mail or otherMails.
-        keys.clear();
-        keys.extend([upn, mail]);
-        keys.extend(strings(user, "otherMails"));
-        keys.extend(strings(user, "proxyAddresses").filter_map(smtp_address));
+        let mut keys = vec![upn, mail];
+        keys.extend(strings(&user, "otherMails"));
+        keys.extend(strings(&user, "proxyAddresses").filter_map(smtp_address));
         if !sink.wants(&keys) {
             continue;
         }
         let mut identity = Identity::new(sink.source, index as u64 + 1, upn, status, raw_status);
-        identity.display_name = str_at(user, &["displayName"]).to_owned();
-        identity.last_login = parse_timestamp(str_at(user, &["signInActivity", "lastSignInDateTime"]))
-            .map_err(|why| at(file, index, format!("signInActivity.lastSignInDateTime: {why}")))?;
-        identity.department = non_empty(str_at(user, &["department"]));
-        identity.employee_id = non_empty(str_at(user, &["employeeId"]));
+        identity.display_name = str_at(&user, &["displayName"]).to_owned();
+        identity.last_login = parse_timestamp(str_at(&user, &["signInActivity", "lastSignInDateTime"]))
+            .map_err(|why| at(format!("signInActivity.lastSignInDateTime: {why}")))?;
+        identity.department = non_empty(str_at(&user, &["department"]));
+        identity.employee_id = non_empty(str_at(&user, &["employeeId"]));
         // Present only with $expand=manager.
         identity.manager = [
-            str_at(user, &["manager", "mail"]),
-            str_at(user, &["manager", "userPrincipalName"]),
+            str_at(&user, &["manager", "mail"]),
+            str_at(&user, &["manager", "userPrincipalName"]),
         ]
         .into_iter()
         .find_map(non_empty);
         // Present only with $expand=memberOf.
-        if let Some(groups) = field(user, "memberOf").and_then(Value::as_array) {
+        if let Some(groups) = field(&user, "memberOf").and_then(Value::as_array) {
             identity.groups = groups
                 .iter()
                 .filter_map(|g| non_empty(str_at(g, &["displayName"])))
@@ -143,7 +129,22 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
         }
         sink.keep(identity);
     }
-    Ok(())
+    next_link(users)
+}
+
+/// Graph pages at 100 users by default: a nextLink means people are missing.
+fn next_link(users: &JsonUsers) -> Result<(), IdpError> {
+    let link = users.member("@odata.nextLink").and_then(Value::as_str);
+    if link.is_none_or(|l| l.trim().is_empty()) {
+        return Ok(());
+    }
+    Err(IdpError::Row {
+        file: users.file().to_owned(),
+        line: 1,
+        reason: "the response has @odata.nextLink: it is one page of the user list; follow every \
+                 nextLink and save all the users in one file"
+            .into(),
+    })
 }
 
 #[cfg(test)]
@@ -158,7 +159,7 @@ mod tests {
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        crate::idp::test_support::read_doc("graph.json", doc, read_json)
+        crate::idp::test_support::read_doc("graph.json", doc, ARRAYS, read_json)
     }
 
     #[test]
@@ -263,7 +264,8 @@ mod tests {
     fn guest_is_kept_for_its_real_address() {
         let wanted = ["dana@ortiz-consulting.example".to_owned()].into_iter().collect();
         let mut sink = Sink::new(0, Some(&wanted), Timestamp::UNIX_EPOCH);
-        read_json("graph.json", &doc(USERS), &mut sink).expect("reads");
+        crate::idp::test_support::read_into("graph.json", &doc(USERS), ARRAYS, read_json, &mut sink)
+            .expect("reads");
         assert_eq!(sink.rows, 4);
         assert_eq!(sink.kept.len(), 1);
         assert!(sink.kept[0].login.contains("#EXT#"));

@@ -24,18 +24,17 @@ fn bare(header: &str) -> &str {
     name
 }
 
-/// Index of the first column whose bracket-less name is one of `names` (case-insensitive).
-fn column(table: &Table, names: &[&str]) -> Option<usize> {
-    names.iter().find_map(|name| {
-        table
-            .headers()
-            .iter()
-            .position(|h| bare(h).eq_ignore_ascii_case(name))
-    })
+/// Whether a header is the column `name`, ignoring its suffixes and case.
+fn same_bare(header: &str, name: &str) -> bool {
+    bare(header).eq_ignore_ascii_case(name)
+}
+
+fn column(table: &Table, names: &[&str]) -> Result<Option<usize>, IdpError> {
+    table.column_by(names, same_bare)
 }
 
 fn require(table: &Table, name: &str) -> Result<usize, IdpError> {
-    column(table, &[name]).map_or_else(|| table.require(&[name]), Ok)
+    column(table, &[name])?.map_or_else(|| table.require(&[name]), Ok)
 }
 
 /// Google's own header: `Email Address` and `Status`, and either a column only
@@ -43,7 +42,7 @@ fn require(table: &Table, name: &str) -> Result<usize, IdpError> {
 /// bracketed suffixes, so that an HR export with plain `First Name,Email Address,
 /// Status` is not taken for Google's.
 pub(crate) fn detect(table: &Table) -> bool {
-    let has = |name: &str| column(table, &[name]).is_some();
+    let has = |name: &str| table.has_by(&[name], same_bare);
     let bracketed = table.headers().iter().any(|h| bare(h).len() < h.len());
     has("Email Address")
         && has("Status")
@@ -54,14 +53,14 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let cols = Columns {
         email: require(table, "Email Address")?,
         status: require(table, "Status")?,
-        first: column(table, &["First Name"]),
-        last: column(table, &["Last Name"]),
-        last_sign_in: column(table, &["Last Sign In"]),
-        work: column(table, &["Work Secondary Email"]),
-        home: column(table, &["Home Secondary Email"]),
-        dept: column(table, &["Department"]),
-        employee: column(table, &["Employee ID"]),
-        manager: column(table, &["Manager Email"]),
+        first: column(table, &["First Name"])?,
+        last: column(table, &["Last Name"])?,
+        last_sign_in: column(table, &["Last Sign In"])?,
+        work: column(table, &["Work Secondary Email"])?,
+        home: column(table, &["Home Secondary Email"])?,
+        dept: column(table, &["Department"])?,
+        employee: column(table, &["Employee ID"])?,
+        manager: column(table, &["Manager Email"])?,
     };
     table.rows(&cols, sink)
 }

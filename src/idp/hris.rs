@@ -33,10 +33,10 @@ const EMPLOYEE_ID: &[&str] = &[
 ];
 
 pub(crate) fn detect(table: &Table) -> bool {
-    table.column(EMAIL).is_some()
-        && table.column(STATUS).is_some()
-        && (table.column(TERMINATION).is_some() || table.column(EMPLOYEE_ID).is_some())
-        && table.column(&["Login", "userPrincipalName"]).is_none()
+    table.has(EMAIL)
+        && table.has(STATUS)
+        && (table.has(TERMINATION) || table.has(EMPLOYEE_ID))
+        && !table.has(&["Login", "userPrincipalName"])
 }
 
 /// Employment status as HR writes it: `Some(true)` while employed (Active,
@@ -89,13 +89,13 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let cols = Columns {
         email: table.require(EMAIL)?,
         status: table.require(STATUS)?,
-        term: table.column(TERMINATION),
-        id: table.column(EMPLOYEE_ID),
-        dept: table.column(&["department"]),
-        manager: table.column(&["Manager Email", "managerEmail", "manager"]),
-        first: table.column(&["firstName", "First Name"]),
-        last: table.column(&["lastName", "Last Name"]),
-        name: table.column(&["name", "Full Name", "displayName"]),
+        term: table.column(TERMINATION)?,
+        id: table.column(EMPLOYEE_ID)?,
+        dept: table.column(&["department"])?,
+        manager: table.column(&["Manager Email", "managerEmail", "manager"])?,
+        first: table.column(&["firstName", "First Name"])?,
+        last: table.column(&["lastName", "Last Name"])?,
+        name: table.column(&["name", "Full Name", "displayName"])?,
     };
     table.rows(&cols, sink)
 }

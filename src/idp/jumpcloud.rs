@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::json_doc;
+use super::json_doc::{self, JsonUsers};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -104,12 +104,10 @@ fn no_status() -> String {
 /// (`state`, `activated` or `suspended`), with no `status` (OneLogin) or
 /// `login` (Okta) column.
 pub(crate) fn detect(table: &Table) -> bool {
-    table.column(USERNAME).is_some()
-        && table.column(EMAIL).is_some()
-        && [STATE, ACTIVATED, SUSPENDED]
-            .iter()
-            .any(|names| table.column(names).is_some())
-        && table.column(&["status", "login"]).is_none()
+    table.has(USERNAME)
+        && table.has(EMAIL)
+        && [STATE, ACTIVATED, SUSPENDED].iter().any(|names| table.has(names))
+        && !table.has(&["status", "login"])
 }
 
 /// One row's status fields, read from bytes on the hot path.
@@ -144,15 +142,15 @@ fn fields(state: &[u8], cols: [(&'static str, Option<usize>, &[u8]); 3]) -> Resu
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
-    let username = table.column(USERNAME);
-    let email = table.column(EMAIL);
+    let username = table.column(USERNAME)?;
+    let email = table.column(EMAIL)?;
     if username.is_none() && email.is_none() {
         table.require(USERNAME)?;
     }
-    let state = table.column(STATE);
-    let activated = table.column(ACTIVATED);
-    let suspended = table.column(SUSPENDED);
-    let locked = table.column(LOCKED);
+    let state = table.column(STATE)?;
+    let activated = table.column(ACTIVATED)?;
+    let suspended = table.column(SUSPENDED)?;
+    let locked = table.column(LOCKED)?;
     if state.is_none() && activated.is_none() && suspended.is_none() {
         table.require(STATE)?;
     }
@@ -163,14 +161,14 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
         activated,
         suspended,
         locked,
-        alternate: table.column(ALTERNATE),
-        display: table.column(&["displayname", "display name"]),
-        first: table.column(&["firstname", "first name"]),
-        last: table.column(&["lastname", "last name"]),
-        dept: table.column(&["department"]),
-        employee: table.column(&["employeeIdentifier", "employee_identifier", "employee id"]),
-        manager: table.column(&["manager"]),
-        last_login: table.column(&["lastLogin", "last_login", "last login"]),
+        alternate: table.column(ALTERNATE)?,
+        display: table.column(&["displayname", "display name"])?,
+        first: table.column(&["firstname", "first name"])?,
+        last: table.column(&["lastname", "last name"])?,
+        dept: table.column(&["department"])?,
+        employee: table.column(&["employeeIdentifier", "employee_identifier", "employee id"])?,
+        manager: table.column(&["manager"])?,
+        last_login: table.column(&["lastLogin", "last_login", "last login"])?,
     };
     table.rows(&cols, sink)
 }
@@ -301,19 +299,26 @@ fn json_state(user: &Value) -> Result<(&str, Option<IdpStatus>), String> {
     }
 }
 
-pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
-    let users = json_doc::users(file, doc, &["results"])?;
-    for (index, user) in users.iter().enumerate() {
-        let at = |reason: String| json_doc::at(file, index, reason);
-        let (raw_state, state) = json_state(user).map_err(at)?;
-        let activated = json_flag(user, "activated").map_err(at)?;
-        let suspended = json_flag(user, "suspended").map_err(at)?;
-        let locked = json_flag(user, "account_locked").map_err(at)?;
+/// The paged answer's `results` (or a bare array).
+pub(crate) const ARRAYS: &[&str] = &["results"];
+
+pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
+    let file = users.file().to_owned();
+    users.expect(ARRAYS)?;
+    while let Some(user) = users.next()? {
+        let (index, at) = (user.index, |reason: String| user.error(&file, reason));
+        let (raw_state, state) = json_state(&user).map_err(at)?;
+        let activated = json_flag(&user, "activated").map_err(at)?;
+        let suspended = json_flag(&user, "suspended").map_err(at)?;
+        let locked = json_flag(&user, "account_locked").map_err(at)?;
         let status = combine(state, activated, suspended).ok_or_else(|| at(no_status()))?;
         sink.count(status);
-        let (username, email) = (json_doc::text(user, "/username"), json_doc::text(user, "/email"));
-        let alternate = match json_doc::text(user, "/alternateEmail") {
-            "" => json_doc::text(user, "/alternate_email"),
+        let (username, email) = (
+            json_doc::text(&user, "/username"),
+            json_doc::text(&user, "/email"),
+        );
+        let alternate = match json_doc::text(&user, "/alternateEmail") {
+            "" => json_doc::text(&user, "/alternate_email"),
             found => found,
         };
         if !sink.wants(&[username, email, alternate]) {
@@ -328,21 +333,21 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
         let login = if username.is_empty() { email } else { username };
         // JSON arrays have no lines: a user's 1-based place in the array stands for its row.
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, &raw_status);
-        identity.last_login = parse_timestamp(json_doc::text(user, "/lastLogin"))
+        identity.last_login = parse_timestamp(json_doc::text(&user, "/lastLogin"))
             .map_err(|why| at(format!("lastLogin: {why}")))?;
-        identity.display_name = match json_doc::text(user, "/displayname") {
+        identity.display_name = match json_doc::text(&user, "/displayname") {
             "" => format!(
                 "{} {}",
-                json_doc::text(user, "/firstname"),
-                json_doc::text(user, "/lastname")
+                json_doc::text(&user, "/firstname"),
+                json_doc::text(&user, "/lastname")
             )
             .trim()
             .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(json_doc::text(user, "/department"));
-        identity.employee_id = non_empty(json_doc::text(user, "/employeeIdentifier"));
-        identity.manager = non_empty(json_doc::text(user, "/manager"));
+        identity.department = non_empty(json_doc::text(&user, "/department"));
+        identity.employee_id = non_empty(json_doc::text(&user, "/employeeIdentifier"));
+        identity.manager = non_empty(json_doc::text(&user, "/manager"));
         identity.push_key(email, KeyKind::PrimaryEmail);
         identity.push_key(alternate, KeyKind::SecondaryEmail);
         sink.keep(identity);
@@ -366,7 +371,7 @@ mod tests {
     }
 
     fn read_doc(name: &str, doc: &Value) -> Result<Vec<Identity>, IdpError> {
-        Ok(test_support::read_doc(name, doc, read_json)?.kept)
+        Ok(test_support::read_doc(name, doc, ARRAYS, read_json)?.kept)
     }
 
     fn fixture_json() -> Value {
@@ -522,7 +527,14 @@ mod tests {
     fn counts_every_user_but_keeps_the_wanted() {
         let wanted: KeySet = ["tom.r@billing.acme.test".to_owned()].into_iter().collect();
         let mut sink = Sink::new(0, Some(&wanted), Timestamp::UNIX_EPOCH);
-        read_json("systemusers.json", &fixture_json(), &mut sink).expect("users");
+        crate::idp::test_support::read_into(
+            "systemusers.json",
+            &fixture_json(),
+            ARRAYS,
+            read_json,
+            &mut sink,
+        )
+        .expect("users");
         assert_eq!(sink.rows, 5);
         assert_eq!(sink.by_status()[&IdpStatus::Suspended], 2);
         assert_eq!(sink.kept.len(), 1);
@@ -625,8 +637,9 @@ mod tests {
             let doc = json!({"totalCount": 2, "results": [
                 {"username": "a", "email": "a@acme.test", "state": "ACTIVATED"}, second]});
             let err = read_doc("systemusers.json", &doc).expect_err(needle).to_string();
+            // Pretty-printed (test_support), the second user starts at line 9, column 5.
             assert!(
-                err.starts_with("systemusers.json:0: user #2 of the array:"),
+                err.starts_with("systemusers.json:9:5: user #2 of the array:"),
                 "{err}"
             );
             assert!(err.contains(needle), "{err}");

@@ -1,6 +1,7 @@
 //! Identity-provider exports, one file per format, normalised to [`Identity`].
 
 pub mod assignments;
+mod csv_stream;
 mod csv_table;
 mod custom_csv;
 mod entra;
@@ -34,6 +35,7 @@ pub use resolve::{IdentityIndex, KeyRewrites, MatchMethod, Resolution};
 pub use sink::KeySet;
 
 use csv_table::Table;
+use json_doc::JsonUsers;
 use sink::Sink;
 use source::{Opened, Shape};
 
@@ -216,7 +218,19 @@ impl IdpKind {
             .map(|(kind, _)| kind)
     }
 
-    /// Detects a JSON export's kind from its shape.
+    /// The names this kind's users array may have in a JSON object.
+    fn json_arrays(self) -> &'static [&'static str] {
+        match self {
+            IdpKind::EntraJson => entra_json::ARRAYS,
+            IdpKind::Scim => scim::ARRAYS,
+            IdpKind::Onelogin => onelogin::ARRAYS,
+            IdpKind::Jumpcloud => jumpcloud::ARRAYS,
+            _ => okta_json::ARRAYS,
+        }
+    }
+
+    /// Detects a JSON export's kind from its shape: the document with only
+    /// the first user of its array ([`JsonUsers::preview`]).
     fn detect_json(doc: &serde_json::Value) -> Option<IdpKind> {
         type Detect = fn(&serde_json::Value) -> bool;
         let checks: [(IdpKind, Detect); 5] = [
@@ -296,6 +310,12 @@ pub struct IdpSet {
     pub assignments: Option<Assignments>,
 }
 
+/// The most one record may take: a CSV row (or the header) or one element of
+/// a JSON export's array, in bytes. Real rows are a few hundred bytes; without
+/// a cap a file with no line end, a quote never closed or `/dev/zero` would be
+/// held whole in memory.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
     #[error("{file}: {source}")]
@@ -306,6 +326,17 @@ pub enum IdpError {
     },
     #[error("{file}:{line}: {reason}")]
     Row { file: String, line: u64, reason: String },
+    /// A JSON export's error, at the line and column of the value that is wrong.
+    #[error("{file}:{line}:{column}: {reason}")]
+    At {
+        file: String,
+        line: u64,
+        column: u64,
+        reason: String,
+    },
+    /// A path that is no export (a directory, a device, a socket), refused before reading.
+    #[error("{file}: is {what}, not a regular file or a named pipe: give the export file itself")]
+    NotAFile { file: String, what: &'static str },
     #[error("{file}: cannot tell which IdP export this is.\n{hint}")]
     Undetected { file: String, hint: String },
 }
@@ -416,17 +447,18 @@ fn read_opened(
             kind
         }
         Shape::Json => {
-            let doc = json_doc::read(&file, opened.reader)?;
+            let arrays = given.map_or(json_doc::ANY_ARRAY, IdpKind::json_arrays);
+            let mut users = JsonUsers::open(file.clone(), opened.reader, arrays)?;
             let kind = match given {
                 Some(kind) => kind,
-                None => IdpKind::detect_json(&doc).ok_or_else(|| undetected(&file))?,
+                None => IdpKind::detect_json(&users.preview()?).ok_or_else(|| undetected(&file))?,
             };
             match kind {
-                IdpKind::OktaJson => okta_json::read_json(&file, &doc, &mut sink)?,
-                IdpKind::EntraJson => entra_json::read_json(&file, &doc, &mut sink)?,
-                IdpKind::Scim => scim::read_json(&file, &doc, &mut sink)?,
-                IdpKind::Onelogin => onelogin::read_json(&file, &doc, &mut sink)?,
-                IdpKind::Jumpcloud => jumpcloud::read_json(&file, &doc, &mut sink)?,
+                IdpKind::OktaJson => okta_json::read_json(&mut users, &mut sink)?,
+                IdpKind::EntraJson => entra_json::read_json(&mut users, &mut sink)?,
+                IdpKind::Scim => scim::read_json(&mut users, &mut sink)?,
+                IdpKind::Onelogin => onelogin::read_json(&mut users, &mut sink)?,
+                IdpKind::Jumpcloud => jumpcloud::read_json(&mut users, &mut sink)?,
                 _ => {
                     return Err(IdpError::Row {
                         file,
@@ -461,6 +493,15 @@ fn read_opened(
         warnings,
     };
     Ok((source, sink.kept))
+}
+
+/// Why a record over [`MAX_RECORD_BYTES`] is refused.
+pub(crate) fn too_long(what: &str) -> String {
+    format!(
+        "{what} longer than {} MiB: no export has one; is this a CSV or JSON export \
+         (a file with no line end, or a quote or bracket never closed)?",
+        MAX_RECORD_BYTES >> 20
+    )
 }
 
 fn undetected(file: &str) -> IdpError {

@@ -10,22 +10,22 @@ pub(crate) const EXPECTED: &str = "User,Login,Status,Activation date,Authenticat
      (Password Health report), or login,firstName,lastName,email,secondEmail,status,lastLogin,... (profile attributes)";
 
 pub(crate) fn detect(table: &Table) -> bool {
-    table.has_all(&["Login", "Status"]) && table.column(&["Last Login", "lastLogin"]).is_some()
+    table.has_all(&["Login", "Status"]) && table.has(&["Last Login", "lastLogin"])
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let cols = Columns {
         login: table.require(&["Login"])?,
         status: table.require(&["Status"])?,
-        user: table.column(&["User", "displayName"]),
-        first: table.column(&["firstName"]),
-        last: table.column(&["lastName"]),
-        email: table.column(&["email"]),
-        second: table.column(&["secondEmail"]),
-        last_login: table.column(&["Last Login", "lastLogin"]),
-        dept: table.column(&["department"]),
-        employee: table.column(&["employeeNumber"]),
-        manager: table.column(&["manager", "managerId"]),
+        user: table.column(&["User", "displayName"])?,
+        first: table.column(&["firstName"])?,
+        last: table.column(&["lastName"])?,
+        email: table.column(&["email"])?,
+        second: table.column(&["secondEmail"])?,
+        last_login: table.column(&["Last Login", "lastLogin"])?,
+        dept: table.column(&["department"])?,
+        employee: table.column(&["employeeNumber"])?,
+        manager: table.column(&["manager", "managerId"])?,
     };
     table.rows(&cols, sink)
 }

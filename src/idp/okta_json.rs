@@ -1,12 +1,16 @@
 //! Okta's users API (`GET /api/v1/users`) saved as JSON: an array of user
 //! objects with `status`, `lastLogin` and a `profile`.
 
-use serde_json::Value;
+use std::borrow::Cow;
 
-use super::json_doc::{at, text};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::json_doc::{JsonUsers, Raw, text};
 use super::okta::{non_empty, status};
 use super::sink::Sink;
-use super::{Identity, IdpError, KeyKind};
+use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
 
 pub(crate) const EXPECTED: &str = "a JSON array from Okta's GET /api/v1/users: \
@@ -21,59 +25,69 @@ pub(crate) fn detect_json(doc: &Value) -> bool {
         && first.get("status").is_some_and(Value::is_string)
 }
 
-pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
-    let users = doc.as_array().ok_or_else(|| IdpError::Row {
-        file: file.to_owned(),
-        line: 1,
-        reason: "expected a JSON array of users, as Okta's GET /api/v1/users returns".into(),
-    })?;
-    for (index, user) in users.iter().enumerate() {
+/// Okta's users are a bare array: no object member names it.
+pub(crate) const ARRAYS: &[&str] = &[];
+
+pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
+    let file = users.file().to_owned();
+    if !users.is_array() {
+        return Err(IdpError::Row {
+            file,
+            line: 1,
+            reason: "expected a JSON array of users, as Okta's GET /api/v1/users returns".into(),
+        });
+    }
+    while let Some(raw) = users.next_raw()? {
+        // Hot path: a user no agent has is counted from its status and keys
+        // alone; anything odd about it is for the full parse below to say.
+        if let Some(status) = lean_status(&raw, sink) {
+            sink.count(status);
+            continue;
+        }
+        let user = raw.user()?;
+        let (index, at) = (user.index, |reason: String| user.error(&file, reason));
         if !user.is_object() {
-            return Err(at(file, index, "not a JSON object".into()));
+            return Err(at("not a JSON object".into()));
         }
         let raw_status = match user.get("status") {
             Some(Value::String(s)) => s.trim(),
-            _ => return Err(at(file, index, "no `status` string".into())),
+            _ => return Err(at("no `status` string".into())),
         };
         let status = status(raw_status).ok_or_else(|| {
-            at(
-                file,
-                index,
-                format!(
-                    "status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
+            at(format!(
+                "status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
                      PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)"
-                ),
-            )
+            ))
         })?;
         sink.count(status);
         let (login, email, second) = (
-            text(user, "/profile/login"),
-            text(user, "/profile/email"),
-            text(user, "/profile/secondEmail"),
+            text(&user, "/profile/login"),
+            text(&user, "/profile/email"),
+            text(&user, "/profile/secondEmail"),
         );
         if login.is_empty() {
-            return Err(at(file, index, "no `profile.login`".into()));
+            return Err(at("no `profile.login`".into()));
         }
         if !sink.wants(&[login, email, second]) {
             continue;
         }
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, raw_status);
-        identity.last_login = parse_timestamp(text(user, "/lastLogin"))
-            .map_err(|why| at(file, index, format!("lastLogin: {why}")))?;
-        identity.display_name = match text(user, "/profile/displayName") {
+        identity.last_login =
+            parse_timestamp(text(&user, "/lastLogin")).map_err(|why| at(format!("lastLogin: {why}")))?;
+        identity.display_name = match text(&user, "/profile/displayName") {
             "" => format!(
                 "{} {}",
-                text(user, "/profile/firstName"),
-                text(user, "/profile/lastName")
+                text(&user, "/profile/firstName"),
+                text(&user, "/profile/lastName")
             )
             .trim()
             .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(text(user, "/profile/department"));
-        identity.employee_id = non_empty(text(user, "/profile/employeeNumber"));
-        identity.manager = match text(user, "/profile/manager") {
-            "" => non_empty(text(user, "/profile/managerId")),
+        identity.department = non_empty(text(&user, "/profile/department"));
+        identity.employee_id = non_empty(text(&user, "/profile/employeeNumber"));
+        identity.manager = match text(&user, "/profile/manager") {
+            "" => non_empty(text(&user, "/profile/managerId")),
             manager => Some(manager.to_owned()),
         };
         identity.push_key(email, KeyKind::PrimaryEmail);
@@ -83,10 +97,50 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
     Ok(())
 }
 
+/// What the hot path reads of a user, borrowed from its text (every other
+/// field skipped, no `Value` built).
+#[derive(Deserialize)]
+struct Lean<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow)]
+    profile: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeanProfile<'a> {
+    #[serde(borrow)]
+    login: Cow<'a, str>,
+    #[serde(borrow, default)]
+    email: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    second_email: Option<Cow<'a, str>>,
+}
+
+/// The status of a well-formed user whom no agent has; `None` for a user to
+/// read in full (one an agent has, or anything the full read must judge).
+fn lean_status(raw: &Raw, sink: &mut Sink) -> Option<IdpStatus> {
+    let lean: Lean = raw.lean()?;
+    let status = status(&lean.status)?;
+    // A struct would also read from an array: `profile` must be an object.
+    let text = lean.profile.get();
+    if !text.starts_with('{') {
+        return None;
+    }
+    let profile: LeanProfile = serde_json::from_str(text).ok()?;
+    let keys = [
+        profile.login.trim(),
+        profile.email.as_deref().unwrap_or_default(),
+        profile.second_email.as_deref().unwrap_or_default(),
+    ];
+    (!keys[0].is_empty() && !sink.wants(&keys)).then_some(status)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idp::IdpStatus;
+    use crate::idp::KeySet;
     use jiff::Timestamp;
 
     const USERS: &[u8] = include_bytes!("../../fixtures/idp/okta-json/users.json");
@@ -100,7 +154,7 @@ mod tests {
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        crate::idp::test_support::read_doc("users.json", doc, read_json)
+        crate::idp::test_support::read_doc("users.json", doc, ARRAYS, read_json)
     }
 
     #[test]
@@ -165,11 +219,47 @@ mod tests {
     fn wanted_keys_filter_but_every_user_counts() {
         let wanted = ["dee.fox@eu.acme.test".to_owned()].into_iter().collect();
         let mut sink = Sink::new(0, Some(&wanted), as_of());
-        read_json("users.json", &doc(USERS), &mut sink).expect("reads");
+        crate::idp::test_support::read_into("users.json", &doc(USERS), ARRAYS, read_json, &mut sink)
+            .expect("reads");
         assert_eq!(sink.rows, 5);
         assert_eq!(sink.by_status().get(&IdpStatus::Active), Some(&2));
         assert_eq!(sink.kept.len(), 1);
         assert_eq!(sink.kept[0].login, "dee.fox");
+    }
+
+    #[test]
+    fn the_hot_path_skips_only_users_the_full_read_would_count() {
+        // Odd users: the hot path must leave each to the full read, which
+        // counts or refuses it the same whether or not an agent has it.
+        let users: [&str; 7] = [
+            r#"{"status": "ACTIVE", "profile": ["a@x.test", "b", "c"]}"#,
+            r#"{"status": "ACTIVE", "profile": {"login": "a@x.test", "email": 5}}"#,
+            r#"{"status": "ACTIVE", "status": "WEIRD", "profile": {"login": "a@x.test"}}"#,
+            r#"["ACTIVE", {"login": "a@x.test"}]"#,
+            r#"{"status": "ACTIVE", "profile": {"login": "  "}}"#,
+            r#"{"status": "ACTIVE", "profile": {"login": "a"b@x.test", "secondEmail": null}}"#,
+            r#"{"status": "SUSPENDED", "profile": {"login": "a@x.test"}, "lastLogin": "soon"}"#,
+        ];
+        let nobody: KeySet = ["nobody@x.test".to_owned()].into_iter().collect();
+        for user in users {
+            let text = format!("[{user}]");
+            let read = |wanted: Option<&KeySet>| {
+                let mut sink = Sink::new(0, wanted, as_of());
+                let src = Box::new(std::io::Cursor::new(text.clone().into_bytes()));
+                let mut users = JsonUsers::open("u.json".into(), src, ARRAYS).expect("opens");
+                read_json(&mut users, &mut sink)
+                    .map(|()| sink.by_status())
+                    .map_err(|e| e.to_string())
+            };
+            let (all, hot) = (read(None), read(Some(&nobody)));
+            match (&all, &hot) {
+                (Ok(all), Ok(hot)) => assert_eq!(all, hot, "{user}"),
+                // The one difference allowed: a kept user's last login is read, a skipped one's not.
+                (Err(e), Ok(_)) => assert!(e.contains("lastLogin"), "{user}: {e}"),
+                (Err(a), Err(h)) => assert_eq!(a, h, "{user}"),
+                (Ok(_), Err(h)) => panic!("{user}: {h}"),
+            }
+        }
     }
 
     #[test]

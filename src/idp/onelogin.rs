@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::json_doc;
+use super::json_doc::{self, JsonUsers};
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -65,16 +65,16 @@ pub(crate) fn status_code(code: u64) -> Option<IdpStatus> {
 /// OneLogin's own columns: `username` and `status`, with `last_login` or `email`,
 /// and no `login` (Okta's profile CSV has `login,email,status,lastLogin`).
 pub(crate) fn detect(table: &Table) -> bool {
-    table.column(USERNAME).is_some()
-        && table.column(STATUS).is_some()
-        && (table.column(LAST_LOGIN).is_some() || table.column(EMAIL).is_some())
-        && table.column(&["login"]).is_none()
+    table.has(USERNAME)
+        && table.has(STATUS)
+        && (table.has(LAST_LOGIN) || table.has(EMAIL))
+        && !table.has(&["login"])
 }
 
 pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
     let status = table.require(STATUS)?;
-    let username = table.column(USERNAME);
-    let email = table.column(EMAIL);
+    let username = table.column(USERNAME)?;
+    let email = table.column(EMAIL)?;
     if username.is_none() && email.is_none() {
         table.require(USERNAME)?;
     }
@@ -82,12 +82,12 @@ pub(crate) fn read(table: &mut Table, sink: &mut Sink) -> Result<(), IdpError> {
         status,
         username,
         email,
-        first: table.column(&["firstname", "first_name", "first name"]),
-        last: table.column(&["lastname", "last_name", "last name"]),
-        last_login: table.column(LAST_LOGIN),
-        dept: table.column(&["department"]),
-        employee: table.column(&["employee_id", "employee id", "employee_number", "employeeNumber"]),
-        manager: table.column(&["manager_user_id", "manager_ad_id", "manager"]),
+        first: table.column(&["firstname", "first_name", "first name"])?,
+        last: table.column(&["lastname", "last_name", "last name"])?,
+        last_login: table.column(LAST_LOGIN)?,
+        dept: table.column(&["department"])?,
+        employee: table.column(&["employee_id", "employee id", "employee_number", "employeeNumber"])?,
+        manager: table.column(&["manager_user_id", "manager_ad_id", "manager"])?,
     };
     table.rows(&cols, sink)
 }
@@ -185,19 +185,22 @@ fn scalar(user: &Value, key: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
-    let users = json_doc::users(file, doc, &["data"])?;
-    for (index, user) in users.iter().enumerate() {
+/// `/api/1`'s `data` (`/api/2` is a bare array).
+pub(crate) const ARRAYS: &[&str] = &["data"];
+
+pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
+    let file = users.file().to_owned();
+    users.expect(ARRAYS)?;
+    while let Some(user) = users.next()? {
+        let (index, at) = (user.index, |reason: String| user.error(&file, reason));
         let raw = user.get("status").unwrap_or(&Value::Null);
-        let status = json_status(raw).ok_or_else(|| {
-            json_doc::at(
-                file,
-                index,
-                format!("status {raw} is not a OneLogin status ({ACCEPTED})"),
-            )
-        })?;
+        let status = json_status(raw)
+            .ok_or_else(|| at(format!("status {raw} is not a OneLogin status ({ACCEPTED})")))?;
         sink.count(status);
-        let (username, email) = (json_doc::text(user, "/username"), json_doc::text(user, "/email"));
+        let (username, email) = (
+            json_doc::text(&user, "/username"),
+            json_doc::text(&user, "/email"),
+        );
         if !sink.wants(&[username, email]) {
             continue;
         }
@@ -208,18 +211,18 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
         let login = if username.is_empty() { email } else { username };
         // JSON arrays have no lines: a user's 1-based place in the array stands for its row.
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, &raw_status);
-        identity.last_login = parse_timestamp(json_doc::text(user, "/last_login"))
-            .map_err(|why| json_doc::at(file, index, format!("last_login: {why}")))?;
+        identity.last_login = parse_timestamp(json_doc::text(&user, "/last_login"))
+            .map_err(|why| at(format!("last_login: {why}")))?;
         identity.display_name = format!(
             "{} {}",
-            json_doc::text(user, "/firstname"),
-            json_doc::text(user, "/lastname")
+            json_doc::text(&user, "/firstname"),
+            json_doc::text(&user, "/lastname")
         )
         .trim()
         .to_owned();
-        identity.department = scalar(user, "department");
-        identity.employee_id = scalar(user, "employee_id");
-        identity.manager = scalar(user, "manager_user_id").or_else(|| scalar(user, "manager_ad_id"));
+        identity.department = scalar(&user, "department");
+        identity.employee_id = scalar(&user, "employee_id");
+        identity.manager = scalar(&user, "manager_user_id").or_else(|| scalar(&user, "manager_ad_id"));
         identity.push_key(email, KeyKind::PrimaryEmail);
         sink.keep(identity);
     }
@@ -241,7 +244,7 @@ mod tests {
     }
 
     fn read_doc(name: &str, doc: &Value) -> Result<Vec<Identity>, IdpError> {
-        Ok(test_support::read_doc(name, doc, read_json)?.kept)
+        Ok(test_support::read_doc(name, doc, ARRAYS, read_json)?.kept)
     }
 
     fn fixture_json() -> Value {
@@ -385,7 +388,8 @@ mod tests {
     fn counts_every_user_but_keeps_the_wanted() {
         let wanted: KeySet = ["marcus.bell@acme.test".to_owned()].into_iter().collect();
         let mut sink = Sink::new(0, Some(&wanted), Timestamp::UNIX_EPOCH);
-        read_json("users.json", &fixture_json(), &mut sink).expect("users");
+        crate::idp::test_support::read_into("users.json", &fixture_json(), ARRAYS, read_json, &mut sink)
+            .expect("users");
         assert_eq!(sink.rows, 6);
         assert_eq!(sink.by_status()[&IdpStatus::Suspended], 2);
         assert_eq!(sink.kept.len(), 1);
@@ -463,7 +467,8 @@ mod tests {
 
         let doc = serde_json::json!([{"username": "a", "status": 1}, {"username": "b", "status": "gone"}]);
         let err = read_doc("users.json", &doc).expect_err("bad status").to_string();
-        assert!(err.starts_with("users.json:0: user #2 of the array:"), "{err}");
+        // Pretty-printed (test_support), the second user starts at line 6, column 3.
+        assert!(err.starts_with("users.json:6:3: user #2 of the array:"), "{err}");
         assert!(err.contains("\"gone\""), "{err}");
         let doc = serde_json::json!([{"username": "a"}]);
         let err = read_doc("users.json", &doc).expect_err("no status").to_string();

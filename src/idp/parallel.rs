@@ -21,9 +21,9 @@ use std::sync::{Mutex, OnceLock, mpsc};
 
 use sha2::{Digest as _, Sha256};
 
-use super::IdpError;
 use super::csv_table::{CsvRows, Row, RowCx, check_width};
 use super::sink::Sink;
+use super::{IdpError, MAX_RECORD_BYTES, too_long};
 
 /// Bytes per block: large enough that per-block costs vanish, small enough
 /// that the blocks in flight stay a few MiB.
@@ -136,9 +136,12 @@ impl Block<'_> {
             drop(work_tx);
             let mut parsed: Vec<Parsed> = done_rx.iter().collect();
             parsed.sort_by_key(|p| p.index);
-            sent.map(|eof| (eof, parsed))
+            sent.map(|end| (end, parsed))
         })?;
-        let (eof, blocks) = blocks;
+        let (end, blocks) = blocks;
+        if end == Split::NoCut {
+            return Ok(None);
+        }
 
         // Each block's rows are true only if every earlier block ended at a
         // true boundary: check them all in order before taking any in.
@@ -157,7 +160,7 @@ impl Block<'_> {
             sink.absorb(block.sink);
             skipped.extend(block.skipped);
         }
-        if let (true, Some(done), Some(hash)) = (eof, self.hashed, hash) {
+        if let (Split::Eof, Some(done), Some(hash)) = (end, self.hashed, hash) {
             let _ = done.set(hex::encode(hash.finalize()));
         }
         Ok(Some(skipped))
@@ -167,7 +170,7 @@ impl Block<'_> {
     /// its first bad row, and whether it ended at a true boundary.
     fn parse<R: CsvRows>(&self, buf: &[u8], first_line: u64, cx: &RowCx, rows: &R, out: &mut Parsed) {
         let mut scan = Scanner::new(buf, first_line);
-        while let Some((line, row)) = scan.next_row() {
+        while let Some((line, len, row)) = scan.next_row() {
             if row.len() == 1 && row.get(0) == Some(SENTINEL) {
                 // True boundary only if nothing follows.
                 out.whole = scan.at_end();
@@ -175,6 +178,10 @@ impl Block<'_> {
             }
             if out.error.is_some() {
                 // Only looking for the end now.
+                continue;
+            }
+            if len > MAX_RECORD_BYTES {
+                out.error = Some(cx.error(line, too_long("a record")));
                 continue;
             }
             let result = check_width(cx, row.len(), self.width, line, self.lenient, &mut out.skipped)
@@ -237,8 +244,9 @@ impl<'b> Scanner<'b> {
         true
     }
 
-    /// The next record and the line it starts on; `None` at the end.
-    fn next_row(&mut self) -> Option<(u64, Row<'_>)> {
+    /// The next record, the line it starts on and its length in bytes
+    /// without its line end; `None` at the end.
+    fn next_row(&mut self) -> Option<(u64, usize, Row<'_>)> {
         if self.at_end() {
             return None;
         }
@@ -252,17 +260,15 @@ impl<'b> Scanner<'b> {
         if memchr::memchr2(b'"', b'\r', text).is_none() {
             self.pos = newline.map_or(self.buf.len(), |n| start + n + 1);
             self.line += u64::from(newline.is_some());
-            return Some((line, Row::split_line(text, &mut self.ends)));
+            return Some((line, text.len(), Row::split_line(text, &mut self.ends)));
         }
-        let fields = self.quoted(start);
-        Some((
-            line,
-            Row::parsed(&self.out[..fields.0], &self.out_ends[..fields.1]),
-        ))
+        let (nout, nends, len) = self.quoted(start);
+        Some((line, len, Row::parsed(&self.out[..nout], &self.out_ends[..nends])))
     }
 
-    /// One record through `csv_core` from `start`: (bytes, cells) of output.
-    fn quoted(&mut self, start: usize) -> (usize, usize) {
+    /// One record through `csv_core` from `start`: (bytes, cells) of output,
+    /// and the record's length without its line end.
+    fn quoted(&mut self, start: usize) -> (usize, usize, usize) {
         let (mut read, mut nout, mut nends) = (start, 0, 0);
         loop {
             let (result, nin, o, e) = self.core.read_record(
@@ -283,9 +289,16 @@ impl<'b> Scanner<'b> {
                 csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
             }
         }
-        self.line += memchr::memchr_iter(b'\n', &self.buf[start..read]).count() as u64;
+        let record = &self.buf[start..read];
+        self.line += memchr::memchr_iter(b'\n', record).count() as u64;
+        let ending = record
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|&&b| b == b'\n' || b == b'\r');
+        let len = record.len() - ending.count();
         self.pos = read;
-        (nout, nends)
+        (nout, nends, len)
     }
 }
 
@@ -297,23 +310,36 @@ type Channels<'c> = (
     &'c AtomicBool,
 );
 
+/// Where the reading thread stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    /// At the end of the file.
+    Eof,
+    /// Told to by a worker, or the workers are gone.
+    Stopped,
+    /// No cut within [`MAX_RECORD_BYTES`] past a block: a record too long,
+    /// or stray `"` that hide every line end from the count of quotes. One
+    /// pass tells which, holding no more than one record.
+    NoCut,
+}
+
 /// The reading thread's part: fills buffers (hashing what it reads), cuts
 /// them after the last newline outside quotes, appends the sentinel and
-/// hands them out. True when it read to the end of the file.
+/// hands them out.
 fn split(
     handle: &mut File,
     block: usize,
     first_line: u64,
     (pool, work, stop): Channels,
     mut hash: Option<&mut Sha256>,
-) -> std::io::Result<bool> {
+) -> std::io::Result<Split> {
     let mut carry: Vec<u8> = Vec::new();
     let mut line = first_line;
     let mut index = 0;
     let mut eof = false;
     while !eof && !stop.load(Ordering::Relaxed) {
         let Ok(mut buf) = pool.recv() else {
-            return Ok(false);
+            return Ok(Split::Stopped);
         };
         buf.clear();
         buf.extend_from_slice(&carry);
@@ -329,6 +355,9 @@ fn split(
             if let Some(cut) = last_boundary(&buf) {
                 break cut;
             }
+            if buf.len() > MAX_RECORD_BYTES + block {
+                return Ok(Split::NoCut);
+            }
         };
         carry.extend_from_slice(&buf[cut..]);
         buf.truncate(cut);
@@ -342,12 +371,12 @@ fn split(
         buf.extend_from_slice(SENTINEL);
         buf.push(b'\n');
         if work.send((index, line, buf)).is_err() {
-            return Ok(false);
+            return Ok(Split::Stopped);
         }
         index += 1;
         line += lines;
     }
-    Ok(eof)
+    Ok(if eof { Split::Eof } else { Split::Stopped })
 }
 
 /// Reads until `buf` holds `target` bytes; true at the end of the file.
@@ -492,7 +521,7 @@ mod tests {
     fn scanned(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut scan = Scanner::new(data, 1);
         let mut out = Vec::new();
-        while let Some((line, row)) = scan.next_row() {
+        while let Some((line, _, row)) = scan.next_row() {
             out.push((line, row.iter().map(<[u8]>::to_vec).collect()));
         }
         out
@@ -584,5 +613,35 @@ mod tests {
         assert_eq!(last_boundary(b"a,\"b\nc\"\nd,\"e\nf"), Some(8));
         assert_eq!(last_boundary(b"\"a\nb"), None);
         assert_eq!(last_boundary(b"a,\"\"\"x\"\"\"\ny"), Some(10));
+    }
+
+    #[test]
+    fn records_over_the_cap_stop_in_blocks_as_in_one_pass() {
+        let row = "u,plain,ACTIVE\n";
+        let many = row.repeat(MAX_RECORD_BYTES / row.len() + 10);
+        let long = "x".repeat(MAX_RECORD_BYTES + 1);
+        let cases = [
+            // A long record with line ends around it: cut, and refused in its block.
+            format!("a,b,c\n{row}{row}{long},b,c\n{many}"),
+            // No line end after it: no cut within the cap, refused by the one pass.
+            format!("a,b,c\n{row}{row}{long}"),
+            // A quote never closed: the same.
+            format!("a,b,c\n{row}{row}\"{}", "\n".repeat(MAX_RECORD_BYTES + 10)),
+        ];
+        for (n, data) in cases.iter().enumerate() {
+            for block in [None, Some(0), Some(256 << 10)] {
+                let err = read(data.as_bytes(), block, false).expect_err("too long");
+                assert!(
+                    err.contains("x.csv:4: a record longer than 1 MiB"),
+                    "{n} {block:?}: {err}"
+                );
+            }
+        }
+        // A stray quote hides every cut from the count of quotes: no cut within
+        // the cap, so one pass reads what the blocks could not.
+        let stray = format!("a,b,c\nu,O\"Brien,ACTIVE\n{many}{many}");
+        let (rows, _, blocks) = read(stray.as_bytes(), Some(256 << 10), false).expect("one pass");
+        assert_eq!((rows.len(), blocks), (2 * many.len() / row.len() + 1, false));
+        assert_eq!(rows[0].1, "u|O\"Brien|ACTIVE");
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::json_doc::{at, users};
+use super::json_doc::JsonUsers;
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
@@ -71,59 +71,41 @@ fn status(active: Option<&Value>) -> Option<(IdpStatus, &str)> {
     }
 }
 
-pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), IdpError> {
-    let resources = match field(doc, "Resources") {
-        Some(Value::Array(items)) if doc.is_object() => items.as_slice(),
-        _ => users(file, doc, &["Resources"])?,
-    };
-    // One page of a paged response leaves people out: refuse it rather than audit part of the IdP.
-    if let Some(total) = field(doc, "totalResults").and_then(Value::as_u64)
-        && total > resources.len() as u64
-    {
-        return Err(IdpError::Row {
-            file: file.to_owned(),
-            line: 1,
-            reason: format!(
-                "totalResults is {total} but Resources holds {}: this is one page of a paged response; \
-                 fetch every page (startIndex, count) into one file",
-                resources.len()
-            ),
-        });
-    }
-    let mut keys: Vec<&str> = Vec::new();
-    for (index, user) in resources.iter().enumerate() {
+/// A ListResponse's `Resources` (or a bare array).
+pub(crate) const ARRAYS: &[&str] = &["Resources"];
+
+pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
+    let file = users.file().to_owned();
+    users.expect(ARRAYS)?;
+    while let Some(user) = users.next()? {
+        let (index, at) = (user.index, |reason: String| user.error(&file, reason));
         if !user.is_object() {
-            return Err(at(file, index, "not a JSON object".into()));
+            return Err(at("not a JSON object".into()));
         }
-        let active = field(user, "active");
+        let active = field(&user, "active");
         let (status, raw_status) = status(active).ok_or_else(|| {
-            at(
-                file,
-                index,
-                format!(
-                    "active `{}` is not true or false (or absent, which reads as unknown)",
-                    active.map(Value::to_string).unwrap_or_default()
-                ),
-            )
+            at(format!(
+                "active `{}` is not true or false (or absent, which reads as unknown)",
+                active.map(Value::to_string).unwrap_or_default()
+            ))
         })?;
         sink.count(status);
-        let login = str_at(user, &["userName"]);
+        let login = str_at(&user, &["userName"]);
         if login.is_empty() {
-            return Err(at(file, index, "no `userName` (SCIM requires it)".into()));
+            return Err(at("no `userName` (SCIM requires it)".into()));
         }
-        let emails = field(user, "emails")
+        let emails = field(&user, "emails")
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
-        keys.clear();
-        keys.push(login);
+        let mut keys = vec![login];
         keys.extend(emails.iter().map(|e| str_at(e, &["value"])));
         if !sink.wants(&keys) {
             continue;
         }
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, raw_status);
         identity.display_name = [
-            str_at(user, &["displayName"]),
-            str_at(user, &["name", "formatted"]),
+            str_at(&user, &["displayName"]),
+            str_at(&user, &["name", "formatted"]),
         ]
         .into_iter()
         .find(|n| !n.is_empty())
@@ -131,8 +113,8 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
             || {
                 format!(
                     "{} {}",
-                    str_at(user, &["name", "givenName"]),
-                    str_at(user, &["name", "familyName"])
+                    str_at(&user, &["name", "givenName"]),
+                    str_at(&user, &["name", "familyName"])
                 )
                 .trim()
                 .to_owned()
@@ -151,7 +133,7 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
             identity.push_key(str_at(email, &["value"]), kind);
         }
         // SCIM has no standard last-login attribute (meta.lastModified is not one): last_login stays None.
-        if let Some(ext) = field(user, ENTERPRISE) {
+        if let Some(ext) = field(&user, ENTERPRISE) {
             identity.department = non_empty(str_at(ext, &["department"]));
             identity.employee_id = non_empty(str_at(ext, &["employeeNumber"]));
             identity.manager = [
@@ -161,7 +143,7 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
             .into_iter()
             .find_map(non_empty);
         }
-        if let Some(groups) = field(user, "groups").and_then(Value::as_array) {
+        if let Some(groups) = field(&user, "groups").and_then(Value::as_array) {
             identity.groups = groups
                 .iter()
                 .filter_map(|g| non_empty(str_at(g, &["display"])))
@@ -169,7 +151,19 @@ pub(crate) fn read_json(file: &str, doc: &Value, sink: &mut Sink) -> Result<(), 
         }
         sink.keep(identity);
     }
-    Ok(())
+    // One page of a paged response leaves people out: refuse it rather than audit part of the IdP.
+    let read = users.count();
+    match users.member("totalResults").and_then(Value::as_u64) {
+        Some(total) if total > read as u64 => Err(IdpError::Row {
+            file,
+            line: 1,
+            reason: format!(
+                "totalResults is {total} but Resources holds {read}: this is one page of a paged response; \
+                 fetch every page (startIndex, count) into one file"
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -183,7 +177,7 @@ mod tests {
     }
 
     fn read_all(doc: &Value) -> Result<Sink<'static>, IdpError> {
-        crate::idp::test_support::read_doc("scim.json", doc, read_json)
+        crate::idp::test_support::read_doc("scim.json", doc, ARRAYS, read_json)
     }
 
     #[test]

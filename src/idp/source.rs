@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
-use super::IdpError;
+use super::{IdpError, MAX_RECORD_BYTES, too_long};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shape {
@@ -22,10 +22,8 @@ pub(crate) struct Opened {
     pub reader: Box<dyn BufRead + Send>,
     /// Lines consumed before the data (a `sep=` line), to keep line numbers true.
     pub skipped_lines: u64,
-    /// Rows end in CRLF: the csv crate then reports each record one line early.
-    pub crlf: bool,
-    /// The file, when the bytes come straight from one (not decoded from
-    /// UTF-16): CSVs are then read by the block reader (`parallel.rs`).
+    /// The file, when the bytes come straight from a regular one (not a pipe,
+    /// not decoded from UTF-16): CSVs are then read by the block reader (`parallel.rs`).
     pub path: Option<PathBuf>,
     /// Bytes before the CSV stream (BOM and `sep=` line).
     pub prefix_len: u64,
@@ -89,12 +87,25 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
 }
 
 impl Opened {
+    /// A regular file (read in blocks, hashed beside the parse) or a named
+    /// pipe (read once, in one pass, hashed as it is read); anything else is
+    /// refused before a byte is read.
     pub(crate) fn open(path: &Path) -> Result<Opened, IdpError> {
         let file = path.display().to_string();
-        let handle = File::open(path).map_err(|source| IdpError::Io {
+        let io = |source| IdpError::Io {
             file: file.clone(),
             source,
-        })?;
+        };
+        // Asked before opening: opening a socket fails, and `/dev/zero` never ends.
+        let pipe = input_kind(&file, std::fs::metadata(path).map_err(io)?.file_type())?;
+        let handle = File::open(path).map_err(io)?;
+        // Asked again of what was opened, in case the path changed in between.
+        if input_kind(&file, handle.metadata().map_err(io)?.file_type())? != pipe {
+            return Err(io(std::io::Error::other("the file changed while it was opened")));
+        }
+        if pipe {
+            return Opened::from_reader(file, Box::new(handle));
+        }
         let mut opened = Opened::build(file, Box::new(handle), None)?;
         if opened.utf16 {
             opened.digest = Some(Digest::thread(path));
@@ -161,15 +172,11 @@ impl Opened {
         let mut skipped_lines = 0;
         if head.len() >= 4 && head[..4].eq_ignore_ascii_case(b"sep=") {
             let mut line = Vec::new();
-            reader.read_until(b'\n', &mut line).map_err(io)?;
+            read_line(&mut reader, &mut line, &file, 1)?;
             skipped_lines = 1;
             prefix_len += line.len() as u64;
         }
         let head = reader.fill_buf().map_err(io)?;
-        let crlf = head
-            .iter()
-            .position(|&b| b == b'\n')
-            .is_some_and(|p| p > 0 && head[p - 1] == b'\r');
         let shape = match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{' | b'[') => Shape::Json,
             _ => Shape::Csv,
@@ -179,7 +186,6 @@ impl Opened {
             shape,
             reader,
             skipped_lines,
-            crlf,
             path: None,
             prefix_len,
             utf16,
@@ -192,6 +198,63 @@ impl Opened {
     pub(crate) fn take_digest(&mut self) -> Option<Digest> {
         self.digest.take()
     }
+}
+
+/// A regular file (`false`) or a named pipe (`true`); what else it is, refused.
+fn input_kind(file: &str, kind: std::fs::FileType) -> Result<bool, IdpError> {
+    match kind {
+        _ if kind.is_file() => Ok(false),
+        _ if kind.is_dir() => Err("a directory"),
+        _ => special(kind),
+    }
+    .map_err(|what| IdpError::NotAFile {
+        file: file.to_owned(),
+        what,
+    })
+}
+
+#[cfg(unix)]
+fn special(kind: std::fs::FileType) -> Result<bool, &'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+    match kind {
+        _ if kind.is_fifo() => Ok(true),
+        _ if kind.is_char_device() => Err("a character device"),
+        _ if kind.is_block_device() => Err("a block device"),
+        _ if kind.is_socket() => Err("a socket"),
+        _ => Err("not a file"),
+    }
+}
+
+#[cfg(not(unix))]
+fn special(_: std::fs::FileType) -> Result<bool, &'static str> {
+    Err("not a file")
+}
+
+/// Reads one line (with its `\n`) into `line`, which is cleared first; false
+/// at the end. A line over [`MAX_RECORD_BYTES`] is an error naming `number`,
+/// found before more than that is held.
+pub(crate) fn read_line(
+    reader: &mut dyn BufRead,
+    line: &mut Vec<u8>,
+    file: &str,
+    number: u64,
+) -> Result<bool, IdpError> {
+    line.clear();
+    let n = Read::take(reader, MAX_RECORD_BYTES as u64 + 2)
+        .read_until(b'\n', line)
+        .map_err(|source| IdpError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+    let text = line.strip_suffix(b"\n").unwrap_or(line);
+    if text.strip_suffix(b"\r").unwrap_or(text).len() > MAX_RECORD_BYTES {
+        return Err(IdpError::Row {
+            file: file.to_owned(),
+            line: number,
+            reason: too_long("a line"),
+        });
+    }
+    Ok(n > 0)
 }
 
 struct HashingReader {

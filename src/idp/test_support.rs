@@ -5,13 +5,14 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::csv_table::Table;
+use super::json_doc::JsonUsers;
 use super::sink::Sink;
 use super::source::Opened;
 use super::{IdpError, IdpStatus};
 
 pub(crate) type CsvDetect = fn(&Table) -> bool;
 pub(crate) type CsvRead = fn(&mut Table, &mut Sink) -> Result<(), IdpError>;
-pub(crate) type JsonRead = fn(&str, &Value, &mut Sink) -> Result<(), IdpError>;
+pub(crate) type JsonRead = fn(&mut JsonUsers, &mut Sink) -> Result<(), IdpError>;
 
 /// The as-of the reader tests use (it matters only for HR termination dates).
 pub(crate) fn as_of() -> Timestamp {
@@ -69,11 +70,29 @@ pub(crate) fn same_in_blocks(
     kept
 }
 
-/// Reads a JSON document through one reader.
-pub(crate) fn read_doc(name: &str, doc: &Value, read: JsonRead) -> Result<Sink<'static>, IdpError> {
+/// Reads a JSON document through one reader, its users array under one of `arrays`.
+pub(crate) fn read_doc(
+    name: &str,
+    doc: &Value,
+    arrays: &'static [&'static str],
+    read: JsonRead,
+) -> Result<Sink<'static>, IdpError> {
     let mut sink = Sink::new(0, None, as_of());
-    read(name, doc, &mut sink)?;
+    read_into(name, doc, arrays, read, &mut sink)?;
     Ok(sink)
+}
+
+/// As [`read_doc`], into a sink of the caller's (a wanted-keys filter).
+pub(crate) fn read_into(
+    name: &str,
+    doc: &Value,
+    arrays: &'static [&'static str],
+    read: JsonRead,
+    sink: &mut Sink,
+) -> Result<(), IdpError> {
+    let bytes = serde_json::to_vec_pretty(doc).expect("a Value serialises");
+    let mut users = JsonUsers::open(name.to_owned(), Box::new(std::io::Cursor::new(bytes)), arrays)?;
+    read(&mut users, sink)
 }
 
 /// Parses fixture bytes as JSON.
