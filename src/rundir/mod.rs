@@ -249,6 +249,11 @@ impl RunDir {
             candidates.push(self.dir.join("inputs").join(name));
         }
         for candidate in candidates {
+            // Only regular files: an export read from a named pipe is gone,
+            // and reading the pipe again would wait for a writer forever.
+            if !std::fs::metadata(&candidate).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
             if let Ok(bytes) = std::fs::read(&candidate)
                 && hex::encode(Sha256::digest(&bytes)) == file.sha256
             {
