@@ -20,6 +20,7 @@ pub mod idp;
 pub mod logging;
 pub mod model;
 pub mod policy;
+pub mod remediate;
 pub mod review;
 pub mod rules;
 pub mod rundir;

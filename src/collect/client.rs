@@ -41,6 +41,18 @@ pub enum Outcome {
     BadRequest(Value),
 }
 
+/// How a write ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Written {
+    /// A 2xx answer: it took effect (the body, where there is one).
+    Done { status: u16, body: Option<Value> },
+    /// A 4xx answer other than 401, 403, 408 and 429: the server refused it.
+    Refused { status: u16, body: Value },
+    /// Sent, and no usable answer came back: it may or may not have taken
+    /// effect. Never repeat it without reading first.
+    Lost { cause: String },
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub requests: u64,
@@ -221,6 +233,101 @@ impl Client {
             // Harmless for a read; what a write would need to know first.
             let may_have_taken_effect = fault.kind.delivery().may_have_taken_effect();
             tracing::warn!(%endpoint, %fault, may_have_taken_effect, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends one write (`DELETE`, `PUT`, `POST`) and never repeats it once it
+    /// may have reached the server: a 429, a 408 or a connection that was
+    /// never made are waited out and sent again (the server did not act on
+    /// them); a timeout, a dropped connection, a cut-off body or a 5xx come
+    /// back as [`Written::Lost`], for the caller to read before deciding.
+    pub async fn write_once(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Written, CollectError> {
+        let endpoint = format!("{method} {}", endpoint_name(url).trim_start_matches("GET "));
+        let mut faults = 0;
+        let mut waits = 0;
+        loop {
+            self.governor.ready().await;
+            self.lock().requests += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .basic_auth(self.key.expose(), Some("X"));
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let fault = match request.send().await {
+                Err(e) => Fault::of(&e),
+                Ok(resp) => {
+                    self.answered.store(true, Ordering::Relaxed);
+                    let status = resp.status();
+                    self.observe(resp.headers());
+                    tracing::debug!(%endpoint, status = status.as_u16(), "write answered");
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        self.lock().rate_limited += 1;
+                        waits += 1;
+                        if waits > MAX_RATE_LIMIT_WAITS {
+                            return Err(CollectError::RateLimited { endpoint, waits });
+                        }
+                        let wait = retry::retry_after(resp.headers(), Timestamp::now())
+                            .unwrap_or_else(|| backoff(RATE_BACKOFF_START, RATE_BACKOFF_CAP, waits - 1));
+                        tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, "write rate limited; waiting");
+                        self.governor.pause(wait);
+                        continue;
+                    }
+                    match status {
+                        StatusCode::UNAUTHORIZED => return Err(CollectError::Auth { endpoint }),
+                        StatusCode::FORBIDDEN => return Err(CollectError::Permission { endpoint }),
+                        _ => {}
+                    }
+                    match resp.bytes().await {
+                        Err(e) => Fault::of(&e),
+                        Ok(bytes) if status.is_success() => {
+                            // 204 has no body; a 2xx whose body is not JSON still took effect.
+                            let body = serde_json::from_slice::<Value>(&bytes).ok();
+                            return Ok(Written::Done {
+                                status: status.as_u16(),
+                                body,
+                            });
+                        }
+                        Ok(_) if retry::transient_status(status) => Fault::new(FaultKind::Status(status), ""),
+                        Ok(bytes) => {
+                            let body = serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|_| {
+                                Value::String(String::from_utf8_lossy(&bytes).into_owned())
+                            });
+                            return Ok(Written::Refused {
+                                status: status.as_u16(),
+                                body,
+                            });
+                        }
+                    }
+                }
+            };
+            if fault.kind.delivery().may_have_taken_effect() {
+                tracing::warn!(%endpoint, %fault, "the write's answer was lost: it may have taken effect");
+                return Ok(Written::Lost {
+                    cause: fault.to_string(),
+                });
+            }
+            if let Verdict::Stop(why) = fault.kind.verdict(self.answered.load(Ordering::Relaxed)) {
+                return Err(self.not_retried(endpoint, &fault, why));
+            }
+            faults += 1;
+            if faults > MAX_FAULT_RETRIES {
+                return Err(CollectError::Exhausted {
+                    endpoint,
+                    attempts: faults,
+                    last: fault.to_string(),
+                });
+            }
+            self.lock().retries += 1;
+            let wait = backoff(BACKOFF_START, BACKOFF_CAP, faults - 1);
+            tracing::warn!(%endpoint, %fault, wait_ms = wait.as_millis() as u64, "the write was not sent; sending it again");
             tokio::time::sleep(wait).await;
         }
     }

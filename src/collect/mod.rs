@@ -2,6 +2,7 @@
 //! v2 API. The only async part of deskaudit. Either it proves the population
 //! complete and returns a snapshot, or it fails: there is no partial result.
 
+mod agents_api;
 mod client;
 mod discovery;
 mod governor;
@@ -15,7 +16,8 @@ mod target;
 
 use jiff::Timestamp;
 
-pub use client::endpoint_name;
+pub use agents_api::{AgentApi, AgentRead};
+pub use client::{Written, endpoint_name};
 pub use key::ApiKey;
 pub use target::{Target, TargetError};
 
