@@ -148,6 +148,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
                 reviewer,
                 justification: line.justification.clone(),
                 finding_ids: findings.to_vec(),
+                target: None,
             }),
             _ => refuse(who, reasons),
         }
