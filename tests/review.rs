@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use deskaudit::review::TARGET_COLUMNS;
 use deskaudit::rundir::{DecisionKind, RunDir};
 use sha2::{Digest, Sha256};
 
@@ -201,7 +202,15 @@ fn export_has_one_row_per_agent_in_scope() {
     assert_eq!(table.rows.len(), IN_SCOPE);
     let ids: std::collections::BTreeSet<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.len(), IN_SCOPE, "one row per agent");
-    for decision_col in ["decision", "reviewer", "justification"] {
+    assert_eq!(
+        &table.header[table.header.len() - 3..],
+        TARGET_COLUMNS,
+        "the target columns follow justification"
+    );
+    for decision_col in ["decision", "reviewer", "justification"]
+        .into_iter()
+        .chain(TARGET_COLUMNS)
+    {
         let col = table.col(decision_col);
         assert!(
             table.rows.iter().all(|r| r[col].is_empty()),
