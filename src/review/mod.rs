@@ -9,6 +9,7 @@
 mod cells;
 mod export;
 mod import;
+mod target;
 mod workbook;
 
 pub use cells::{fold_email, looks_like_email, neutralise, reviewer_address, unneutralise};
