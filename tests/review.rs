@@ -225,6 +225,7 @@ const NO_FINDINGS: u64 = 67013470375; // an active agent with no finding
 const PETER: u64 = 67013470426; // collaborator with a Global ticket scope: broad-ticket-scope
 const LINH: u64 = 67013470528; // occasional, Global, Tier 1 Support: broad-ticket-scope
 const AUDITOR: &str = "auditor@acme.test";
+const AGENT_ROLE: u64 = 67000110004;
 const SUPERVISOR_ROLE: u64 = 67000110003;
 const TIER_1: u64 = 67000220001;
 const BILLING: u64 = 67000220003;
@@ -762,4 +763,67 @@ fn a_workbook_without_the_target_columns_imports() {
 
     let recorded = period.accepted(&old, "recorded 2 decisions (keep 0, revoke 1, modify 1)");
     assert!(decision_of(&recorded, MARCUS).get("target").is_none());
+}
+
+/// fixtures/acme/review-workbook.csv is the demo's workbook as a reviewer
+/// filled it in (see fixtures/acme/README.md): it imports cleanly, and it
+/// is still what `review export` writes, but for the reviewer's columns.
+#[test]
+fn the_acme_fixture_workbook_imports_cleanly() {
+    let period = Period::new();
+    let fixture = repo().join("fixtures/acme/review-workbook.csv");
+    let filled = Table::parse(&std::fs::read(&fixture).expect("fixture workbook"));
+    let exported = period.workbook();
+    let reviewers = ["decision", "reviewer", "justification"]
+        .into_iter()
+        .chain(TARGET_COLUMNS)
+        .map(|c| exported.col(c))
+        .collect::<Vec<_>>();
+    assert_eq!(filled.header, exported.header);
+    assert_eq!(filled.rows.len(), exported.rows.len());
+    for (got, want) in filled.rows.iter().zip(&exported.rows) {
+        for (i, (got, want)) in got.iter().zip(want).enumerate() {
+            if !reviewers.contains(&i) {
+                assert_eq!(got, want, "column {}", exported.header[i]);
+            }
+        }
+    }
+    // The reviewer is nobody the review decides on.
+    let snapshot = std::fs::read_to_string(repo().join("reports/demo/snapshot.json")).expect("snapshot");
+    assert!(!snapshot.to_lowercase().contains("it.lead"));
+
+    let recorded = period.accepted_file(
+        &fixture,
+        "recorded 40 decisions (keep 29, revoke 6, modify 5), undecided 0 in",
+    );
+    let targets: Vec<(u64, serde_json::Value)> = recorded["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .filter(|d| d["decision"] == "modify")
+        .map(|d| (d["agent_id"].as_u64().expect("id"), d["target"].clone()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            (
+                67013470120, // Priya Raman: Administrator removed, Billing Manager kept
+                serde_json::json!({"role_ids": [AGENT_ROLE, 67000110011_u64], "role_names": ["Agent", "Billing Manager"]})
+            ),
+            (
+                67013470545, // Jane Morgan: Tier 1 Support left
+                serde_json::json!({"group_ids": [67000220002_u64], "group_names": ["Tier 2 Support"]})
+            ),
+            (
+                LINH,
+                serde_json::json!({"ticket_scope": 2, "ticket_scope_name": "Group"})
+            ),
+            (
+                PETER,
+                serde_json::json!({"ticket_scope": 3, "ticket_scope_name": "Restricted"})
+            ),
+            // The shared mailbox: a modify without a target, done by hand.
+            (67013470324, serde_json::Value::Null),
+        ]
+    );
 }
