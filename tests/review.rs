@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use deskaudit::review::TARGET_COLUMNS;
 use deskaudit::rundir::{DecisionKind, RunDir};
 use sha2::{Digest, Sha256};
 
@@ -74,6 +75,27 @@ impl Period {
         assert_eq!(run.status.code(), Some(2), "{}", text(&run));
         assert!(!self.run.join("decisions.json").exists(), "nothing is recorded");
         text(&run)
+    }
+
+    /// Imports `table`, which must be accepted with a summary saying `says`; what is recorded.
+    fn accepted(&self, table: &Table, says: &str) -> serde_json::Value {
+        let workbook = self.file("filled.csv");
+        table.write(&workbook, true, false);
+        self.accepted_file(&workbook, says)
+    }
+
+    /// Imports `workbook`, which must be accepted with a summary saying
+    /// `says`; decisions.json as JSON, so its exact shape is what is checked.
+    fn accepted_file(&self, workbook: &Path, says: &str) -> serde_json::Value {
+        let run = self.import(workbook);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+        assert!(
+            String::from_utf8_lossy(&run.stdout).contains(says),
+            "{}",
+            text(&run)
+        );
+        let bytes = std::fs::read(self.run.join("decisions.json")).expect("decisions.json");
+        serde_json::from_slice(&bytes).expect("json")
     }
 
     /// Exports the workbook and reads it back as a table.
@@ -155,6 +177,25 @@ impl Table {
         self.rows[row][col] = value.to_owned();
     }
 
+    /// Fills in a `modify`'s target cells; `""` leaves one blank.
+    fn target(&mut self, agent_id: u64, roles: &str, groups: &str, scope: &str) {
+        for (column, value) in TARGET_COLUMNS.into_iter().zip([roles, groups, scope]) {
+            self.set(agent_id, column, value);
+        }
+    }
+
+    /// The table without `columns`, as an older workbook (or a trimmed copy) has it.
+    fn without(&self, columns: &[&str]) -> Table {
+        let keep: Vec<usize> = (0..self.header.len())
+            .filter(|&i| !columns.contains(&self.header[i].as_str()))
+            .collect();
+        let pick = |row: &Vec<String>| keep.iter().map(|&i| row[i].clone()).collect();
+        Table {
+            header: pick(&self.header),
+            rows: self.rows.iter().map(pick).collect(),
+        }
+    }
+
     fn write(&self, to: &Path, bom: bool, crlf: bool) {
         let mut bytes = if bom { BOM.to_vec() } else { Vec::new() };
         let terminator = if crlf {
@@ -181,7 +222,13 @@ const SOFIA: u64 = 67013470154; // terminated-active
 const JANE_FD: u64 = 67013470562; // jane+fd@acme.test: orphaned-agent + duplicate-identity
 const R_CHEN: u64 = 67013470052; // r.chen@acme.test, same Entra identity as rachel.chen@acme.test
 const NO_FINDINGS: u64 = 67013470375; // an active agent with no finding
+const PETER: u64 = 67013470426; // collaborator with a Global ticket scope: broad-ticket-scope
+const LINH: u64 = 67013470528; // occasional, Global, Tier 1 Support: broad-ticket-scope
 const AUDITOR: &str = "auditor@acme.test";
+const AGENT_ROLE: u64 = 67000110004;
+const SUPERVISOR_ROLE: u64 = 67000110003;
+const TIER_1: u64 = 67000220001;
+const BILLING: u64 = 67000220003;
 
 #[test]
 fn export_has_one_row_per_agent_in_scope() {
@@ -201,7 +248,15 @@ fn export_has_one_row_per_agent_in_scope() {
     assert_eq!(table.rows.len(), IN_SCOPE);
     let ids: std::collections::BTreeSet<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.len(), IN_SCOPE, "one row per agent");
-    for decision_col in ["decision", "reviewer", "justification"] {
+    assert_eq!(
+        &table.header[table.header.len() - 3..],
+        TARGET_COLUMNS,
+        "the target columns follow justification"
+    );
+    for decision_col in ["decision", "reviewer", "justification"]
+        .into_iter()
+        .chain(TARGET_COLUMNS)
+    {
         let col = table.col(decision_col);
         assert!(
             table.rows.iter().all(|r| r[col].is_empty()),
@@ -544,5 +599,231 @@ fn a_workbook_with_no_decision_is_refused() {
         text(&run).contains(&format!("no row has a decision ({IN_SCOPE} undecided)")),
         "{}",
         text(&run)
+    );
+}
+
+fn decision_of(recorded: &serde_json::Value, agent_id: u64) -> &serde_json::Value {
+    recorded["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .find(|d| d["agent_id"] == agent_id)
+        .expect("the agent's decision")
+}
+
+#[test]
+fn a_modify_records_each_kind_of_target_as_ids_and_the_names_written() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    table.decide(MARCUS, "modify", AUDITOR, "Administrator to Supervisor");
+    table.target(MARCUS, "Supervisor", "", "");
+    table.decide(LINH, "modify", AUDITOR, "Billing only, own group's tickets");
+    // Names in another case, padded, repeated: matched, trimmed, ids sorted without repeats.
+    table.target(LINH, "", " billing ; Tier 1 Support;BILLING", "group");
+    table.decide(
+        PETER,
+        "modify",
+        AUDITOR,
+        "Collaborator sees only tickets shared with him",
+    );
+    table.target(PETER, "", "", "Restricted");
+    table.decide(
+        NO_FINDINGS,
+        "modify",
+        AUDITOR,
+        "Reduce; the team lead will say how",
+    );
+    table.decide(SOFIA, "revoke", AUDITOR, "");
+
+    let recorded = period.accepted(&table, "(keep 0, revoke 1, modify 4)");
+    assert_eq!(
+        decision_of(&recorded, MARCUS)["target"],
+        serde_json::json!({"role_ids": [SUPERVISOR_ROLE], "role_names": ["Supervisor"]})
+    );
+    assert_eq!(
+        decision_of(&recorded, LINH)["target"],
+        serde_json::json!({
+            "group_ids": [TIER_1, BILLING],
+            "group_names": ["billing", "Tier 1 Support", "BILLING"],
+            "ticket_scope": 2,
+            "ticket_scope_name": "group"
+        })
+    );
+    assert_eq!(
+        decision_of(&recorded, PETER)["target"],
+        serde_json::json!({"ticket_scope": 3, "ticket_scope_name": "Restricted"})
+    );
+    // A modify without a target, and any other decision, has no `target` key at all.
+    for agent in [NO_FINDINGS, SOFIA] {
+        let decision = decision_of(&recorded, agent);
+        assert!(decision.get("target").is_none(), "{decision}");
+    }
+    // The library reads what it wrote.
+    let decisions = RunDir::open(&period.run)
+        .expect("run")
+        .decisions()
+        .expect("decisions.json parses")
+        .expect("written");
+    let marcus = decisions
+        .decisions
+        .iter()
+        .find(|d| d.agent_id == MARCUS)
+        .expect("Marcus");
+    let target = marcus.target.as_ref().expect("a target");
+    assert_eq!(target.role_ids, Some(vec![SUPERVISOR_ROLE]));
+    assert_eq!((target.group_ids.as_ref(), target.ticket_scope), (None, None));
+}
+
+#[test]
+fn an_unknown_role_name_is_refused_naming_the_line_the_agent_and_the_name() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let line = table.decide(MARCUS, "modify", AUDITOR, "Administrator to Agent");
+    table.target(MARCUS, "Agent;Admin", "", "");
+    table.decide(SOFIA, "revoke", AUDITOR, "");
+
+    let message = period.refused(&table);
+    assert!(message.contains("filled.csv: 1 row refused"), "{message}");
+    assert_line_says(
+        &message,
+        line,
+        &format!(
+            "agent {MARCUS} <marcus.bell@acme.test>: target_roles: no role `Admin` in the run's snapshot (close: "
+        ),
+    );
+    assert_line_says(&message, line, "Administrator");
+}
+
+#[test]
+fn every_bad_target_is_listed_with_its_line() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    let bad_scope = table.decide(PETER, "modify", AUDITOR, "narrower");
+    table.target(PETER, "", "", "Everything");
+    let unknown_group = table.decide(LINH, "modify", AUDITOR, "other group");
+    table.target(LINH, "", "Tier 3 Support", "");
+    let on_revoke = table.decide(SOFIA, "revoke", AUDITOR, "left");
+    table.target(SOFIA, "Agent", "", "");
+    let on_keep = table.decide(OLIVIA, "keep", AUDITOR, "Account owner");
+    table.target(OLIVIA, "", "", "Global");
+    // Marcus already is an Administrator in Tier 2 Support and Escalations.
+    let no_change = table.decide(MARCUS, "modify", AUDITOR, "tidy up");
+    table.target(MARCUS, "administrator", "Escalations;Tier 2 Support", "");
+    let undecided = table.row_of(R_CHEN) as u64 + 2;
+    table.target(R_CHEN, "", "Billing", "");
+
+    let message = period.refused(&table);
+    assert!(message.contains("filled.csv: 6 rows refused"), "{message}");
+    for (line, why) in [
+        (
+            bad_scope,
+            "target_ticket_scope `Everything` is not Global, Group or Restricted",
+        ),
+        (
+            unknown_group,
+            "target_groups: no group `Tier 3 Support` in the run's snapshot (close: Tier 1 Support, Tier 2 Support",
+        ),
+        (
+            on_revoke,
+            "target_roles filled in, but revoke removes all of the access; clear it, or decide modify",
+        ),
+        (
+            on_keep,
+            "target_ticket_scope filled in, but keep leaves the access as it is",
+        ),
+        (
+            no_change,
+            "the target changes nothing: the agent already has roles administrator, groups Escalations;Tier 2 Support",
+        ),
+        (
+            undecided,
+            "target_groups filled in, but no decision; a target is for modify",
+        ),
+    ] {
+        assert_line_says(&message, line, why);
+    }
+    // Sofia's target is her current role, but on a revoke that is not the point.
+    assert!(
+        !message
+            .lines()
+            .any(|l| l.starts_with(&format!("  line {on_revoke}, ")) && l.contains("changes nothing")),
+        "{message}"
+    );
+}
+
+/// The target columns are optional: a workbook exported before they existed still imports.
+#[test]
+fn a_workbook_without_the_target_columns_imports() {
+    let period = Period::new();
+    let mut table = period.workbook();
+    table.decide(MARCUS, "modify", AUDITOR, "Remove Administrator");
+    table.decide(SOFIA, "revoke", AUDITOR, "");
+    let old = table.without(&TARGET_COLUMNS);
+    assert_eq!(old.header.last().map(String::as_str), Some("justification"));
+
+    let recorded = period.accepted(&old, "recorded 2 decisions (keep 0, revoke 1, modify 1)");
+    assert!(decision_of(&recorded, MARCUS).get("target").is_none());
+}
+
+/// fixtures/acme/review-workbook.csv is the demo's workbook as a reviewer
+/// filled it in (see fixtures/acme/README.md): it imports cleanly, and it
+/// is still what `review export` writes, but for the reviewer's columns.
+#[test]
+fn the_acme_fixture_workbook_imports_cleanly() {
+    let period = Period::new();
+    let fixture = repo().join("fixtures/acme/review-workbook.csv");
+    let filled = Table::parse(&std::fs::read(&fixture).expect("fixture workbook"));
+    let exported = period.workbook();
+    let reviewers = ["decision", "reviewer", "justification"]
+        .into_iter()
+        .chain(TARGET_COLUMNS)
+        .map(|c| exported.col(c))
+        .collect::<Vec<_>>();
+    assert_eq!(filled.header, exported.header);
+    assert_eq!(filled.rows.len(), exported.rows.len());
+    for (got, want) in filled.rows.iter().zip(&exported.rows) {
+        for (i, (got, want)) in got.iter().zip(want).enumerate() {
+            if !reviewers.contains(&i) {
+                assert_eq!(got, want, "column {}", exported.header[i]);
+            }
+        }
+    }
+    // The reviewer is nobody the review decides on.
+    let snapshot = std::fs::read_to_string(repo().join("reports/demo/snapshot.json")).expect("snapshot");
+    assert!(!snapshot.to_lowercase().contains("it.lead"));
+
+    let recorded = period.accepted_file(
+        &fixture,
+        "recorded 40 decisions (keep 29, revoke 6, modify 5), undecided 0 in",
+    );
+    let targets: Vec<(u64, serde_json::Value)> = recorded["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .filter(|d| d["decision"] == "modify")
+        .map(|d| (d["agent_id"].as_u64().expect("id"), d["target"].clone()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            (
+                67013470120, // Priya Raman: Administrator removed, Billing Manager kept
+                serde_json::json!({"role_ids": [AGENT_ROLE, 67000110011_u64], "role_names": ["Agent", "Billing Manager"]})
+            ),
+            (
+                67013470545, // Jane Morgan: Tier 1 Support left
+                serde_json::json!({"group_ids": [67000220002_u64], "group_names": ["Tier 2 Support"]})
+            ),
+            (
+                LINH,
+                serde_json::json!({"ticket_scope": 2, "ticket_scope_name": "Group"})
+            ),
+            (
+                PETER,
+                serde_json::json!({"ticket_scope": 3, "ticket_scope_name": "Restricted"})
+            ),
+            // The shared mailbox: a modify without a target, done by hand.
+            (67013470324, serde_json::Value::Null),
+        ]
     );
 }

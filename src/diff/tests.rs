@@ -195,6 +195,7 @@ fn decision(agent_id: u64, kind: DecisionKind) -> Decision {
         reviewer: "lead@acme.test".into(),
         justification: "why".into(),
         finding_ids: Vec::new(),
+        target: None,
     }
 }
 

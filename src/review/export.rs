@@ -203,7 +203,8 @@ pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> std::io::Res
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     for r in rows {
-        let cells = [
+        // Typed by the header's length, so a new column cannot be forgotten here.
+        let cells: [String; COLUMNS.len()] = [
             r.agent_id.to_string(),
             r.agent_email.clone(),
             r.agent_name.clone(),
@@ -218,7 +219,11 @@ pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> std::io::Res
             r.rules.join(";"),
             r.finding_ids.join(";"),
             r.suggested.to_owned(),
-            // decision, reviewer, justification: the reviewer's to fill in.
+            // decision, reviewer, justification and the target columns:
+            // the reviewer's to fill in.
+            String::new(),
+            String::new(),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),

@@ -13,6 +13,7 @@ use crate::model::Agent;
 use crate::rundir::{DECISIONS_JSON, Decision, DecisionKind, Decisions, FindingRecord, RunDir, WorkbookRef};
 
 use super::export::load_directory;
+use super::target::{self, Names};
 use super::workbook::read_workbook;
 use super::{ReviewError, RowProblem, fold_email, reviewer_address};
 
@@ -43,6 +44,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
     let lines = read_workbook(&label, &bytes)?;
 
     let agents: BTreeMap<u64, &Agent> = directory.agents.iter().map(|a| (a.id, a)).collect();
+    let names = Names::new(&directory);
     let mut finding_ids: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for f in &run.findings.findings {
         finding_ids
@@ -97,7 +99,10 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
         let email = agent.email.clone().unwrap_or_default();
         let who = format!("agent {id} <{email}>");
         if line.decision.is_empty() {
-            undecided += 1;
+            match target::misplaced(None, line) {
+                Some(why) => refuse(who, vec![why]),
+                None => undecided += 1,
+            }
             continue;
         }
         let findings = finding_ids.get(&id).map_or(&[][..], Vec::as_slice);
@@ -140,6 +145,21 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
         {
             reasons.push(why);
         }
+        let target = names
+            .resolve(line)
+            .map_err(|mut why| reasons.append(&mut why))
+            .ok()
+            .flatten();
+        if let Some(kind) = kind
+            && let Some(why) = target::misplaced(Some(kind), line)
+        {
+            reasons.push(why);
+        }
+        if kind == Some(DecisionKind::Modify)
+            && let Some(why) = target.as_ref().and_then(|t| target::changes_nothing(t, agent))
+        {
+            reasons.push(why);
+        }
         match (kind, reviewer) {
             (Some(decision), Some(reviewer)) if reasons.is_empty() => decisions.push(Decision {
                 agent_id: id,
@@ -148,6 +168,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
                 reviewer,
                 justification: line.justification.clone(),
                 finding_ids: findings.to_vec(),
+                target,
             }),
             _ => refuse(who, reasons),
         }

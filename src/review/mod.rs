@@ -9,6 +9,7 @@
 mod cells;
 mod export;
 mod import;
+mod target;
 mod workbook;
 
 pub use cells::{fold_email, looks_like_email, neutralise, reviewer_address, unneutralise};
@@ -19,8 +20,9 @@ pub use workbook::{WorkbookLine, read_workbook};
 use crate::rundir::RunDirError;
 use crate::text::show_invisible;
 
-/// The workbook's columns, in order. The last three are the reviewer's.
-pub const COLUMNS: [&str; 15] = [
+/// The workbook's columns, in order. The last six are the reviewer's: the
+/// decision, then a `modify`'s target ([`TARGET_COLUMNS`]).
+pub const COLUMNS: [&str; 18] = [
     "agent_id",
     "agent_email",
     "agent_name",
@@ -36,7 +38,14 @@ pub const COLUMNS: [&str; 15] = [
     "decision",
     "reviewer",
     "justification",
+    "target_roles",
+    "target_groups",
+    "target_ticket_scope",
 ];
+
+/// A `modify`'s target: optional, so a workbook exported before they
+/// existed still imports.
+pub const TARGET_COLUMNS: [&str; 3] = ["target_roles", "target_groups", "target_ticket_scope"];
 
 /// Columns import cannot do without.
 pub const REQUIRED_COLUMNS: [&str; 4] = ["agent_id", "decision", "reviewer", "justification"];
@@ -127,7 +136,9 @@ mod tests {
 
     #[test]
     fn decision_columns_are_last_and_required() {
-        assert_eq!(&COLUMNS[12..], &["decision", "reviewer", "justification"]);
+        assert_eq!(&COLUMNS[12..15], &["decision", "reviewer", "justification"]);
+        assert_eq!(&COLUMNS[15..], &TARGET_COLUMNS);
         assert!(REQUIRED_COLUMNS.iter().all(|c| COLUMNS.contains(c)));
+        assert!(TARGET_COLUMNS.iter().all(|c| !REQUIRED_COLUMNS.contains(c)));
     }
 }

@@ -16,6 +16,10 @@ pub struct WorkbookLine {
     pub justification: String,
     /// `None` when the workbook has no finding_ids column.
     pub finding_ids: Option<String>,
+    /// A `modify`'s target cells; blank when the column is blank or absent.
+    pub target_roles: String,
+    pub target_groups: String,
+    pub target_ticket_scope: String,
 }
 
 /// Parses a workbook: with or without a byte-order mark, LF or CRLF, comma
@@ -94,6 +98,9 @@ pub fn read_workbook(file: &str, bytes: &[u8]) -> Result<Vec<WorkbookLine>, Revi
             reviewer: cell("reviewer").unwrap_or_default(),
             justification: cell("justification").unwrap_or_default(),
             finding_ids: cell("finding_ids"),
+            target_roles: cell("target_roles").unwrap_or_default(),
+            target_groups: cell("target_groups").unwrap_or_default(),
+            target_ticket_scope: cell("target_ticket_scope").unwrap_or_default(),
         });
     }
     Ok(lines)
@@ -132,6 +139,33 @@ mod tests {
         .expect("parses");
         assert_eq!(lines[0].reviewer, "");
         assert_eq!(lines[0].finding_ids.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn target_cells_are_read_un_neutralised_and_blank_when_absent() {
+        let lines = read_workbook(
+            "wb.csv",
+            "agent_id,decision,reviewer,justification,Target_Roles,target_groups,target_ticket_scope\n\
+             1,modify,r@t.test,x, Agent ; Supervisor ,'-Night,GROUP\n"
+                .as_bytes(),
+        )
+        .expect("parses");
+        assert_eq!(lines[0].target_roles, "Agent ; Supervisor");
+        assert_eq!(lines[0].target_groups, "-Night");
+        assert_eq!(lines[0].target_ticket_scope, "GROUP");
+        let lines = read_workbook(
+            "wb.csv",
+            b"agent_id,decision,reviewer,justification\n1,keep,r@t.test,x\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            (
+                lines[0].target_roles.as_str(),
+                lines[0].target_groups.as_str(),
+                lines[0].target_ticket_scope.as_str()
+            ),
+            ("", "", "")
+        );
     }
 
     #[test]

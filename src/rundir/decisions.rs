@@ -42,6 +42,33 @@ pub struct Decision {
     /// The findings the reviewer saw on the row (finding ids).
     #[serde(default)]
     pub finding_ids: Vec<String>,
+    /// What a `modify` changes the agent's access to; absent on `keep` and
+    /// `revoke`, on a `modify` the reviewer gave no target (carried out by
+    /// hand), and in files written before targets existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+}
+
+/// A `modify`'s target, resolved against the run's snapshot when imported,
+/// so a later step needs neither the workbook nor the snapshot's names. Each
+/// field is absent when unchanged. The ids carry the API's field names and
+/// form (`role_ids`, `group_ids` sorted and without repeats; `ticket_scope`
+/// 1 Global, 2 Group, 3 Restricted); the `*_names` beside them are the
+/// reviewer's own words, for people and evidence only.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_ids: Option<Vec<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_names: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_names: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_scope: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_scope_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -64,4 +91,47 @@ pub struct RunBinding {
     pub findings_sha256: String,
     /// SHA-256 of the snapshot file the audit read.
     pub snapshot_sha256: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: &str = r#"{"agent_id":7,"agent_email":"a@t.test","decision":"modify","reviewer":"r@t.test","justification":"why","finding_ids":[]}"#;
+
+    /// A decisions.json written before targets read and write unchanged.
+    #[test]
+    fn a_decision_without_a_target_reads_and_writes_as_before() {
+        let decision: Decision = serde_json::from_str(OLD).expect("reads");
+        assert_eq!(decision.target, None);
+        assert_eq!(serde_json::to_string(&decision).expect("writes"), OLD);
+    }
+
+    #[test]
+    fn a_target_writes_only_the_fields_that_change() {
+        for (target, json) in [
+            (
+                Target {
+                    role_ids: Some(vec![2]),
+                    role_names: Some(vec!["agent".into()]),
+                    ..Target::default()
+                },
+                r#"{"role_ids":[2],"role_names":["agent"]}"#,
+            ),
+            (
+                Target {
+                    group_ids: Some(vec![10, 11]),
+                    group_names: Some(vec!["Tier 1".into(), "Billing".into()]),
+                    ticket_scope: Some(2),
+                    ticket_scope_name: Some("group".into()),
+                    ..Target::default()
+                },
+                r#"{"group_ids":[10,11],"group_names":["Tier 1","Billing"],"ticket_scope":2,"ticket_scope_name":"group"}"#,
+            ),
+        ] {
+            let written = serde_json::to_string(&target).expect("writes");
+            assert_eq!(written, json);
+            assert_eq!(serde_json::from_str::<Target>(&written).expect("reads"), target);
+        }
+    }
 }

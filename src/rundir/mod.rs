@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Edits, Integrity, ModelError, Snapshot};
 
-pub use decisions::{Decision, DecisionKind, Decisions, RunBinding, WorkbookRef};
+pub use decisions::{Decision, DecisionKind, Decisions, RunBinding, Target, WorkbookRef};
 pub use output::{DirLock, Existing, OutputError, Staging};
 
 /// Names of the files an audit writes into its directory.
