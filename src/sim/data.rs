@@ -20,11 +20,11 @@ pub(crate) struct Org {
     pub(crate) contacts: Vec<Value>,
     contact_index: HashMap<u64, usize>,
     pub(crate) account: Value,
-    /// Index of the admin key's owner: the first Account Administrator.
-    pub(crate) admin_owner: Option<usize>,
-    /// Index of the agent key's owner: the first active agent without an
+    /// Id of the admin key's owner: the first Account Administrator.
+    pub(crate) admin_owner: Option<u64>,
+    /// Id of the agent key's owner: the first active agent without an
     /// administrator role.
-    pub(crate) agent_owner: Option<usize>,
+    pub(crate) agent_owner: Option<u64>,
 }
 
 pub(crate) fn id_of(object: &Value) -> u64 {
@@ -96,12 +96,14 @@ impl Org {
             |agent: &Value, wanted: &[u64]| ids(agent.get("role_ids")).iter().any(|r| wanted.contains(r));
         let admin_owner = agents
             .iter()
-            .position(|a| !is_deactivated(a) && holds(a, &owner_roles))
-            .or_else(|| agents.iter().position(|a| !is_deactivated(a)))
-            .or(if agents.is_empty() { None } else { Some(0) });
+            .find(|a| !is_deactivated(a) && holds(a, &owner_roles))
+            .or_else(|| agents.iter().find(|a| !is_deactivated(a)))
+            .or(agents.first())
+            .map(id_of);
         let agent_owner = agents
             .iter()
-            .position(|a| is_active(a) && !holds(a, &admin_roles));
+            .find(|a| is_active(a) && !holds(a, &admin_roles))
+            .map(id_of);
         Org {
             agent_index: index(&agents),
             role_index: index(&roles),
@@ -177,8 +179,8 @@ mod tests {
         assert!(org.group(7).is_some_and(|g| g.get("agent_ids").is_none()));
         let group = org.group(7).cloned().unwrap_or_default();
         assert_eq!(org.group_with_members(&group)["agent_ids"], json!([1, 2, 3]));
-        assert_eq!(org.admin_owner, Some(2));
-        assert_eq!(org.agent_owner, Some(1));
+        assert_eq!(org.admin_owner, Some(3));
+        assert_eq!(org.agent_owner, Some(2));
         assert!(org.agent(99).is_none());
     }
 }
