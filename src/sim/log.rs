@@ -1,6 +1,7 @@
 //! What the simulator was asked and what it did, for tests to prove what
 //! was (and was not) written: counts per route template, and every request
-//! in arrival order with its status and whether it changed the account.
+//! in the order its answer was decided (arrival order for requests sent one
+//! after another), with its status and whether it changed the account.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, PoisonError};

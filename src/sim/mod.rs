@@ -149,8 +149,8 @@ impl RunningSim {
         self.state.rate_limited_count()
     }
 
-    /// Every request in arrival order (the latest 100 000), with its status
-    /// and whether it changed the account.
+    /// Every request (the latest 100 000) in the order its answer was
+    /// decided, with its status and whether it changed the account.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.state.requests()
     }
