@@ -3,6 +3,8 @@
 
 #[path = "sim/harness.rs"]
 mod harness;
+#[path = "sim/writes.rs"]
+mod writes;
 
 use std::time::Duration;
 

@@ -105,7 +105,7 @@ pub(crate) fn me(ctx: &Ctx<'_>) -> Reply {
         Caller::Admin => ctx.org.admin_owner,
         Caller::Agent => ctx.org.agent_owner,
     };
-    match owner.and_then(|i| ctx.org.agents.get(i)) {
+    match owner.and_then(|id| ctx.org.agent(id)) {
         Some(agent) => Reply::ok(agent.clone()),
         None => Reply::not_found(),
     }

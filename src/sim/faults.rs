@@ -1,5 +1,6 @@
 //! Injected failures: with probability `fault_rate` a request that passed
 //! the rate limit fails in one of five ways, chosen by a seeded generator.
+//! A write can fail before or after it takes effect (see `roll_write`).
 
 use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use futures_core::Stream;
 
 use super::rng::Rng;
+use super::script::FaultTiming;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
@@ -26,6 +28,8 @@ pub(crate) enum Fault {
     /// 200 with the first half of the JSON body (a well-formed HTTP message
     /// whose body does not parse).
     TruncatedBody,
+    /// This status with an error body (scripted write faults).
+    Status(StatusCode),
 }
 
 const KINDS: [Fault; 5] = [
@@ -65,6 +69,26 @@ impl FaultInjector {
             None
         }
     }
+
+    /// Whether this write fails, how, and when: a cut or aborted body
+    /// comes after the effect (the answer existed); a 5xx or a closed
+    /// connection can come either side, by another draw.
+    pub(crate) fn roll_write(&self) -> Option<(Fault, FaultTiming)> {
+        let fault = self.roll()?;
+        let when = match fault {
+            Fault::TruncatedBody | Fault::AbortedMidBody => FaultTiming::AfterEffect,
+            _ if self
+                .rng
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .chance(0.5) =>
+            {
+                FaultTiming::BeforeEffect
+            }
+            _ => FaultTiming::AfterEffect,
+        };
+        Some((fault, when))
+    }
 }
 
 impl Fault {
@@ -73,8 +97,24 @@ impl Fault {
         match self {
             Fault::InternalError => Some(StatusCode::INTERNAL_SERVER_ERROR),
             Fault::Unavailable => Some(StatusCode::SERVICE_UNAVAILABLE),
+            Fault::Status(status) => Some(status),
             Fault::TruncatedBody => Some(StatusCode::OK),
             Fault::ClosedBeforeResponse | Fault::AbortedMidBody => None,
+        }
+    }
+
+    /// The error status that replaces the whole answer, body included.
+    pub(crate) fn error_status(self) -> Option<StatusCode> {
+        self.status().filter(|_| self != Fault::TruncatedBody)
+    }
+
+    /// The fault as it applies to an answer without a body (a 204): half of
+    /// nothing is nothing, so a cut or aborted body becomes a connection
+    /// closed before the answer, which the client can still notice.
+    pub(crate) fn for_empty_body(self) -> Fault {
+        match self {
+            Fault::TruncatedBody | Fault::AbortedMidBody => Fault::ClosedBeforeResponse,
+            other => other,
         }
     }
 }
@@ -152,6 +192,26 @@ mod tests {
         for kind in KINDS {
             assert!(kinds.contains(&kind), "{kind:?} never drawn");
         }
+    }
+
+    #[test]
+    fn write_faults_come_before_and_after_the_effect() {
+        let always = FaultInjector::new(1.0, 4);
+        let drawn: Vec<(Fault, FaultTiming)> = (0..1000).filter_map(|_| always.roll_write()).collect();
+        assert_eq!(drawn.len(), 1000);
+        for (fault, when) in [
+            (Fault::InternalError, FaultTiming::BeforeEffect),
+            (Fault::Unavailable, FaultTiming::AfterEffect),
+            (Fault::ClosedBeforeResponse, FaultTiming::BeforeEffect),
+            (Fault::ClosedBeforeResponse, FaultTiming::AfterEffect),
+        ] {
+            assert!(drawn.contains(&(fault, when)), "{fault:?} {when:?} never drawn");
+        }
+        let cut_before = |&(f, w): &(Fault, FaultTiming)| {
+            matches!(f, Fault::TruncatedBody | Fault::AbortedMidBody) && w == FaultTiming::BeforeEffect
+        };
+        assert!(!drawn.iter().any(cut_before));
+        assert!(FaultInjector::new(0.0, 4).roll_write().is_none());
     }
 
     #[test]

@@ -135,42 +135,59 @@ fn load_bench(file: &Path) -> Result<Fixture, SimError> {
     Fixture::checked(agents, roles, groups, Vec::new(), None, &Files::all(file))
 }
 
+/// The keys of `total_agents`, by agent kind.
+const TOTAL_KINDS: [&str; 4] = ["full_time", "occasional", "field_service", "collaborators"];
+
+/// The `total_agents` key that counts `agent`, or `None` when it is not
+/// counted: deactivated, whether by the flag or by an inactive contact that
+/// has logged in before.
+pub(crate) fn counted_kind(agent: &Value) -> Option<&'static str> {
+    let flag = agent.get("deactivated").and_then(Value::as_bool) == Some(true);
+    let inactive = agent.pointer("/contact/active").and_then(Value::as_bool) == Some(false);
+    let logged_in = ["/contact/last_login_at", "/last_active_at"]
+        .iter()
+        .any(|p| agent.pointer(p).is_some_and(|v| !v.is_null()));
+    if flag || (inactive && logged_in) {
+        return None;
+    }
+    Some(match agent.get("type").and_then(Value::as_str) {
+        Some("collaborator") => "collaborators",
+        Some("field_agent") => "field_service",
+        _ if agent.get("occasional").and_then(Value::as_bool) == Some(true) => "occasional",
+        _ => "full_time",
+    })
+}
+
 /// The `GET /account` body for a dataset that has none: totals by agent
 /// kind, as `fixtures/acme/account.json` counts them (agents that are not
 /// deactivated, whether by the flag or by an inactive contact that has
 /// logged in before).
 pub(crate) fn synthesise_account(agents: &[Value]) -> Value {
-    let (mut full_time, mut occasional, mut field, mut collaborators) = (0u64, 0u64, 0u64, 0u64);
-    for agent in agents {
-        let flag = agent.get("deactivated").and_then(Value::as_bool) == Some(true);
-        let inactive = agent.pointer("/contact/active").and_then(Value::as_bool) == Some(false);
-        let logged_in = ["/contact/last_login_at", "/last_active_at"]
-            .iter()
-            .any(|p| agent.pointer(p).is_some_and(|v| !v.is_null()));
-        if flag || (inactive && logged_in) {
-            continue;
-        }
-        match agent.get("type").and_then(Value::as_str) {
-            Some("collaborator") => collaborators += 1,
-            Some("field_agent") => field += 1,
-            _ if agent.get("occasional").and_then(Value::as_bool) == Some(true) => occasional += 1,
-            _ => full_time += 1,
-        }
-    }
-    json!({
+    let zero: Map<String, Value> = TOTAL_KINDS.iter().map(|k| ((*k).to_owned(), json!(0))).collect();
+    let mut account = json!({
         "account_id": 1_000_001,
         "account_name": "Simulated account",
         "account_domain": "simulated.freshdesk.com",
         "tier_type": "Enterprise",
         "data_center": "US",
         "timezone": "UTC",
-        "total_agents": {
-            "full_time": full_time,
-            "occasional": occasional,
-            "field_service": field,
-            "collaborators": collaborators
-        }
-    })
+        "total_agents": zero,
+    });
+    for kind in agents.iter().filter_map(counted_kind) {
+        adjust_total(&mut account, kind, 1);
+    }
+    account
+}
+
+/// Adds `delta` to `total_agents[kind]`, never below zero. An account body
+/// without a `total_agents` object is left as it is (nothing to keep true).
+pub(crate) fn adjust_total(account: &mut Value, kind: &str, delta: i64) {
+    let Some(totals) = account.get_mut("total_agents").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let slot = totals.entry(kind).or_insert(json!(0));
+    let now = slot.as_u64().unwrap_or(0);
+    *slot = json!(now.saturating_add_signed(delta));
 }
 
 fn read_json(file: &Path) -> Result<Value, SimError> {
@@ -265,6 +282,38 @@ mod tests {
             synthesise_account(&agents)["total_agents"],
             json!({"full_time": 1, "occasional": 1, "field_service": 1, "collaborators": 1})
         );
+    }
+
+    #[test]
+    fn totals_move_by_kind_and_never_below_zero() {
+        let table = [
+            (
+                json!({"total_agents": {"full_time": 2}}),
+                "full_time",
+                -1,
+                json!({"full_time": 1}),
+            ),
+            (
+                json!({"total_agents": {"full_time": 0}}),
+                "full_time",
+                -1,
+                json!({"full_time": 0}),
+            ),
+            (
+                json!({"total_agents": {}}),
+                "occasional",
+                1,
+                json!({"occasional": 1}),
+            ),
+            (json!({"account_name": "A"}), "full_time", 1, Value::Null),
+            (json!({"total_agents": 7}), "full_time", 1, json!(7)),
+        ];
+        for (mut account, kind, delta, want) in table {
+            adjust_total(&mut account, kind, delta);
+            assert_eq!(account.get("total_agents").cloned().unwrap_or(Value::Null), want);
+        }
+        let pending = json!({"type": "support_agent", "contact": {"active": false, "last_login_at": null}});
+        assert_eq!(counted_kind(&pending), Some("full_time"));
     }
 
     #[test]

@@ -11,18 +11,27 @@
 //!   validation, deactivated agents absent from the plain list);
 //! - [`Profile::Seed`]: the behaviour an older guide describes (`?active=false`,
 //!   no `link` header, no `Retry-After`, no `/admin/*`).
+//!
+//! Both take agent writes (`DELETE`/`PUT /agents/{id}`, `POST /agents`, see
+//! `writes`), every later read reflecting them; faults can hit a write
+//! before or after it takes effect, at random or as scripted by
+//! [`SimConfig::write_faults`]; [`RunningSim::requests`] lists what came in.
 
 mod agents;
 mod data;
 mod faults;
 mod fixture;
+mod log;
 mod pagination;
 mod ratelimit;
 mod reply;
 mod rng;
 mod routes;
+mod script;
 mod server;
 mod synthetic;
+mod validate;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,6 +40,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use fixture::Fixture;
+pub use log::RequestRecord;
+pub use script::{FaultTiming, WriteFault, WriteFaultKind, WriteMethod};
+use serde_json::Value;
 
 /// Which flavour of the API the simulator serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +83,8 @@ pub struct SimConfig {
     pub fault_rate: f64,
     /// Seed of the deterministic fault generator.
     pub seed: u64,
+    /// Faults scripted for chosen writes, on top of `fault_rate`.
+    pub write_faults: Vec<WriteFault>,
 }
 
 impl Default for SimConfig {
@@ -85,6 +99,7 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             fault_rate: 0.0,
             seed: 0,
+            write_faults: Vec::new(),
         }
     }
 }
@@ -132,6 +147,41 @@ impl RunningSim {
     /// Number of 429 answers served.
     pub fn rate_limited_count(&self) -> u64 {
         self.state.rate_limited_count()
+    }
+
+    /// Every request (the latest 100 000) in the order its answer was
+    /// decided, with its status and whether it changed the account.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state.requests()
+    }
+
+    /// The writes (`POST`, `PUT`, `DELETE`) naming `agent_id`, or creating
+    /// it, in order, whether or not they took effect.
+    pub fn writes_to(&self, agent_id: u64) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.is_write() && r.agent_id == Some(agent_id))
+            .collect()
+    }
+
+    /// The agent as an admin's `GET /agents/{id}` would return it now.
+    pub fn agent(&self, id: u64) -> Option<Value> {
+        self.state.org().agent(id).cloned()
+    }
+
+    /// The contact with this id (a deleted agent's, in the documented profile).
+    pub fn contact(&self, id: u64) -> Option<Value> {
+        self.state.org().contact(id).cloned()
+    }
+
+    /// The member agent ids of a group, in agent order.
+    pub fn group_members(&self, id: u64) -> Option<Vec<u64>> {
+        self.state.org().members(id).map(<[u64]>::to_vec)
+    }
+
+    /// The `GET /account` body as it is now.
+    pub fn account(&self) -> Value {
+        self.state.org().account.clone()
     }
 
     /// Stops accepting, lets in-flight requests finish (at most a few seconds).

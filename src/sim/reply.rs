@@ -20,20 +20,20 @@ pub(crate) struct FieldError {
 }
 
 impl FieldError {
-    pub(crate) fn invalid_value(field: &str, message: &str) -> FieldError {
+    pub(crate) fn new(field: &str, message: &str, code: &'static str) -> FieldError {
         FieldError {
             field: field.to_owned(),
             message: message.to_owned(),
-            code: "invalid_value",
+            code,
         }
     }
 
+    pub(crate) fn invalid_value(field: &str, message: &str) -> FieldError {
+        FieldError::new(field, message, "invalid_value")
+    }
+
     pub(crate) fn invalid_field(field: &str) -> FieldError {
-        FieldError {
-            field: field.to_owned(),
-            message: "Unexpected/invalid field in request".to_owned(),
-            code: "invalid_field",
-        }
+        FieldError::new(field, "Unexpected/invalid field in request", "invalid_field")
     }
 }
 
@@ -78,11 +78,38 @@ impl Reply {
         )
     }
 
+    /// 204: a write done, nothing to say (rendered without a body).
+    pub(crate) fn no_content() -> Reply {
+        Reply::status(StatusCode::NO_CONTENT, Value::Null)
+    }
+
     pub(crate) fn method_not_allowed() -> Reply {
         Reply::status(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"code": "method_not_allowed",
-                "message": "This simulator only answers GET requests."}),
+                "message": "This method is not allowed on this resource."}),
+        )
+    }
+
+    pub(crate) fn invalid_json() -> Reply {
+        Reply::status(
+            StatusCode::BAD_REQUEST,
+            json!({"code": "invalid_json", "message": "Request body has invalid json format"}),
+        )
+    }
+
+    pub(crate) fn unsupported_content_type() -> Reply {
+        Reply::status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            json!({"code": "invalid_content_type",
+                "message": "Content-Type header should be application/json"}),
+        )
+    }
+
+    pub(crate) fn too_large() -> Reply {
+        Reply::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"code": "request_too_large", "message": "The request body is too large."}),
         )
     }
 
@@ -101,13 +128,19 @@ impl Reply {
         )
     }
 
+    /// 400 `Validation failed` with one entry per wrong field.
     pub(crate) fn validation(errors: Vec<FieldError>) -> Reply {
+        Reply::failed_validation(StatusCode::BAD_REQUEST, errors)
+    }
+
+    /// A `Validation failed` body under another status (409 for a duplicate).
+    pub(crate) fn failed_validation(status: StatusCode, errors: Vec<FieldError>) -> Reply {
         let errors: Vec<Value> = errors
             .into_iter()
             .map(|e| json!({"field": e.field, "message": e.message, "code": e.code}))
             .collect();
         Reply::status(
-            StatusCode::BAD_REQUEST,
+            status,
             json!({"description": "Validation failed", "errors": errors}),
         )
     }

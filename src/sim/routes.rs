@@ -82,6 +82,14 @@ impl Route {
         }
     }
 
+    /// The agent id in `/agents/{id}`.
+    pub(crate) fn agent_id(self) -> Option<u64> {
+        match self {
+            Route::Agent(id) => Some(id),
+            _ => None,
+        }
+    }
+
     fn admin_only(self) -> bool {
         matches!(
             self,

@@ -138,7 +138,7 @@ fn contact(id: u64, email: &str, active: bool) -> Value {
         "created_at": "2021-01-01T00:00:00Z", "updated_at": "2021-01-01T00:00:00Z"})
 }
 
-fn stamp(second: i64) -> String {
+pub(crate) fn stamp(second: i64) -> String {
     jiff::Timestamp::from_second(second)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_string()

@@ -93,6 +93,73 @@ impl Harness {
         request.send().await
     }
 
+    /// A write (or any request) with an optional JSON body; `Err` when the
+    /// connection failed, as a dropped answer does.
+    pub async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base_url()));
+        if let Some(key) = key {
+            request = request.basic_auth(key, Some("X"));
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        self.try_send(method, path, key, body)
+            .await
+            .expect("request sent")
+    }
+
+    /// `PUT /api/v2/agents/{id}` as the admin.
+    pub async fn put_agent(&self, id: u64, body: Value) -> reqwest::Response {
+        let path = format!("/api/v2/agents/{id}");
+        self.send(reqwest::Method::PUT, &path, Some(ADMIN), Some(&body))
+            .await
+    }
+
+    /// `DELETE /api/v2/agents/{id}` as the admin.
+    pub async fn delete_agent(&self, id: u64) -> reqwest::Response {
+        let path = format!("/api/v2/agents/{id}");
+        self.send(reqwest::Method::DELETE, &path, Some(ADMIN), None).await
+    }
+
+    /// `GET` as the admin, answered 200, as JSON.
+    pub async fn read(&self, path: &str) -> Value {
+        let response = self.get(path, Some(ADMIN)).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        json_of(response).await
+    }
+
+    /// Every agent id of a listing, all pages read.
+    pub async fn all_ids(&self, path: &str) -> Vec<u64> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        for page in 1.. {
+            let items = ids(&self
+                .read(&format!("{path}{separator}per_page=100&page={page}"))
+                .await);
+            if items.is_empty() {
+                return out;
+            }
+            out.extend(items);
+        }
+        out
+    }
+
     pub async fn shutdown(self) {
         self.sim.shutdown().await;
     }
