@@ -51,6 +51,9 @@ pub enum Command {
     /// The reviewers' workbook: export it from a run, import their decisions back.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Carry the reviewers' decisions out in Freshdesk: a plan, approved by a second person.
+    #[command(subcommand)]
+    Remediate(RemediateCommand),
     /// Policy file helpers.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -95,6 +98,45 @@ pub struct ReviewImportArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum RemediateCommand {
+    /// Turn a run's recorded decisions into a plan of writes (nothing is sent).
+    Plan(RemediatePlanArgs),
+    /// Apply an approved plan: read, write once, read back, journal every step.
+    Apply(RemediateApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemediatePlanArgs {
+    /// The audit's output directory, with decisions.json (`review import`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Where to write the plan (default: RUN/remediation-plan.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemediateApplyArgs {
+    /// The plan written by `remediate plan`.
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// The plan's id as the approver read it (whole, or its first 12 hex digits).
+    #[arg(long, value_name = "PLAN_ID")]
+    pub approve: String,
+    /// The approver's email: neither a reviewer of the plan nor one of its agents.
+    #[arg(long, value_name = "EMAIL")]
+    pub approver: String,
+    /// The account: its domain must be the plan's.
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// Only read, and print what would be written.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Write a commented policy with every key at its default.
     Init {
@@ -111,9 +153,9 @@ pub struct DemoArgs {
     pub out: PathBuf,
 }
 
-/// Where and how to collect.
+/// Which Freshdesk account, and the key to it.
 #[derive(Debug, Args)]
-pub struct SourceArgs {
+pub struct AccountArgs {
     /// Freshdesk subdomain (`acme` for acme.freshdesk.com).
     #[arg(long)]
     pub domain: String,
@@ -123,18 +165,32 @@ pub struct SourceArgs {
     /// Read the API key from this file instead of FRESHDESK_API_KEY.
     #[arg(long)]
     pub api_key_file: Option<PathBuf>,
-    /// The previous review's snapshot: agents deleted since then are looked up.
-    #[arg(long)]
-    pub previous: Option<PathBuf>,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub max_in_flight: u16,
+}
+
+/// How much of the account's shared rate limit to use.
+#[derive(Debug, Args)]
+pub struct PacingArgs {
     /// Percent of the account's rate limit left for other integrations.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=90))]
     pub reserve: u8,
     /// Length of the account's rate-limit window in seconds (Freshdesk: 60; change it only for the simulator).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub rate_window: u64,
+}
+
+/// Where and how to collect.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// The previous review's snapshot: agents deleted since then are looked up.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_in_flight: u16,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 }
 
 /// What to reconcile against, and how.

@@ -291,6 +291,7 @@ fn diff_with_previous(
         suppressed: data.suppressed.iter().map(suppressed_record).collect(),
         population: Population::new(&graph.directory, contacts),
         decisions: None,
+        remediation: None,
     };
     Ok(Diff::compute(&old, &new))
 }

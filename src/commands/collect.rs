@@ -14,8 +14,9 @@ pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
 /// left at `out` (an earlier file there is removed, so it cannot be mistaken
 /// for this run's).
 pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapshot, Failure> {
-    let target = Target::new(&source.domain, source.base_url.as_deref()).map_err(Failure::input)?;
-    let key = ApiKey::from_env_or_file(source.api_key_file.as_deref()).map_err(Failure::input)?;
+    let target =
+        Target::new(&source.account.domain, source.account.base_url.as_deref()).map_err(Failure::input)?;
+    let key = ApiKey::from_env_or_file(source.account.api_key_file.as_deref()).map_err(Failure::input)?;
     // Read before the first request: a bad file is bad input, not a failed collection.
     let previous_ids = match &source.previous {
         Some(path) => Snapshot::read(path)
@@ -31,8 +32,8 @@ pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapsh
         key,
         previous_ids,
         max_in_flight: usize::from(source.max_in_flight),
-        reserve_pct: source.reserve,
-        rate_window: std::time::Duration::from_secs(source.rate_window),
+        reserve_pct: source.pacing.reserve,
+        rate_window: std::time::Duration::from_secs(source.pacing.rate_window),
         progress: !quiet,
     };
     let result = runtime()?.block_on(async {

@@ -9,13 +9,14 @@ mod diff;
 mod evidence;
 mod explain;
 mod graph;
+mod remediate;
 mod review;
 mod sim;
 pub(crate) mod stdout;
 
 use std::fmt;
 
-use crate::cli::{Cli, Command, PolicyCommand, ReviewCommand};
+use crate::cli::{Cli, Command, PolicyCommand, RemediateCommand, ReviewCommand};
 use crate::rundir::{Existing, Staging};
 use stdout::say;
 
@@ -148,6 +149,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Verify(args) => evidence::verify(&args),
         Command::Review(ReviewCommand::Export(args)) => review::export(&args),
         Command::Review(ReviewCommand::Import(args)) => review::import(&args),
+        Command::Remediate(RemediateCommand::Plan(args)) => remediate::plan(&args),
+        Command::Remediate(RemediateCommand::Apply(args)) => remediate::apply(&args),
         Command::Policy(PolicyCommand::Init { out }) => policy_init(&out),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { out } => completions::man(out.as_deref()),

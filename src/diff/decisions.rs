@@ -43,6 +43,19 @@ pub struct DecisionCheck {
     /// Roles, groups and scope between the snapshots (modify decisions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<AccessDelta>,
+    /// For a revoke carried out: by which evidence, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_out: Option<CarriedOut>,
+}
+
+/// How a revoke is known to be carried out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CarriedOut {
+    /// `remediation`: OLD's `remediation.json` (deskaudit wrote it and read
+    /// it back); `snapshot`: NEW's snapshot shows the agent's access gone.
+    pub by: &'static str,
+    /// The verifying read, or NEW's collection.
+    pub at: Timestamp,
 }
 
 /// The agent in NEW's snapshot.
@@ -115,12 +128,36 @@ fn check_one(d: &Decision, old: &Side, new: &Side) -> DecisionCheck {
         ),
     };
     let mut access = None;
+    let mut carried_out = None;
+    let remediated = remediated(old, d.agent_id);
     let (outcome, detail) = match d.decision {
-        DecisionKind::Revoke => match gone {
-            Some(how) => (Outcome::CarriedOut, how),
-            None => (
+        DecisionKind::Revoke => match (gone, remediated) {
+            (Some(how), Some(at)) => {
+                carried_out = Some(CarriedOut {
+                    by: "remediation",
+                    at,
+                });
+                (
+                    Outcome::CarriedOut,
+                    format!("{how}; verified by `remediate apply` at {at}"),
+                )
+            }
+            (Some(how), None) => {
+                carried_out = Some(CarriedOut {
+                    by: "snapshot",
+                    at: new.collected_at,
+                });
+                (Outcome::CarriedOut, format!("{how} in NEW's snapshot"))
+            }
+            (None, remediated) => (
                 Outcome::NotCarriedOut,
-                format!("still {} in NEW's snapshot", now_str(now)),
+                match remediated {
+                    Some(at) => format!(
+                        "still {} in NEW's snapshot, although `remediate apply` verified it removed at {at}: restored since",
+                        now_str(now)
+                    ),
+                    None => format!("still {} in NEW's snapshot", now_str(now)),
+                },
             ),
         },
         DecisionKind::Modify => match (before, fate) {
@@ -159,7 +196,20 @@ fn check_one(d: &Decision, old: &Side, new: &Side) -> DecisionCheck {
         outcome,
         detail,
         access,
+        carried_out,
     }
+}
+
+/// When OLD's own remediation verified the agent's access removed (done or
+/// already done, by its read-back).
+fn remediated(old: &Side, agent_id: u64) -> Option<Timestamp> {
+    use crate::remediate::Outcome as Done;
+    old.remediation
+        .as_ref()?
+        .actions
+        .iter()
+        .find(|a| a.agent_id == agent_id && matches!(a.outcome, Done::Done | Done::AlreadyDone))
+        .and_then(|a| a.at)
 }
 
 pub fn now_str(now: Now) -> &'static str {

@@ -38,6 +38,8 @@ pub enum DiffError {
     RunDir(#[source] RunDirError),
     #[error("{file}: {reason}")]
     Snapshot { file: String, reason: String },
+    #[error("{0}")]
+    Remediation(String),
 }
 
 impl DiffError {

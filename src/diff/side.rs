@@ -27,6 +27,8 @@ pub struct Side {
     pub population: Population,
     /// The reviewers' decisions recorded in this run (`decisions.json`).
     pub decisions: Option<Decisions>,
+    /// What `remediate apply` did with them (`remediation.json`).
+    pub remediation: Option<crate::remediate::Remediation>,
 }
 
 impl Side {
@@ -36,6 +38,8 @@ impl Side {
         let run = RunDir::open(dir).map_err(|e| DiffError::run_dir(dir, e))?;
         let (_, snapshot) = run.snapshot().map_err(|e| DiffError::run_dir(dir, e))?;
         let decisions = run.decisions().map_err(|e| DiffError::run_dir(dir, e))?;
+        let remediation =
+            crate::remediate::read_outcome(&run).map_err(|e| DiffError::Remediation(e.to_string()))?;
         let population = Population::from_snapshot(&snapshot).map_err(|e| DiffError::Snapshot {
             file: run.run.inputs.snapshot.path.clone(),
             reason: e.to_string(),
@@ -51,6 +55,7 @@ impl Side {
             suppressed: run.findings.suppressed,
             population,
             decisions,
+            remediation,
         })
     }
 }
@@ -290,6 +295,7 @@ pub(crate) mod test_support {
             suppressed: Vec::new(),
             population: Population::from_snapshot(&snapshot).expect("test population"),
             decisions: None,
+            remediation: None,
         }
     }
 

@@ -15,6 +15,7 @@ use super::manifest::{
 use super::zipfmt::{self, Entry};
 use super::{EvidenceError, MAX_BUNDLE_BYTES, sha256_hex};
 use crate::model::{Edits, Snapshot};
+use crate::remediate::{self, Plan, Remediation};
 use crate::rules::{Severity, catalogue_version};
 use crate::rundir::{
     DECISIONS_JSON, Decisions, FINDINGS_CSV, FINDINGS_JSON, REPORT_HTML, RUN_JSON, RecordedFile, RunDir,
@@ -104,16 +105,20 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
     ];
     let mut created_at = None;
     let decisions_path = run_dir.join(DECISIONS_JSON);
-    if let Some(bytes) = read_optional(&decisions_path)? {
-        let decisions: Decisions = parse(&decisions_path, &bytes)?;
+    let decisions_bytes = read_optional(&decisions_path)?;
+    if let Some(bytes) = &decisions_bytes {
+        let decisions: Decisions = parse(&decisions_path, bytes)?;
         // A bundle never pairs findings with another audit's records.
         rundir.check_decisions(&decisions)?;
         created_at = Some(decisions.imported_at);
-        entries.push(Entry::new("run/decisions.json", bytes));
+        entries.push(Entry::new("run/decisions.json", bytes.clone()));
     }
     if let Some(bytes) = read_optional(&run_dir.join(DIFF_JSON))? {
         rundir.check_diff(&bytes)?;
         entries.push(Entry::new("run/diff.json", bytes));
+    }
+    if let Some(finished) = remediation_entries(&rundir, decisions_bytes.as_deref(), &mut entries)? {
+        created_at = Some(created_at.map_or(finished, |t: jiff::Timestamp| t.max(finished)));
     }
 
     let (snapshot_path, snapshot_bytes) = rundir.read_recorded("snapshot", &run.inputs.snapshot)?;
@@ -263,6 +268,60 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         manifest,
         warnings,
     })
+}
+
+/// The remediation plan, its journal and its outcome, when the run has them,
+/// each checked to belong to this run's decisions; the time the remediation
+/// finished, when it has.
+fn remediation_entries(
+    rundir: &RunDir,
+    decisions: Option<&[u8]>,
+    entries: &mut Vec<Entry>,
+) -> Result<Option<jiff::Timestamp>, EvidenceError> {
+    let path = rundir.dir.join(remediate::PLAN_JSON);
+    let Some(plan_bytes) = read_optional(&path)? else {
+        return Ok(None);
+    };
+    let file = path.display().to_string();
+    let plan = Plan::parse(&file, &plan_bytes).map_err(|e| EvidenceError::invalid(&file, e.to_string()))?;
+    if let Some(why) = plan.foreign_to(rundir, &decisions.map(sha256_hex).unwrap_or_default()) {
+        return Err(EvidenceError::invalid(
+            &file,
+            format!("does not belong to this run: {why}"),
+        ));
+    }
+    entries.push(Entry::new(format!("run/{}", remediate::PLAN_JSON), plan_bytes));
+    let journal = rundir.dir.join(remediate::JOURNAL_JSONL);
+    if let Some(bytes) = read_optional(&journal)? {
+        let lines = remediate::read_journal(&journal.display().to_string(), &bytes)
+            .map_err(|e| EvidenceError::invalid(journal.display(), e.to_string()))?;
+        if let Some(other) = lines.iter().find(|l| l.plan_id != plan.plan_id) {
+            return Err(EvidenceError::invalid(
+                journal.display(),
+                format!(
+                    "records plan {}, not this run's plan {}",
+                    other.plan_id, plan.plan_id
+                ),
+            ));
+        }
+        entries.push(Entry::new(format!("run/{}", remediate::JOURNAL_JSONL), bytes));
+    }
+    let outcome = rundir.dir.join(remediate::OUTCOME_JSON);
+    let Some(bytes) = read_optional(&outcome)? else {
+        return Ok(None);
+    };
+    let remediation: Remediation = parse(&outcome, &bytes)?;
+    if remediation.plan_id != plan.plan_id {
+        return Err(EvidenceError::invalid(
+            outcome.display(),
+            format!(
+                "the outcome of plan {}, not of this run's plan {}",
+                remediation.plan_id, plan.plan_id
+            ),
+        ));
+    }
+    entries.push(Entry::new(format!("run/{}", remediate::OUTCOME_JSON), bytes));
+    Ok(Some(remediation.finished_at))
 }
 
 /// A string-keyed map of counts at `summary[key]`.

@@ -11,12 +11,14 @@ mod apply;
 mod journal;
 mod outcome;
 mod plan;
+mod run;
 mod state;
 
 pub use apply::{Api, Applied, ApplyOptions, apply};
-pub use journal::{JOURNAL_JSONL, Journal, Step};
+pub use journal::{Entry as JournalEntry, JOURNAL_JSONL, Journal, Step, read_entries as read_journal};
 pub use outcome::{ActionOutcome, OUTCOME_JSON, Outcome, Remediation};
 pub use plan::{Action, ActionKind, PLAN_JSON, Plan, PlanRun, Targets, build, write_table};
+pub use run::read_outcome;
 pub use state::{AgentState, Changes, Status};
 
 use crate::collect::CollectError;

@@ -400,3 +400,17 @@ pub fn write_table(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         plan.domain
     )
 }
+
+impl Plan {
+    /// Why the plan is not one made from `run`'s snapshot, findings and
+    /// decisions (`decisions_sha256`: of the run's decisions.json bytes).
+    pub fn foreign_to(&self, run: &RunDir, decisions_sha256: &str) -> Option<String> {
+        (self.run.snapshot_sha256 != run.run.inputs.snapshot.sha256
+            || self.run.findings_sha256 != run.findings_sha256
+            || self.run.decisions_sha256 != decisions_sha256)
+            .then(|| {
+                "it was made from another snapshot, findings.json or decisions.json than this run's"
+                    .to_owned()
+            })
+    }
+}

@@ -120,6 +120,17 @@ pub struct Changes {
     pub ticket_scope: Option<u8>,
 }
 
+/// A reviewer's target, by id (the names beside them are for people).
+impl From<&crate::rundir::Target> for Changes {
+    fn from(target: &crate::rundir::Target) -> Changes {
+        Changes {
+            role_ids: target.role_ids.clone(),
+            group_ids: target.group_ids.clone(),
+            ticket_scope: target.ticket_scope,
+        }
+    }
+}
+
 impl Changes {
     /// Only the fields of `wanted` that differ from `state` (sorted lists).
     pub fn needed(state: &AgentState, wanted: &Changes) -> Changes {
