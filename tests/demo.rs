@@ -70,6 +70,49 @@ fn demo_regenerates_the_committed_reports() {
             "absolute paths in run.json"
         );
     }
+    // The loop closed: the fixture workbook imported, the plan approved by a
+    // second person and applied on the simulator, every revoke read back,
+    // and the next day's audit finds each one carried out.
+    assert!(
+        stdout.contains(
+            "Review: 40 decisions imported from inputs/review-workbook.csv (keep 29, revoke 6, modify 5)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("approved by ciso@acme.test, applied: 10 done, 1 manual, 29 nothing-to-do"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("revokes: 6 carried out, 0 NOT carried out"),
+        "{stdout}"
+    );
+    let remediation: Value = serde_json::from_str(&read(&out, "remediation.json")).expect("remediation.json");
+    let verified = remediation["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["outcome"] == "done" && a["verified"] == true)
+        .count();
+    assert_eq!(verified, 10, "every write read back");
+    let recheck: Value = serde_json::from_str(&read(&out.join("recheck"), "diff.json")).expect("diff.json");
+    for revoke in recheck["decisions"]["revokes_carried_out"]
+        .as_array()
+        .expect("revokes")
+    {
+        assert_eq!(revoke["carried_out"]["by"], "remediation", "{revoke}");
+    }
+    for name in [
+        "decisions.json",
+        "remediation-plan.json",
+        "remediation.json",
+        "recheck/run.json",
+    ] {
+        assert!(
+            !read(&out, name).contains(env!("CARGO_MANIFEST_DIR")),
+            "{name} names no directory of this machine"
+        );
+    }
     let html = read(&out, "report.html");
     for fetch in ["http://", "https://", "<script src", "<link"] {
         assert!(

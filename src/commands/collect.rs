@@ -7,13 +7,14 @@ use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
 use crate::model::Snapshot;
 
 pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
-    collect_to(&args.source, &args.out, quiet)
+    collect_to(&args.source, &args.out, &args.out, quiet)
 }
 
 /// Collects and writes the snapshot atomically; on any failure nothing is
 /// left at `out` (an earlier file there is removed, so it cannot be mistaken
 /// for this run's).
-pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapshot, Failure> {
+/// `shown` is where the user will find the file (`out` may be a staged path).
+pub fn collect_to(source: &SourceArgs, out: &Path, shown: &Path, quiet: bool) -> Result<Snapshot, Failure> {
     let target =
         Target::new(&source.account.domain, source.account.base_url.as_deref()).map_err(Failure::input)?;
     let key = ApiKey::from_env_or_file(source.account.api_key_file.as_deref()).map_err(Failure::input)?;
@@ -43,7 +44,7 @@ pub fn collect_to(source: &SourceArgs, out: &Path, quiet: bool) -> Result<Snapsh
         }
     });
     match result {
-        Ok(collected) => write_result(collected, out),
+        Ok(collected) => write_result(collected, out, shown),
         Err(signal) => {
             // Abandoned mid-way: the population is unproven, so no snapshot.
             let had = out.exists();
@@ -86,7 +87,11 @@ pub(crate) async fn interrupted() -> &'static str {
 }
 
 /// The snapshot, written atomically, or the failure with `out` cleared.
-pub fn write_result(result: Result<Snapshot, CollectError>, out: &Path) -> Result<Snapshot, Failure> {
+pub fn write_result(
+    result: Result<Snapshot, CollectError>,
+    out: &Path,
+    shown: &Path,
+) -> Result<Snapshot, Failure> {
     let snapshot = match result {
         Ok(snapshot) => snapshot,
         Err(e) => {
@@ -115,7 +120,7 @@ pub fn write_result(result: Result<Snapshot, CollectError>, out: &Path) -> Resul
         snapshot.meta.requests,
         snapshot.meta.retries,
         snapshot.meta.rate_limited,
-        out.display()
+        shown.display()
     );
     Ok(snapshot)
 }

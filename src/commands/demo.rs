@@ -10,7 +10,8 @@ use super::context;
 use super::stdout::say;
 use super::{Failure, audit, runtime};
 use crate::cli::{AuditInputArgs, DemoArgs};
-use crate::collect::{ApiKey, CollectOptions, Target, collect};
+use crate::collect::{AgentApi, ApiKey, CollectOptions, Target, collect};
+use crate::remediate::Applied;
 use crate::rundir::{Existing, Staging};
 use crate::sim::{self, Fixture, SimConfig};
 
@@ -52,86 +53,155 @@ struct DemoSpec {
     assignments: String,
 }
 
+/// The filled-in workbook the demo's reviewer hands back.
+const WORKBOOK: (&str, &str) = (
+    "review-workbook.csv",
+    include_str!("../../fixtures/acme/review-workbook.csv"),
+);
+/// The second person who approves the plan (neither reviewer nor agent).
+const APPROVER: &str = "ciso@acme.test";
+
+/// The whole loop: collect, audit, import the reviewers' workbook, plan,
+/// approve and apply on the simulator, then collect and audit again to show
+/// every revoke carried out.
 pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let spec: DemoSpec =
         serde_json::from_str(DEMO_SPEC).map_err(|e| Failure::input(context("embedded demo.json", e)))?;
-    let staging = tempfile::tempdir().map_err(|e| Failure::input(context("temporary directory", e)))?;
-    write_files(staging.path(), ACCOUNT)?;
-    let fixture = Fixture::load(staging.path()).map_err(Failure::input)?;
+    let account = tempfile::tempdir().map_err(|e| Failure::input(context("temporary directory", e)))?;
+    write_files(account.path(), ACCOUNT)?;
+    let fixture = Fixture::load(account.path()).map_err(Failure::input)?;
 
     // Paths are recorded in run.json as given: relative ones keep the
     // committed reports/demo free of this machine's directories.
     let out = relative_to_cwd(&args.out);
-    // The demo's run directory is replaced as a whole on every run (and is
-    // refused if it holds something other than a run).
-    let staging = Staging::begin(&out, Existing::Replace)?;
-    // The audited exports are copied beside the reports, so the run directory is its own evidence.
-    let inputs_dir = staging.path().join("inputs");
-    write_files(&inputs_dir, IDP_EXPORTS)?;
-    let beside =
-        |rel: &str| inputs_dir.join(Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default());
-    let idp = spec
-        .idp
-        .iter()
-        .map(|s| {
-            let (kind, rel) = s.split_once(':').unwrap_or(("", s));
-            let file = Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default();
-            let path = inputs_dir.join(file);
-            let spec = if kind.is_empty() {
-                path.display().to_string()
-            } else {
-                format!("{kind}:{}", path.display())
-            };
-            spec.parse().map_err(Failure::input)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-
     let config = SimConfig::default();
-    let snapshot_path = staging.path().join("snapshot.json");
     let rt = runtime()?;
-    let result = rt.block_on(async {
-        let server = sim::start(fixture, config.clone(), ([127, 0, 0, 1], 0).into())
-            .await
-            .map_err(Failure::collection)?;
-        let base = server.base_url();
-        eprintln!("simulator serving the acme fixture at {base}");
-        let target = Target::new("acme", Some(&base)).map_err(Failure::input)?;
-        let key = ApiKey::new(&config.api_key).ok_or_else(|| Failure::input("empty simulator key"))?;
+    let server = rt
+        .block_on(sim::start(fixture, config.clone(), ([127, 0, 0, 1], 0).into()))
+        .map_err(Failure::collection)?;
+    let base = server.base_url();
+    eprintln!("simulator serving the acme fixture at {base}");
+    let target = Target::new("acme", Some(&base)).map_err(Failure::input)?;
+    let key = ApiKey::new(&config.api_key).ok_or_else(|| Failure::input("empty simulator key"))?;
+    let collect_into = |path: &Path, shown: &Path, previous_ids: Vec<u64>| {
         let opts = CollectOptions {
-            target,
-            key,
-            previous_ids: Vec::new(),
+            target: target.clone(),
+            key: key.clone(),
+            previous_ids,
             max_in_flight: 8,
             reserve_pct: 20,
             rate_window: config.window,
             progress: false,
         };
-        let collected = collect(opts).await;
-        server.shutdown().await;
-        Ok::<_, Failure>(collected)
-    })?;
-    write_result(result, &snapshot_path)?;
-
-    let inputs = AuditInputArgs {
-        idp,
-        assignments: Some(beside(&spec.assignments).display().to_string()),
-        policy: Some(beside(&spec.policy)),
-        as_of: Some(spec.as_of),
-        fail_on: None,
-        lenient: false,
-        csv_bom: false,
-        previous_run: None,
-        accept_edited_snapshot: false,
+        write_result(rt.block_on(collect(opts)), path, shown)
     };
-    let outcome = audit(&snapshot_path, &inputs, &staging)?;
-    // The run's own evidence bundle, made before the run is put in place.
-    let bundle = staging.path().join("evidence.zip");
-    let packed = super::evidence::bundle(staging.path(), &bundle, true)?;
-    let bundle = staging.final_path(&bundle);
+
+    // 1. The review run, replaced as a whole on every demo (and refused if
+    // the directory holds something other than a run). The audited exports
+    // and the workbook are copied beside the reports, so the run directory
+    // is its own evidence.
+    let staging = Staging::begin(&out, Existing::Replace)?;
+    write_files(&staging.path().join("inputs"), IDP_EXPORTS)?;
+    write_files(&staging.path().join("inputs"), &[WORKBOOK])?;
+    let snapshot = staging.path().join("snapshot.json");
+    let reviewed = collect_into(&snapshot, &staging.final_path(&snapshot), Vec::new())?;
+    let review = audit(&snapshot, &spec.inputs(&staging.path().join("inputs"))?, &staging)?;
     staging.commit()?;
-    outcome.print_summary()?;
+    review.print_summary()?;
+
+    // 2. The reviewers' decisions, a plan, a second person's approval, and
+    // the writes, each read back.
+    let imported = crate::review::import(&out, &out.join("inputs").join(WORKBOOK.0), jiff::Timestamp::now())
+        .map_err(Failure::input)?;
+    say!(
+        "Review: {} decisions imported from inputs/{} (keep {}, revoke {}, modify {})",
+        imported.keep + imported.revoke + imported.modify,
+        WORKBOOK.0,
+        imported.keep,
+        imported.revoke,
+        imported.modify
+    )?;
+    let plan_path = out.join(crate::remediate::PLAN_JSON);
+    let plan = super::remediate::plan_into(&out, &plan_path)?;
+    let approver = super::remediate::check_approval(&plan, &plan.plan_id[..12], APPROVER)?;
+    let mut api = AgentApi::connect(&target, key.clone(), 20, config.window).map_err(Failure::collection)?;
+    let applied = super::remediate::apply_approved(&plan_path, &plan, &approver, &mut api, false)?;
+    if let Applied::Done(remediation) = &applied {
+        let done: Vec<String> = remediation
+            .summary
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        say!(
+            "Remediation: plan {} approved by {approver}, applied: {}",
+            &plan.plan_id[..12],
+            done.join(", ")
+        )?;
+    }
+    // The run's own evidence bundle: findings, decisions, plan, journal, outcome.
+    let bundle = out.join("evidence.zip");
+    let packed = super::evidence::bundle(&out, &bundle, true)?;
+
+    // 3. The account collected and audited again the next day, against the
+    // review: its diff shows each revoke carried out, and how it is known.
+    let recheck_dir = out.join("recheck");
+    let recheck = Staging::begin(&recheck_dir, Existing::Refuse)?;
+    let snapshot = recheck.path().join("snapshot.json");
+    // The review's agents are looked up again: a deleted one is found as a contact.
+    let reviewed_ids = reviewed
+        .agents
+        .iter()
+        .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
+        .collect();
+    collect_into(&snapshot, &recheck.final_path(&snapshot), reviewed_ids)?;
+    let mut inputs = spec.inputs(&out.join("inputs"))?;
+    inputs.as_of = Some(spec.as_of + jiff::SignedDuration::from_hours(24));
+    inputs.previous_run = Some(out.clone());
+    let after = audit(&snapshot, &inputs, &recheck)?;
+    recheck.commit()?;
+    rt.block_on(server.shutdown());
+    if let Some(diff) = &after.diff {
+        say!(
+            "Recheck: {} (report: {})",
+            diff.one_line(),
+            recheck_dir.join("report.html").display()
+        )?;
+    }
     say!("Evidence: {} (SHA-256 {})", bundle.display(), packed.sha256)?;
     Ok(0)
+}
+
+impl DemoSpec {
+    /// The audit's inputs, read from `dir` (where the exports were copied).
+    fn inputs(&self, dir: &Path) -> Result<AuditInputArgs, Failure> {
+        let at = |rel: &str| dir.join(Path::new(rel).file_name().map(PathBuf::from).unwrap_or_default());
+        let idp = self
+            .idp
+            .iter()
+            .map(|s| {
+                let (kind, rel) = s.split_once(':').unwrap_or(("", s));
+                let path = at(rel);
+                let spec = if kind.is_empty() {
+                    path.display().to_string()
+                } else {
+                    format!("{kind}:{}", path.display())
+                };
+                spec.parse().map_err(Failure::input)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AuditInputArgs {
+            idp,
+            assignments: Some(at(&self.assignments).display().to_string()),
+            policy: Some(at(&self.policy)),
+            as_of: Some(self.as_of),
+            fail_on: None,
+            lenient: false,
+            csv_bom: false,
+            previous_run: None,
+            accept_edited_snapshot: false,
+        })
+    }
 }
 
 /// `path` relative to the working directory when it lies inside it.

@@ -135,7 +135,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let out = Staging::begin(&args.out, existing(args.replace))?;
             audit::check_inputs(&args.inputs)?;
             let snapshot = out.path().join("snapshot.json");
-            collect::collect_to(&args.source, &snapshot, quiet)?;
+            collect::collect_to(&args.source, &snapshot, &out.final_path(&snapshot), quiet)?;
             let outcome = audit(&snapshot, &args.inputs, &out)?;
             out.commit()?;
             outcome.print_summary()?;

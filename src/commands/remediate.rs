@@ -14,18 +14,24 @@ use crate::review::{fold_email, reviewer_address};
 use crate::rundir::{DirLock, RUN_JSON, RunDir};
 
 pub fn plan(args: &RemediatePlanArgs) -> Result<u8, Failure> {
-    // Nothing else writes the run directory meanwhile (an audit replacing it, an import).
-    let _lock = DirLock::acquire(&args.run)?;
-    let run = RunDir::open(&args.run).map_err(Failure::input)?;
-    let policy = run_policy(&run)?;
-    let plan = remediate::build(&run, &policy, &run_targets(&run)?).map_err(failure)?;
     let out = args.out.clone().unwrap_or_else(|| args.run.join(PLAN_JSON));
-    write_plan(&plan, &out)?;
+    let plan = plan_into(&args.run, &out)?;
     let mut table = Vec::new();
     remediate::write_table(&plan, &mut table).map_err(|e| Failure::output(context("the plan's table", e)))?;
     std::io::Write::write_all(&mut stdout(), &table).map_err(|e| Failure::output(context("stdout", e)))?;
     say!("Plan written to {}", out.display())?;
     Ok(0)
+}
+
+/// The plan of the decisions recorded in `run_dir`, written to `out`.
+pub(crate) fn plan_into(run_dir: &Path, out: &Path) -> Result<Plan, Failure> {
+    // Nothing else writes the run directory meanwhile (an audit replacing it, an import).
+    let _lock = DirLock::acquire(run_dir)?;
+    let run = RunDir::open(run_dir).map_err(Failure::input)?;
+    let policy = run_policy(&run)?;
+    let plan = remediate::build(&run, &policy, &run_targets(&run)?).map_err(failure)?;
+    write_plan(&plan, out)?;
+    Ok(plan)
 }
 
 /// The modify targets recorded with the decisions.
@@ -87,9 +93,6 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     }
     check_run(&plan, &args.plan)?;
     let key = ApiKey::from_env_or_file(args.account.api_key_file.as_deref()).map_err(Failure::input)?;
-    let dir = parent(&args.plan);
-    // One apply of a plan at a time: the journal has one writer.
-    let _lock = DirLock::acquire(&dir)?;
     let mut api = AgentApi::connect(
         &target,
         key,
@@ -97,17 +100,7 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
         std::time::Duration::from_secs(args.pacing.rate_window),
     )
     .map_err(Failure::collection)?;
-    let mut journal = if args.dry_run {
-        None
-    } else {
-        Some(Journal::open(&beside(&args.plan, JOURNAL_JSONL), &plan.plan_id).map_err(failure)?)
-    };
-    let now = jiff::Timestamp::now;
-    let options = ApplyOptions {
-        approver: &approver,
-        now: &now,
-    };
-    match remediate::apply(&plan, &mut api, journal.as_mut(), &options).map_err(failure)? {
+    match apply_approved(&args.plan, &plan, &approver, &mut api, args.dry_run)? {
         Applied::DryRun { lines, any_unsettled } => {
             say!(
                 "Dry run of plan {} ({} requests, none that writes):",
@@ -121,7 +114,6 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
         }
         Applied::Done(remediation) => {
             let out = beside(&args.plan, OUTCOME_JSON);
-            write_atomic(&out, &remediation.to_bytes())?;
             for a in &remediation.actions {
                 say!(
                     "#{:<3} {:<13} agent {} {}: {}{}",
@@ -150,9 +142,35 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     }
 }
 
+/// Applies `plan` (at `plan_path`, already approved by `approver`) through
+/// `api`, journalled beside it, and writes remediation.json there; a dry
+/// run only reads.
+pub(crate) fn apply_approved(
+    plan_path: &Path,
+    plan: &Plan,
+    approver: &str,
+    api: &mut AgentApi,
+    dry_run: bool,
+) -> Result<Applied, Failure> {
+    // One apply of a plan at a time: the journal has one writer.
+    let _lock = DirLock::acquire(&parent(plan_path))?;
+    let mut journal = if dry_run {
+        None
+    } else {
+        Some(Journal::open(&beside(plan_path, JOURNAL_JSONL), &plan.plan_id).map_err(failure)?)
+    };
+    let now = jiff::Timestamp::now;
+    let options = ApplyOptions { approver, now: &now };
+    let applied = remediate::apply(plan, api, journal.as_mut(), &options).map_err(failure)?;
+    if let Applied::Done(remediation) = &applied {
+        write_atomic(&beside(plan_path, OUTCOME_JSON), &remediation.to_bytes())?;
+    }
+    Ok(applied)
+}
+
 /// Four eyes: the id quoted is this plan's, and the approver decided none
 /// of it and is none of its agents. The approver's address as recorded.
-fn check_approval(plan: &Plan, approve: &str, approver: &str) -> Result<String, Failure> {
+pub(crate) fn check_approval(plan: &Plan, approve: &str, approver: &str) -> Result<String, Failure> {
     if !plan.is_approved_by(approve) {
         return Err(Failure::input(format!(
             "--approve {approve} does not approve this plan: its id is {} (quote it whole, or its first 12 hex digits)",

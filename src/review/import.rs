@@ -204,10 +204,9 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
         schema_version: 1,
         imported_at: now,
         workbook: WorkbookRef {
-            path: std::path::absolute(workbook)
-                .unwrap_or_else(|_| workbook.to_path_buf())
-                .display()
-                .to_string(),
+            // As given, like run.json's inputs: a relative path keeps a
+            // committed run free of one machine's directories.
+            path: workbook.display().to_string(),
             sha256: hex::encode(Sha256::digest(&bytes)),
         },
         run: Some(run.binding()),
