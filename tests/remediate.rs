@@ -333,15 +333,17 @@ fn a_drifted_agent_is_skipped_and_left_untouched() {
 fn the_key_owners_own_agent_is_blocked_at_apply() {
     // A modify of Olivia's groups: no privileged role is lost, so only
     // apply can tell that she owns the key.
-    let review = Review::new(config(Profile::Documented), |wb| {
-        wb.set(OLIVIA, "decision", "modify");
-        wb.set(OLIVIA, "target_ticket_scope", "Group");
-    });
-    assert_eq!(review.action_kind(OLIVIA), "update");
-    let applied = review.apply(&[]);
-    assert_eq!(applied.status.code(), Some(1), "{}", text(&applied));
-    assert_eq!(review.outcome_of(OLIVIA).0, "blocked");
-    assert!(review.sim.writes_to(OLIVIA).is_empty());
+    for profile in [Profile::Documented, Profile::Seed] {
+        let review = Review::new(config(profile), |wb| {
+            wb.set(OLIVIA, "decision", "modify");
+            wb.set(OLIVIA, "target_ticket_scope", "Group");
+        });
+        assert_eq!(review.action_kind(OLIVIA), "update");
+        let applied = review.apply(&[]);
+        assert_eq!(applied.status.code(), Some(1), "{}", text(&applied));
+        assert_eq!(review.outcome_of(OLIVIA).0, "blocked", "{profile:?}");
+        assert!(review.sim.writes_to(OLIVIA).is_empty());
+    }
 }
 
 #[test]
@@ -449,9 +451,15 @@ fn a_delete_whose_answer_is_lost_after_it_took_effect_is_done_with_one_delete() 
 
 #[test]
 fn a_killed_apply_resumes_and_writes_no_agent_twice() {
+    for profile in [Profile::Documented, Profile::Seed] {
+        killed_and_resumed(profile);
+    }
+}
+
+fn killed_and_resumed(profile: Profile) {
     let slow = SimConfig {
         latency: std::time::Duration::from_millis(60),
-        ..config(Profile::Documented)
+        ..config(profile)
     };
     let review = Review::new(slow, |_| {});
     let url = review.sim.base_url();
@@ -492,9 +500,20 @@ fn a_killed_apply_resumes_and_writes_no_agent_twice() {
     );
     let resumed = review.apply(&[]);
     assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
-    for agent in [KEVIN, SOFIA, LIAM, PRIYA, PETER] {
-        assert_eq!(review.outcome_of(agent), ("done".to_owned(), true), "{agent}");
+    for agent in [KEVIN, SOFIA, PRIYA, PETER] {
+        assert_eq!(
+            review.outcome_of(agent),
+            ("done".to_owned(), true),
+            "{profile:?} {agent}"
+        );
     }
+    // Liam is an invited agent: under the older API his DELETE's answer is its only evidence.
+    let liam = review.outcome_of(LIAM);
+    assert_eq!(
+        liam,
+        ("done".to_owned(), profile == Profile::Documented),
+        "{profile:?}"
+    );
     for r in review.sim.requests().iter().filter(|r| r.is_write()) {
         let id = r.agent_id.expect("agent writes");
         assert_eq!(review.sim.writes_to(id).len(), 1, "agent {id} written once");
@@ -503,15 +522,17 @@ fn a_killed_apply_resumes_and_writes_no_agent_twice() {
 
 #[test]
 fn a_dry_run_sends_no_write_and_records_nothing() {
-    let review = Review::new(config(Profile::Seed), |_| {});
-    let dry = review.apply(&["--dry-run"]);
-    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
-    assert!(
-        text(&dry).contains(&format!("would send DELETE /api/v2/agents/{KEVIN}")),
-        "{}",
-        text(&dry)
-    );
-    assert_eq!(review.writes(), 0);
-    assert!(!review.run.join("remediation.jsonl").exists());
-    assert!(!review.run.join("remediation.json").exists());
+    for profile in [Profile::Documented, Profile::Seed] {
+        let review = Review::new(config(profile), |_| {});
+        let dry = review.apply(&["--dry-run"]);
+        assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+        assert!(
+            text(&dry).contains(&format!("would send DELETE /api/v2/agents/{KEVIN}")),
+            "{}",
+            text(&dry)
+        );
+        assert_eq!(review.writes(), 0, "{profile:?}");
+        assert!(!review.run.join("remediation.jsonl").exists());
+        assert!(!review.run.join("remediation.json").exists());
+    }
 }
