@@ -239,6 +239,80 @@ fn revokes_are_carried_out_only_when_access_is_gone() {
     assert!(d.revokes_carried_out[2].detail.contains("cannot be confirmed"));
 }
 
+/// OLD's own remediation, where it verified a revoke, is the evidence named;
+/// a revoke it verified but NEW shows restored is not carried out.
+#[test]
+fn revokes_name_the_remediation_that_verified_them() {
+    use crate::remediate::{ActionKind, ActionOutcome, Outcome as Done, Remediation};
+    let old_agents: Vec<_> = (1..=3).map(|id| agent(id, "active", &[2], &[], 2)).collect();
+    let mut old = side(OLD, json!(old_agents), json!([]), &[]);
+    old.decisions = Some(Decisions {
+        schema_version: 1,
+        imported_at: "2026-07-10T00:00:00Z".parse().expect("ts"),
+        workbook: WorkbookRef {
+            path: "w.csv".into(),
+            sha256: "00".into(),
+        },
+        run: None,
+        decisions: (1..=3).map(|id| decision(id, DecisionKind::Revoke)).collect(),
+    });
+    let verified: jiff::Timestamp = "2026-07-11T09:00:00Z".parse().expect("ts");
+    let action = |id: u64| ActionOutcome {
+        seq: id as u32,
+        agent_id: id,
+        agent_email: format!("a{id}@acme.test"),
+        decision: DecisionKind::Revoke,
+        action: ActionKind::Deactivate,
+        outcome: Done::Done,
+        verified: true,
+        at: Some(verified),
+        reason: None,
+        read_back: Some(None),
+        writes: 1,
+    };
+    old.remediation = Some(Remediation {
+        schema_version: 1,
+        plan_id: "p".into(),
+        domain: "acme".into(),
+        approver: "ciso@acme.test".into(),
+        key_owner: 9,
+        started_at: verified,
+        finished_at: verified,
+        actions: vec![action(1), action(2)],
+        summary: Default::default(),
+    });
+    // 1 deleted as remediated; 2 remediated, then reactivated; 3 deactivated by hand.
+    let new = side(
+        NEW,
+        json!([
+            agent(2, "active", &[2], &[], 2),
+            agent(3, "deactivated", &[2], &[], 2)
+        ]),
+        json!([{"id": 1, "email": "a1@acme.test"}]),
+        &[],
+    );
+    let d = Diff::compute(&old, &new).decisions;
+    let done: Vec<(u64, &str, jiff::Timestamp)> = d
+        .revokes_carried_out
+        .iter()
+        .map(|c| {
+            let by = c.carried_out.as_ref().expect("how it is known");
+            (c.agent_id, by.by, by.at)
+        })
+        .collect();
+    assert_eq!(
+        done,
+        [
+            (1, "remediation", verified),
+            (3, "snapshot", NEW.parse().expect("ts"))
+        ]
+    );
+    let restored = &d.revokes_not_carried_out[0];
+    assert_eq!(restored.agent_id, 2);
+    assert!(restored.detail.contains("restored since"), "{}", restored.detail);
+    assert!(restored.carried_out.is_none());
+}
+
 #[test]
 fn modifies_compare_roles_groups_and_scope() {
     let mut old = side(
