@@ -258,7 +258,7 @@ fn actions(
             && let Some(why) = guard.take(agent, &before, changes.as_ref())
         {
             kind = ActionKind::Blocked;
-            changes = changes.filter(|_| false);
+            changes = None;
             reason = Some(why);
         }
         actions.push(Action {
@@ -412,5 +412,91 @@ impl Plan {
                 "it was made from another snapshot, findings.json or decisions.json than this run's"
                     .to_owned()
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn directory() -> Directory {
+        let snapshot: Snapshot = serde_json::from_value(json!({
+            "schema_version": 1,
+            "meta": {"domain": "acme", "tool_version": "0", "started_at": "2026-10-01T00:00:00Z",
+                     "collected_at": "2026-10-01T00:00:00Z"},
+            "agents": [
+                {"id": 1, "role_ids": [1], "contact": {"email": "a1@x.test", "active": true, "last_login_at": "2026-09-01T00:00:00Z"}},
+                {"id": 2, "role_ids": [2, 3], "contact": {"email": "a2@x.test", "active": true, "last_login_at": "2026-09-01T00:00:00Z"}},
+                {"id": 3, "role_ids": [2], "contact": {"email": "a3@x.test", "active": true, "last_login_at": "2026-09-01T00:00:00Z"}},
+                {"id": 4, "role_ids": [1], "contact": {"email": "a4@x.test", "active": false}}
+            ],
+            "roles": [{"id": 1, "name": "Account Administrator"}, {"id": 2, "name": "Administrator"}, {"id": 3, "name": "Agent"}],
+            "groups": []
+        }))
+        .expect("snapshot");
+        Directory::from_snapshot(&snapshot).expect("directory")
+    }
+
+    fn state(d: &Directory, id: u64) -> (crate::model::Agent, AgentState) {
+        let agent = d.agents.iter().find(|a| a.id == id).expect("agent").clone();
+        let state = AgentState::of(&agent, &serde_json::Value::Null);
+        (agent, state)
+    }
+
+    #[test]
+    fn the_last_active_holder_of_a_privileged_role_is_kept() {
+        let d = directory();
+        let mut guard = PrivilegedGuard::new(&d, &Policy::default());
+        // Agent 1 is the only *active* Account Administrator (4 is invited).
+        let (a1, s1) = state(&d, 1);
+        let why = guard.take(&a1, &s1, None).expect("blocked");
+        assert!(
+            why.contains("last active holder of Account Administrator"),
+            "{why}"
+        );
+        // Two Administrators: the first may go, the second may not.
+        let (a2, s2) = state(&d, 2);
+        let (a3, s3) = state(&d, 3);
+        assert_eq!(guard.take(&a2, &s2, None), None);
+        assert!(guard.take(&a3, &s3, None).is_some());
+        // An update that keeps the role does not count as losing it.
+        let keep = Changes {
+            role_ids: Some(vec![2]),
+            ..Changes::default()
+        };
+        assert_eq!(guard.take(&a3, &s3, Some(&keep)), None);
+    }
+
+    #[test]
+    fn an_approval_quotes_the_id_whole_or_its_first_twelve_digits() {
+        let mut plan = Plan {
+            schema_version: SCHEMA_VERSION,
+            plan_id: String::new(),
+            domain: "acme".into(),
+            run: PlanRun {
+                as_of: "2026-10-01T00:00:00Z".parse().expect("ts"),
+                snapshot_sha256: "s".into(),
+                findings_sha256: "f".into(),
+                decisions_sha256: "d".into(),
+            },
+            actions: Vec::new(),
+        };
+        plan.plan_id = plan.compute_id();
+        let id = plan.plan_id.clone();
+        assert!(plan.is_approved_by(&id));
+        assert!(plan.is_approved_by(&id[..12].to_uppercase()));
+        assert!(!plan.is_approved_by(&id[..11]), "too short to mean one plan");
+        assert!(!plan.is_approved_by(&format!("{}x", &id[..12])));
+        assert!(!plan.is_approved_by(""));
+        // Parsed back whole; any edit no longer matches its id.
+        let bytes = plan.to_bytes();
+        assert_eq!(Plan::parse("p.json", &bytes).expect("whole"), plan);
+        let edited = String::from_utf8(bytes)
+            .expect("utf-8")
+            .replace("\"acme\"", "\"acme-eu\"");
+        let err = Plan::parse("p.json", edited.as_bytes()).expect_err("edited");
+        assert!(err.to_string().contains("no longer matches its plan_id"), "{err}");
     }
 }
