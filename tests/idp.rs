@@ -385,12 +385,23 @@ fn an_input_that_is_not_a_file_or_a_pipe_is_refused_before_reading() {
     let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("socket");
     let socket = socket.to_str().expect("utf-8").to_owned();
     let folder = dir.path().to_str().expect("utf-8").to_owned();
-    let cases = [
+    let mut cases = vec![
         (format!("okta:{folder}"), "is a directory"),
-        ("okta:/dev/null".to_owned(), "is a character device"),
         (format!("okta-json:{socket}"), "is a socket"),
-        ("okta:/dev/zero".to_owned(), "is a character device"),
     ];
+    // Some sandboxes (CI's among them) bind a regular file over /dev/null;
+    // a device case is only a test where the path is a device here.
+    for device in ["/dev/null", "/dev/zero"] {
+        use std::os::unix::fs::FileTypeExt as _;
+        let is_device = std::fs::metadata(device)
+            .map(|m| m.file_type().is_char_device())
+            .unwrap_or(false);
+        if is_device {
+            cases.push((format!("okta:{device}"), "is a character device"));
+        } else {
+            eprintln!("{device} is not a character device on this machine: case skipped");
+        }
+    }
     for (spec, says) in cases {
         let (code, msg) = audit_idp(&spec);
         assert_eq!(code, Some(2), "{spec}: {msg}");
