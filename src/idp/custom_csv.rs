@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};

@@ -3,7 +3,8 @@
 //! carry suffixes (`Status [READ ONLY]`, `Email Address [Required]`), so columns
 //! are matched by the name before the brackets.
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
 use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};

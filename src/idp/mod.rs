@@ -1,6 +1,7 @@
 //! Identity-provider exports, one file per format, normalised to [`Identity`].
 
 pub mod assignments;
+mod csv_row;
 mod csv_stream;
 mod csv_table;
 mod custom_csv;

@@ -1,7 +1,8 @@
 //! Okta: the "Password Health" report (`User,Login,Status,...`), the usual
 //! way admins export users, and the profile-attribute CSV (`login,email,...`).
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;

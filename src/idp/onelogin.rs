@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
 use super::json_doc::{self, JsonUsers};
 use super::okta::non_empty;
 use super::sink::Sink;
