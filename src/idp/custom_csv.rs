@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::csv_row::{CsvRows, Row, RowCx};
 use super::csv_table::Table;
-use super::okta::non_empty;
+use super::fields::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;

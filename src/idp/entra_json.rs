@@ -4,9 +4,8 @@
 
 use serde_json::Value;
 
+use super::fields::{field, non_empty, str_at};
 use super::json_doc::JsonUsers;
-use super::okta::non_empty;
-use super::scim::{field, str_at};
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;

@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 
 use super::csv_row::{CsvRows, Row, RowCx};
 use super::csv_table::Table;
-use super::okta::non_empty;
+use super::fields::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus};
 use crate::model::time::parse_timestamp;

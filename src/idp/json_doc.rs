@@ -550,13 +550,6 @@ fn io(file: &str, source: std::io::Error) -> IdpError {
     }
 }
 
-/// A string field by JSON pointer (`/profile/login`), trimmed; `""` when absent.
-pub(crate) fn text<'a>(user: &'a Value, pointer: &str) -> &'a str {
-    user.pointer(pointer)
-        .and_then(Value::as_str)
-        .map_or("", str::trim)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

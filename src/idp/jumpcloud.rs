@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::csv_row::{CsvRows, Row, RowCx};
 use super::csv_table::Table;
-use super::json_doc::{self, JsonUsers};
-use super::okta::non_empty;
+use super::fields::{non_empty, text};
+use super::json_doc::JsonUsers;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -314,12 +314,9 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let locked = json_flag(&user, "account_locked").map_err(at)?;
         let status = combine(state, activated, suspended).ok_or_else(|| at(no_status()))?;
         sink.count(status);
-        let (username, email) = (
-            json_doc::text(&user, "/username"),
-            json_doc::text(&user, "/email"),
-        );
-        let alternate = match json_doc::text(&user, "/alternateEmail") {
-            "" => json_doc::text(&user, "/alternate_email"),
+        let (username, email) = (text(&user, "/username"), text(&user, "/email"));
+        let alternate = match text(&user, "/alternateEmail") {
+            "" => text(&user, "/alternate_email"),
             found => found,
         };
         if !sink.wants(&[username, email, alternate]) {
@@ -334,21 +331,17 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let login = if username.is_empty() { email } else { username };
         // JSON arrays have no lines: a user's 1-based place in the array stands for its row.
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, &raw_status);
-        identity.last_login = parse_timestamp(json_doc::text(&user, "/lastLogin"))
-            .map_err(|why| at(format!("lastLogin: {why}")))?;
-        identity.display_name = match json_doc::text(&user, "/displayname") {
-            "" => format!(
-                "{} {}",
-                json_doc::text(&user, "/firstname"),
-                json_doc::text(&user, "/lastname")
-            )
-            .trim()
-            .to_owned(),
+        identity.last_login =
+            parse_timestamp(text(&user, "/lastLogin")).map_err(|why| at(format!("lastLogin: {why}")))?;
+        identity.display_name = match text(&user, "/displayname") {
+            "" => format!("{} {}", text(&user, "/firstname"), text(&user, "/lastname"))
+                .trim()
+                .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(json_doc::text(&user, "/department"));
-        identity.employee_id = non_empty(json_doc::text(&user, "/employeeIdentifier"));
-        identity.manager = non_empty(json_doc::text(&user, "/manager"));
+        identity.department = non_empty(text(&user, "/department"));
+        identity.employee_id = non_empty(text(&user, "/employeeIdentifier"));
+        identity.manager = non_empty(text(&user, "/manager"));
         identity.push_key(email, KeyKind::PrimaryEmail);
         identity.push_key(alternate, KeyKind::SecondaryEmail);
         sink.keep(identity);

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::csv_row::{CsvRows, Row, RowCx};
 use super::csv_table::Table;
-use super::json_doc::{self, JsonUsers};
-use super::okta::non_empty;
+use super::fields::{non_empty, text};
+use super::json_doc::JsonUsers;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -198,10 +198,7 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let status = json_status(raw)
             .ok_or_else(|| at(format!("status {raw} is not a OneLogin status ({ACCEPTED})")))?;
         sink.count(status);
-        let (username, email) = (
-            json_doc::text(&user, "/username"),
-            json_doc::text(&user, "/email"),
-        );
+        let (username, email) = (text(&user, "/username"), text(&user, "/email"));
         if !sink.wants(&[username, email]) {
             continue;
         }
@@ -212,15 +209,11 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let login = if username.is_empty() { email } else { username };
         // JSON arrays have no lines: a user's 1-based place in the array stands for its row.
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, &raw_status);
-        identity.last_login = parse_timestamp(json_doc::text(&user, "/last_login"))
-            .map_err(|why| at(format!("last_login: {why}")))?;
-        identity.display_name = format!(
-            "{} {}",
-            json_doc::text(&user, "/firstname"),
-            json_doc::text(&user, "/lastname")
-        )
-        .trim()
-        .to_owned();
+        identity.last_login =
+            parse_timestamp(text(&user, "/last_login")).map_err(|why| at(format!("last_login: {why}")))?;
+        identity.display_name = format!("{} {}", text(&user, "/firstname"), text(&user, "/lastname"))
+            .trim()
+            .to_owned();
         identity.department = scalar(&user, "department");
         identity.employee_id = scalar(&user, "employee_id");
         identity.manager = scalar(&user, "manager_user_id").or_else(|| scalar(&user, "manager_ad_id"));

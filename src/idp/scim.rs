@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
+use super::fields::{field, non_empty, str_at};
 use super::json_doc::JsonUsers;
-use super::okta::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 
@@ -16,25 +16,6 @@ pub(crate) const EXPECTED: &str = "a SCIM 2.0 ListResponse: {\"schemas\": \
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/// A field of a JSON object by name: the exact spelling, else the first key
-/// equal to it ignoring ASCII case (SCIM names, PowerShell's PascalCase dumps).
-pub(crate) fn field<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
-    let map = obj.as_object()?;
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
-/// A string by path of field names (any case), trimmed; `""` when absent or not a string.
-pub(crate) fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(obj, |v, name| field(v, name))
-        .and_then(Value::as_str)
-        .map_or("", str::trim)
-}
 
 fn has_schema(obj: &Value, schema: &str) -> bool {
     field(obj, "schemas").and_then(Value::as_array).is_some_and(|s| {
