@@ -12,6 +12,8 @@ mod google;
 mod hris;
 mod json_doc;
 mod jumpcloud;
+#[cfg(test)]
+mod layers;
 mod okta;
 mod okta_json;
 mod okta_status;
