@@ -11,6 +11,7 @@ mod fields;
 mod google;
 mod hris;
 mod json_doc;
+mod json_lean;
 mod jumpcloud;
 #[cfg(test)]
 mod layers;
