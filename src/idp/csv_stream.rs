@@ -3,12 +3,14 @@
 //! for pipes, UTF-16 files, headers and the block reader's fallback. Unlike
 //! the `csv` crate it stops a record at [`MAX_RECORD_BYTES`] instead of
 //! growing without end, and it gives each record the true line it starts on.
+//!
+//! Below `csv_table`, which owns it: its rows are `csv_row`'s (`layers` checks).
 
 use std::io::BufRead;
 
 use csv_core::ReadRecordResult;
 
-use super::csv_table::Row;
+use super::csv_row::Row;
 use super::{IdpError, MAX_RECORD_BYTES, too_long};
 
 pub(crate) struct Records {

@@ -1,119 +1,24 @@
 //! A CSV export read as a stream, its header mapped by name (trimmed,
 //! case-insensitive), never by position, because every IdP reorders and
 //! renames columns. One reused record per row: no allocation per row here.
+//!
+//! The top of the CSV modules: a plain file goes to the block reader
+//! (`parallel`), anything else (or a file it cannot cut) to one pass
+//! (`csv_stream`); both hand rows of `csv_row` to the reader. Neither of
+//! them uses this module (`layers` checks).
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use super::IdpError;
+use super::csv_row::{CsvRows, NOT_UTF8, Row, RowCx, check_width};
 use super::csv_stream::Records;
+use super::parallel::{BLOCK, Block};
 use super::sink::Sink;
 use super::source::Opened;
 
-const NOT_UTF8: &str = "not valid UTF-8 text (is this a CSV export?)";
-
 /// Files at least this large are parsed in several blocks, in parallel.
 const PARALLEL_MIN_BYTES: u64 = 8 << 20;
-
-/// A reader's per-row logic, called in file order on one thread, or on
-/// several threads for blocks of a large file (each with its own sink).
-pub(crate) trait CsvRows: Sync {
-    fn row(&self, rec: &Row, line: u64, cx: &RowCx, sink: &mut Sink) -> Result<(), IdpError>;
-}
-
-/// One data row's cells, borrowed from whichever parser read it: cell `i` is
-/// `data[start(i)..ends[i]]`, where a cell starts `sep` bytes after the end
-/// of the one before (1 for a raw line split at commas, 0 for unquoted
-/// cells laid end to end by the `csv` parsers).
-pub(crate) struct Row<'r> {
-    data: &'r [u8],
-    ends: &'r [usize],
-    sep: usize,
-}
-
-impl<'r> Row<'r> {
-    /// An unquoted line (no `"`, no `\r`), its cells split at every comma into `ends`.
-    pub(crate) fn split_line(line: &'r [u8], ends: &'r mut Vec<usize>) -> Row<'r> {
-        ends.clear();
-        ends.extend(memchr::memchr_iter(b',', line));
-        ends.push(line.len());
-        Row {
-            data: line,
-            ends,
-            sep: 1,
-        }
-    }
-
-    /// Cells as a `csv` parser leaves them: unquoted bytes end to end.
-    pub(crate) fn parsed(data: &'r [u8], ends: &'r [usize]) -> Row<'r> {
-        Row { data, ends, sep: 0 }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub(crate) fn get(&self, i: usize) -> Option<&'r [u8]> {
-        let end = *self.ends.get(i)?;
-        let start = match i {
-            0 => 0,
-            _ => self.ends[i - 1] + self.sep,
-        };
-        self.data.get(start..end)
-    }
-
-    /// Every cell in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
-        (0..self.len()).filter_map(|i| self.get(i))
-    }
-}
-
-/// What a row needs to read its cells and name its errors.
-#[derive(Clone, Copy)]
-pub(crate) struct RowCx<'f> {
-    pub(crate) file: &'f str,
-}
-
-impl RowCx<'_> {
-    /// A cell of a byte row as trimmed text; `""` for an absent column.
-    pub(crate) fn text<'r>(&self, rec: &Row<'r>, col: Option<usize>, line: u64) -> Result<&'r str, IdpError> {
-        let Some(bytes) = col.and_then(|c| rec.get(c)) else {
-            return Ok("");
-        };
-        std::str::from_utf8(bytes)
-            .map(str::trim)
-            .map_err(|_| self.error(line, NOT_UTF8.into()))
-    }
-
-    pub(crate) fn error(&self, line: u64, reason: String) -> IdpError {
-        IdpError::Row {
-            file: self.file.to_owned(),
-            line,
-            reason,
-        }
-    }
-}
-
-/// Whether a row has as many fields as the header. A ragged row is an error
-/// naming its line, or under `--lenient` skipped and remembered.
-pub(crate) fn check_width(
-    cx: &RowCx,
-    len: usize,
-    width: usize,
-    line: u64,
-    lenient: bool,
-    skipped: &mut Vec<(u64, String)>,
-) -> Result<bool, IdpError> {
-    if len == width {
-        return Ok(true);
-    }
-    let reason = format!("row has {len} fields but the header has {width}");
-    if !lenient {
-        return Err(cx.error(line, reason));
-    }
-    skipped.push((line, reason));
-    Ok(false)
-}
 
 /// Whether a (trimmed) header is the column a reader names.
 pub(crate) type Matches = fn(&str, &str) -> bool;
@@ -178,7 +83,7 @@ impl Table {
         // and line numbers either way).
         let block = path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| {
             match m.len() >= PARALLEL_MIN_BYTES {
-                true => super::parallel::BLOCK,
+                true => BLOCK,
                 false => usize::try_from(m.len()).unwrap_or(usize::MAX).max(1),
             }
         });
@@ -205,7 +110,7 @@ impl Table {
     /// else in one pass. Either way the sink ends up as one pass would leave it.
     pub(crate) fn rows<R: CsvRows>(&mut self, rows: &R, sink: &mut Sink) -> Result<(), IdpError> {
         if let (Some(block), Some(path)) = (self.block.take(), self.path.clone()) {
-            let block = super::parallel::Block {
+            let block = Block {
                 file: &self.file,
                 path: &path,
                 data_start: self.data_start,
@@ -333,6 +238,8 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idp::{Identity, IdpStatus, MAX_RECORD_BYTES};
+    use sha2::{Digest as _, Sha256};
 
     fn lines(data: &'static [u8]) -> Vec<u64> {
         let mut table = Table::from_bytes("t.csv", data).expect("table");
@@ -372,5 +279,144 @@ mod tests {
             err.contains("columns 2 (`Status`) and 3 (`status`) are both `STATUS`"),
             "{err}"
         );
+    }
+
+    /// Keeps every row as an identity: login = the fields joined by `|`.
+    struct Echo;
+
+    impl CsvRows for Echo {
+        fn row(&self, rec: &Row, line: u64, _: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
+            let fields: Vec<String> = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            sink.count(IdpStatus::Active);
+            sink.keep(Identity::new(0, line, &fields.join("|"), IdpStatus::Active, ""));
+            Ok(())
+        }
+    }
+
+    type Read = (Vec<(u64, String)>, usize, bool);
+
+    /// Rows as (line, fields), the count of skipped rows, and whether blocks
+    /// were used; `block` 0 leaves the table as it opened.
+    fn read(data: &[u8], block: Option<usize>, lenient: bool) -> Result<Read, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, data).map_err(|e| e.to_string())?;
+        let mut table = Table::new(Opened::open(&path).map_err(|e| e.to_string())?, lenient)
+            .map_err(|e| e.to_string())?;
+        if block != Some(0) {
+            table.force_parallel(block);
+        }
+        let mut sink = Sink::new(0, None, jiff::Timestamp::UNIX_EPOCH);
+        table.rows(&Echo, &mut sink).map_err(|e| e.to_string())?;
+        let rows = sink.kept.iter().map(|i| (i.line, i.login.clone())).collect();
+        Ok((rows, table.skipped.len(), table.read_in_blocks))
+    }
+
+    #[test]
+    fn blocks_read_exactly_what_one_pass_reads() {
+        let mut body = String::new();
+        for i in 0..300 {
+            match i % 7 {
+                0 => body.push_str(&format!("u{i},\"Lee, Ann\",ACTIVE\n")),
+                1 => body.push_str(&format!("u{i},\"two\nlines\",SUSPENDED\n")),
+                2 => body.push_str(&format!("u{i},\"say \"\"hi\"\"\",ACTIVE\n")),
+                3 => body.push_str(&format!("u{i},stray\"quote,ACTIVE\n")),
+                _ => body.push_str(&format!("u{i},plain,ACTIVE\n")),
+            }
+        }
+        let lf = format!("login,name,status\n{body}");
+        let crlf = lf.replace('\n', "\r\n");
+        let bom = format!("\u{feff}sep=,\n{lf}");
+        // Without the stray quote every cut is right, and blocks are used throughout.
+        let clean = lf.replace("stray\"quote", "no quote");
+        for (name, data) in [("lf", lf), ("crlf", crlf), ("bom+sep", bom), ("clean", clean)] {
+            let one = read(data.as_bytes(), None, false).expect("one pass");
+            assert_eq!(one.0.len(), 300, "{name}");
+            assert!(!one.2);
+            for block in [7, 64, 333, 4096] {
+                let par = read(data.as_bytes(), Some(block), false).expect("blocks");
+                assert_eq!((&par.0, par.1), (&one.0, one.1), "{name}, block {block}");
+                if name == "clean" {
+                    assert!(par.2, "block {block}: read in blocks");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ragged_rows_and_errors_match_one_pass() {
+        let data = b"a,b\n1,2\n3\n4,5\n6,7,8\n9,10\n";
+        let one = read(data, None, true).expect("one pass");
+        assert_eq!(one.1, 2);
+        for block in [3, 5, 8] {
+            let par = read(data, Some(block), true).expect("blocks");
+            assert_eq!(
+                (par.0, par.1, par.2),
+                (one.0.clone(), one.1, true),
+                "block {block}"
+            );
+            let err = read(data, Some(block), false).expect_err("ragged");
+            assert!(err.contains(":3:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_small_file_is_one_block_with_true_lines_after_blank_lines() {
+        let (rows, skipped, blocks) = read(b"a,b\n1,2\n\n3,4\r\n\r\n5,6\n", Some(0), false).expect("read");
+        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!((lines, skipped, blocks), (vec![2, 4, 6], 0, true));
+    }
+
+    #[test]
+    fn the_digest_is_the_files_whether_blocks_held_or_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.csv");
+        let clean = b"\xef\xbb\xbfsep=,\na,b\n1,2\n3,4\n".to_vec();
+        let stray = b"a,b\n1,x\"y\n3,\"4\n5\"\n6,7\n".to_vec();
+        for (data, block, blocks) in [(clean, 5, true), (stray, 4, false)] {
+            std::fs::write(&path, &data).expect("written");
+            let mut opened = Opened::open(&path).expect("opened");
+            let digest = opened.take_digest().expect("a digest");
+            let mut table = Table::new(opened, false).expect("table");
+            table.force_parallel(Some(block));
+            let mut sink = Sink::new(0, None, jiff::Timestamp::UNIX_EPOCH);
+            table.rows(&Echo, &mut sink).expect("rows");
+            assert_eq!(table.read_in_blocks, blocks);
+            let want = hex::encode(Sha256::digest(&data));
+            assert_eq!(digest.finish("x.csv").expect("hashed"), want);
+        }
+    }
+
+    #[test]
+    fn records_over_the_cap_stop_in_blocks_as_in_one_pass() {
+        let row = "u,plain,ACTIVE\n";
+        let many = row.repeat(MAX_RECORD_BYTES / row.len() + 10);
+        let long = "x".repeat(MAX_RECORD_BYTES + 1);
+        let cases = [
+            // A long record with line ends around it: cut, and refused in its block.
+            format!("a,b,c\n{row}{row}{long},b,c\n{many}"),
+            // No line end after it: no cut within the cap, refused by the one pass.
+            format!("a,b,c\n{row}{row}{long}"),
+            // A quote never closed: the same.
+            format!("a,b,c\n{row}{row}\"{}", "\n".repeat(MAX_RECORD_BYTES + 10)),
+        ];
+        for (n, data) in cases.iter().enumerate() {
+            for block in [None, Some(0), Some(256 << 10)] {
+                let err = read(data.as_bytes(), block, false).expect_err("too long");
+                assert!(
+                    err.contains("x.csv:4: a record longer than 1 MiB"),
+                    "{n} {block:?}: {err}"
+                );
+            }
+        }
+        // A stray quote hides every cut from the count of quotes: no cut within
+        // the cap, so one pass reads what the blocks could not.
+        let stray = format!("a,b,c\nu,O\"Brien,ACTIVE\n{many}{many}");
+        let (rows, _, blocks) = read(stray.as_bytes(), Some(256 << 10), false).expect("one pass");
+        assert_eq!((rows.len(), blocks), (2 * many.len() / row.len() + 1, false));
+        assert_eq!(rows[0].1, "u|O\"Brien|ACTIVE");
     }
 }

@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::okta::non_empty;
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;

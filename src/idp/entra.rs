@@ -1,8 +1,9 @@
 //! Entra ID "Download users" CSV, in its documented (`objectId`, ...) and its
 //! real Graph-era (`id`, ..., `createdDateTime`) variants.
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::okta::non_empty;
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 

@@ -4,9 +4,9 @@
 
 use serde_json::Value;
 
+use super::fields::{field, non_empty, str_at};
 use super::json_doc::JsonUsers;
-use super::okta::non_empty;
-use super::scim::{field, str_at};
+use super::json_lean::Keep;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -73,36 +73,72 @@ fn strings<'a>(user: &'a Value, name: &str) -> impl Iterator<Item = &'a str> + u
 /// Graph's `value` (or a bare array).
 pub(crate) const ARRAYS: &[&str] = &["value"];
 
+/// What counting a user takes, read alike from a whole user and from the
+/// members of [`COUNTED`] alone (the hot path, `json_lean`).
+#[derive(Debug, PartialEq)]
+struct Counted<'u> {
+    status: IdpStatus,
+    raw_status: &'u str,
+    /// The UPN, mail, then otherMails and SMTP proxy addresses.
+    keys: Vec<&'u str>,
+}
+
+const COUNTED: Keep = &[
+    &["accountEnabled"],
+    &["userPrincipalName"],
+    &["mail"],
+    &["otherMails"],
+    &["proxyAddresses"],
+];
+
+fn counted(user: &Value) -> Result<Counted<'_>, String> {
+    if !user.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let enabled = field(user, "accountEnabled");
+    let (status, raw_status) = status(enabled).ok_or_else(|| match enabled {
+        None => {
+            "no `accountEnabled` (Graph returns it only when asked: add accountEnabled to $select)".into()
+        }
+        Some(v) => format!("accountEnabled `{v}` is neither true nor false"),
+    })?;
+    let (upn, mail) = (str_at(user, &["userPrincipalName"]), str_at(user, &["mail"]));
+    if upn.is_empty() {
+        return Err("no `userPrincipalName`".into());
+    }
+    // `#EXT#` guests keep their real address in mail or otherMails.
+    let mut keys = vec![upn, mail];
+    keys.extend(strings(user, "otherMails"));
+    keys.extend(strings(user, "proxyAddresses").filter_map(smtp_address));
+    Ok(Counted {
+        status,
+        raw_status,
+        keys,
+    })
+}
+
 pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
     let file = users.file().to_owned();
     users.expect(ARRAYS)?;
     // Before the users when the response puts it first, as Graph does; else after them.
     next_link(users)?;
-    while let Some(user) = users.next()? {
+    let unwanted = |user: &Value, sink: &mut Sink| {
+        counted(user)
+            .ok()
+            .and_then(|c| (!sink.wants(&c.keys)).then_some(c.status))
+    };
+    while let Some(user) = users.next_wanted(sink, COUNTED, unwanted)? {
         let (index, at) = (user.index, |reason: String| user.error(&file, reason));
-        if !user.is_object() {
-            return Err(at("not a JSON object".into()));
-        }
-        let enabled = field(&user, "accountEnabled");
-        let (status, raw_status) = status(enabled).ok_or_else(|| match enabled {
-            None => at(
-                "no `accountEnabled` (Graph returns it only when asked: add accountEnabled to $select)"
-                    .into(),
-            ),
-            Some(v) => at(format!("accountEnabled `{v}` is neither true nor false")),
-        })?;
+        let Counted {
+            status,
+            raw_status,
+            keys,
+        } = counted(&user).map_err(at)?;
         sink.count(status);
-        let (upn, mail) = (str_at(&user, &["userPrincipalName"]), str_at(&user, &["mail"]));
-        if upn.is_empty() {
-            return Err(at("no `userPrincipalName`".into()));
-        }
-        // `#EXT#` guests keep their real address in mail or otherMails.
-        let mut keys = vec![upn, mail];
-        keys.extend(strings(&user, "otherMails"));
-        keys.extend(strings(&user, "proxyAddresses").filter_map(smtp_address));
         if !sink.wants(&keys) {
             continue;
         }
+        let (upn, mail) = (keys[0], keys[1]);
         let mut identity = Identity::new(sink.source, index as u64 + 1, upn, status, raw_status);
         identity.display_name = str_at(&user, &["displayName"]).to_owned();
         identity.last_login = parse_timestamp(str_at(&user, &["signInActivity", "lastSignInDateTime"]))
@@ -258,6 +294,28 @@ mod tests {
         assert_eq!(guest.display_name, "Dana Ortiz (Partner)");
         assert_eq!(ids[3].last_login, None, "no signInActivity");
         assert_eq!(ids[3].keys.len(), 1, "mail null");
+    }
+
+    #[test]
+    fn the_hot_path_counts_users_as_the_whole_read_does() {
+        for (lean, whole) in crate::idp::test_support::both_ways(USERS, ARRAYS, COUNTED) {
+            assert_eq!(counted(&lean.expect("read by the hot path")), counted(&whole));
+        }
+        let odd = [
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": true, "MAIL": "b@x.test"}"#,
+            r#"{"UserPrincipalName": "a@x.test", "userPrincipalName": "b@x.test", "accountEnabled": "False"}"#,
+            r#"{"accountEnabled": true, "userPrincipalName": "a@x.test", "accountEnabled": false}"#,
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": true, "otherMails": "b@x.test"}"#,
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": true, "proxyAddresses": ["SMTP:b@x.test", 5]}"#,
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": "maybe"}"#,
+            r#"{"userPrincipalName": " ", "accountEnabled": false}"#,
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": true, "x": "\uD800"}"#,
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": true, "x": [1e999]}"#,
+            r#"["a@x.test", true]"#,
+            r#"{"userPrincipalName": "a@x.test", "accountEnabled": true,
+                "signInActivity": {"lastSignInDateTime": "later"}}"#,
+        ];
+        crate::idp::test_support::hot_path_agrees(ARRAYS, read_json, &["lastSignInDateTime"], &odd);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! carry suffixes (`Status [READ ONLY]`, `Email Address [Required]`), so columns
 //! are matched by the name before the brackets.
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::okta::non_empty;
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;

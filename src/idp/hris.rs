@@ -6,8 +6,9 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::okta::non_empty;
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::non_empty;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus};
 use crate::model::time::parse_timestamp;

@@ -13,7 +13,9 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
-use super::{IdpError, MAX_RECORD_BYTES, too_long};
+use super::json_lean::{Keep, partial};
+use super::sink::Sink;
+use super::{IdpError, IdpStatus, MAX_RECORD_BYTES, too_long};
 
 /// The names a users array may have in any export (for detection).
 pub(crate) const ANY_ARRAY: &[&str] = &["value", "Resources", "results", "data"];
@@ -232,13 +234,35 @@ impl JsonUsers {
         })
     }
 
-    /// The next user, parsed; `None` after the last, once the rest of the
-    /// document has been read and checked.
+    /// The next user, parsed whole (for tests: readers take
+    /// [`JsonUsers::next_wanted`]); `None` as that.
+    #[cfg(test)]
     pub(crate) fn next(&mut self) -> Result<Option<User>, IdpError> {
         self.next_raw()?.map(|raw| raw.user()).transpose()
     }
 
-    /// The next user as read, for a reader's hot path; `None` as [`JsonUsers::next`].
+    /// The next user to read whole; `None` after the last, once the rest of
+    /// the document has been read and checked. Each user before it that
+    /// `unwanted` counts from only the members `keep` names (`json_lean`) is
+    /// counted into `sink` and passed over: `unwanted` gives the status of a
+    /// user no agent has, `None` for any other (which is parsed whole).
+    pub(crate) fn next_wanted(
+        &mut self,
+        sink: &mut Sink,
+        keep: Keep,
+        unwanted: impl Fn(&Value, &mut Sink) -> Option<IdpStatus>,
+    ) -> Result<Option<User>, IdpError> {
+        while let Some(raw) = self.next_raw()? {
+            if let Some(status) = partial(raw.bytes, keep).and_then(|user| unwanted(&user, sink)) {
+                sink.count(status);
+                continue;
+            }
+            return raw.user().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The next user as read, not yet parsed; `None` after the last.
     pub(crate) fn next_raw(&mut self) -> Result<Option<Raw<'_>>, IdpError> {
         let at = match self.ahead.take() {
             Some(at) => at,
@@ -548,13 +572,6 @@ fn io(file: &str, source: std::io::Error) -> IdpError {
         file: file.to_owned(),
         source,
     }
-}
-
-/// A string field by JSON pointer (`/profile/login`), trimmed; `""` when absent.
-pub(crate) fn text<'a>(user: &'a Value, pointer: &str) -> &'a str {
-    user.pointer(pointer)
-        .and_then(Value::as_str)
-        .map_or("", str::trim)
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 
 use serde_json::Value;
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::json_doc::{self, JsonUsers};
-use super::okta::non_empty;
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::{non_empty, text};
+use super::json_doc::JsonUsers;
+use super::json_lean::Keep;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -302,28 +304,74 @@ fn json_state(user: &Value) -> Result<(&str, Option<IdpStatus>), String> {
 /// The paged answer's `results` (or a bare array).
 pub(crate) const ARRAYS: &[&str] = &["results"];
 
+/// What counting a user takes, read alike from a whole user and from the
+/// members of [`COUNTED`] alone (the hot path, `json_lean`).
+#[derive(Debug, PartialEq)]
+struct Counted<'u> {
+    status: IdpStatus,
+    /// The fields the status comes from, for the report's raw status.
+    raw_state: &'u str,
+    activated: Option<bool>,
+    suspended: Option<bool>,
+    locked: Option<bool>,
+    /// `username`, `email` and `alternateEmail` (or `alternate_email`).
+    keys: [&'u str; 3],
+}
+
+const COUNTED: Keep = &[
+    &["state"],
+    &["activated"],
+    &["suspended"],
+    &["account_locked"],
+    &["username"],
+    &["email"],
+    &["alternateEmail"],
+    &["alternate_email"],
+];
+
+fn counted(user: &Value) -> Result<Counted<'_>, String> {
+    let (raw_state, state) = json_state(user)?;
+    let activated = json_flag(user, "activated")?;
+    let suspended = json_flag(user, "suspended")?;
+    let locked = json_flag(user, "account_locked")?;
+    let status = combine(state, activated, suspended).ok_or_else(no_status)?;
+    let alternate = match text(user, "/alternateEmail") {
+        "" => text(user, "/alternate_email"),
+        found => found,
+    };
+    Ok(Counted {
+        status,
+        raw_state,
+        activated,
+        suspended,
+        locked,
+        keys: [text(user, "/username"), text(user, "/email"), alternate],
+    })
+}
+
 pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
     let file = users.file().to_owned();
     users.expect(ARRAYS)?;
-    while let Some(user) = users.next()? {
+    let unwanted = |user: &Value, sink: &mut Sink| {
+        counted(user)
+            .ok()
+            .and_then(|c| (!sink.wants(&c.keys)).then_some(c.status))
+    };
+    while let Some(user) = users.next_wanted(sink, COUNTED, unwanted)? {
         let (index, at) = (user.index, |reason: String| user.error(&file, reason));
-        let (raw_state, state) = json_state(&user).map_err(at)?;
-        let activated = json_flag(&user, "activated").map_err(at)?;
-        let suspended = json_flag(&user, "suspended").map_err(at)?;
-        let locked = json_flag(&user, "account_locked").map_err(at)?;
-        let status = combine(state, activated, suspended).ok_or_else(|| at(no_status()))?;
+        let Counted {
+            status,
+            raw_state,
+            activated,
+            suspended,
+            locked,
+            keys,
+        } = counted(&user).map_err(at)?;
         sink.count(status);
-        let (username, email) = (
-            json_doc::text(&user, "/username"),
-            json_doc::text(&user, "/email"),
-        );
-        let alternate = match json_doc::text(&user, "/alternateEmail") {
-            "" => json_doc::text(&user, "/alternate_email"),
-            found => found,
-        };
-        if !sink.wants(&[username, email, alternate]) {
+        if !sink.wants(&keys) {
             continue;
         }
+        let [username, email, alternate] = keys;
         let raw_status = describe(
             raw_state,
             activated,
@@ -333,21 +381,17 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let login = if username.is_empty() { email } else { username };
         // JSON arrays have no lines: a user's 1-based place in the array stands for its row.
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, &raw_status);
-        identity.last_login = parse_timestamp(json_doc::text(&user, "/lastLogin"))
-            .map_err(|why| at(format!("lastLogin: {why}")))?;
-        identity.display_name = match json_doc::text(&user, "/displayname") {
-            "" => format!(
-                "{} {}",
-                json_doc::text(&user, "/firstname"),
-                json_doc::text(&user, "/lastname")
-            )
-            .trim()
-            .to_owned(),
+        identity.last_login =
+            parse_timestamp(text(&user, "/lastLogin")).map_err(|why| at(format!("lastLogin: {why}")))?;
+        identity.display_name = match text(&user, "/displayname") {
+            "" => format!("{} {}", text(&user, "/firstname"), text(&user, "/lastname"))
+                .trim()
+                .to_owned(),
             name => name.to_owned(),
         };
-        identity.department = non_empty(json_doc::text(&user, "/department"));
-        identity.employee_id = non_empty(json_doc::text(&user, "/employeeIdentifier"));
-        identity.manager = non_empty(json_doc::text(&user, "/manager"));
+        identity.department = non_empty(text(&user, "/department"));
+        identity.employee_id = non_empty(text(&user, "/employeeIdentifier"));
+        identity.manager = non_empty(text(&user, "/manager"));
         identity.push_key(email, KeyKind::PrimaryEmail);
         identity.push_key(alternate, KeyKind::SecondaryEmail);
         sink.keep(identity);
@@ -617,6 +661,27 @@ mod tests {
             assert!(err.starts_with("users.csv:3:"), "{err}");
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn the_hot_path_counts_users_as_the_whole_read_does() {
+        for (lean, whole) in test_support::both_ways(JSON, ARRAYS, COUNTED) {
+            assert_eq!(counted(&lean.expect("read by the hot path")), counted(&whole));
+        }
+        let odd = [
+            r#"{"username": "a", "state": "ACTIVATED", "alternateEmail": "", "alternate_email": "b@x.test"}"#,
+            r#"{"username": "a", "state": "ACTIVATED", "AlternateEmail": "b@x.test"}"#,
+            r#"{"username": "a", "state": "STAGED", "state": "SUSPENDED"}"#,
+            r#"{"username": "a", "activated": "true", "suspended": null, "account_locked": "FALSE"}"#,
+            r#"{"username": "a", "state": "ACTIVATED", "account_locked": "locked"}"#,
+            r#"{"username": "a", "state": "GONE"}"#,
+            r#"{"username": "a"}"#,
+            r#"{"username": "a", "state": "ACTIVATED", "attributes": [{"name": "\uD800x"}]}"#,
+            r#"{"username": "a", "state": "ACTIVATED", "x": 1e999}"#,
+            r#"7"#,
+            r#"{"username": "a", "state": "ACTIVATED", "lastLogin": "soon"}"#,
+        ];
+        test_support::hot_path_agrees(ARRAYS, read_json, &["lastLogin"], &odd);
     }
 
     #[test]

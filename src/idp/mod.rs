@@ -1,17 +1,23 @@
 //! Identity-provider exports, one file per format, normalised to [`Identity`].
 
 pub mod assignments;
+mod csv_row;
 mod csv_stream;
 mod csv_table;
 mod custom_csv;
 mod entra;
 mod entra_json;
+mod fields;
 mod google;
 mod hris;
 mod json_doc;
+mod json_lean;
 mod jumpcloud;
+#[cfg(test)]
+mod layers;
 mod okta;
 mod okta_json;
+mod okta_status;
 mod onelogin;
 mod parallel;
 pub mod resolve;

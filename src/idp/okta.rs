@@ -1,9 +1,12 @@
 //! Okta: the "Password Health" report (`User,Login,Status,...`), the usual
 //! way admins export users, and the profile-attribute CSV (`login,email,...`).
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::non_empty;
+use super::okta_status::{ACCEPTED, status_of};
 use super::sink::Sink;
-use super::{Identity, IdpError, IdpStatus, KeyKind};
+use super::{Identity, IdpError, KeyKind};
 use crate::model::time::parse_timestamp;
 
 pub(crate) const EXPECTED: &str = "User,Login,Status,Activation date,Authentication Source,Last Login,Last Password Change \
@@ -66,10 +69,7 @@ impl CsvRows for Columns {
         let status = known.ok_or_else(|| {
             cx.error(
                 line,
-                format!(
-                    "Status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
-                     PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED, or their console labels)"
-                ),
+                format!("Status `{raw_status}` is not an Okta status ({ACCEPTED}, or their console labels)"),
             )
         })?;
         let (login, email, second) = (cell(Some(self.login))?, cell(self.email)?, cell(self.second)?);
@@ -92,65 +92,10 @@ impl CsvRows for Columns {
     }
 }
 
-pub(crate) fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// API forms (`LOCKED_OUT`) and admin-console labels (`Locked out`) alike,
-/// compared without allocating (this runs once per row of large exports).
-pub(crate) fn status(raw: &str) -> Option<IdpStatus> {
-    status_of(raw.trim().as_bytes())
-}
-
-fn status_of(raw: &[u8]) -> Option<IdpStatus> {
-    const TABLE: &[(&str, IdpStatus)] = &[
-        ("ACTIVE", IdpStatus::Active),
-        ("RECOVERY", IdpStatus::Active),
-        ("PASSWORD_RESET", IdpStatus::Active),
-        ("PASSWORD_EXPIRED", IdpStatus::Active),
-        ("LOCKED_OUT", IdpStatus::Active),
-        ("STAGED", IdpStatus::Staged),
-        ("PROVISIONED", IdpStatus::Staged),
-        ("PENDING_USER_ACTION", IdpStatus::Staged),
-        ("SUSPENDED", IdpStatus::Suspended),
-        ("DEPROVISIONED", IdpStatus::Deprovisioned),
-        ("DEACTIVATED", IdpStatus::Deprovisioned),
-    ];
-    TABLE.iter().find_map(|(name, status)| {
-        let same = name.len() == raw.len()
-            && name.bytes().zip(raw).all(|(n, r)| match r {
-                b' ' | b'-' => n == b'_',
-                r => n == r.to_ascii_uppercase(),
-            });
-        same.then_some(*status)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_in_api_and_label_form() {
-        let cases = [
-            ("ACTIVE", IdpStatus::Active),
-            ("Password reset", IdpStatus::Active),
-            ("Locked out", IdpStatus::Active),
-            ("PASSWORD_EXPIRED", IdpStatus::Active),
-            ("RECOVERY", IdpStatus::Active),
-            ("STAGED", IdpStatus::Staged),
-            ("Pending user action", IdpStatus::Staged),
-            ("PROVISIONED", IdpStatus::Staged),
-            ("Suspended", IdpStatus::Suspended),
-            ("Deactivated", IdpStatus::Deprovisioned),
-            ("DEPROVISIONED", IdpStatus::Deprovisioned),
-        ];
-        for (raw, want) in cases {
-            assert_eq!(status(raw), Some(want), "{raw}");
-        }
-        assert_eq!(status("ENABLED"), None);
-        assert_eq!(status("ACTIVE_"), None);
-    }
+    use crate::idp::IdpStatus;
 
     fn read_all(data: &'static [u8]) -> Result<Vec<Identity>, IdpError> {
         Ok(crate::idp::test_support::read_csv("okta.csv", data, detect, read)?.kept)
@@ -195,8 +140,11 @@ mod tests {
         let err = read_all(b"User,Login,Status,Last Login\nA,a@x.test,ACTIVE,\nB,b@x.test,WEIRD,\n")
             .expect_err("bad status")
             .to_string();
-        assert!(err.starts_with("okta.csv:3:"), "{err}");
-        assert!(err.contains("WEIRD"), "{err}");
+        assert_eq!(
+            err,
+            "okta.csv:3: Status `WEIRD` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
+             PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED, or their console labels)"
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::json_doc::{JsonUsers, Raw, text};
-use super::okta::{non_empty, status};
+use super::fields::{non_empty, text};
+use super::json_doc::{JsonUsers, Raw};
+use super::okta_status::{ACCEPTED, status};
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -55,8 +56,7 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         };
         let status = status(raw_status).ok_or_else(|| {
             at(format!(
-                "status `{raw_status}` is not an Okta status (ACTIVE, STAGED, PROVISIONED, RECOVERY, \
-                     PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)"
+                "status `{raw_status}` is not an Okta status ({ACCEPTED})"
             ))
         })?;
         sink.count(status);
@@ -298,6 +298,17 @@ mod tests {
             assert!(err.starts_with("users.json:"), "{err}");
             assert!(err.contains(want), "{err}");
         }
+        let err = read_all(&doc(br#"[{"status": "ENABLED", "profile": {"login": "a"}}]"#))
+            .err()
+            .expect("bad status")
+            .to_string();
+        assert!(
+            err.ends_with(
+                "user #1 of the array: status `ENABLED` is not an Okta status (ACTIVE, STAGED, \
+                 PROVISIONED, RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)"
+            ),
+            "{err}"
+        );
         let err = read_all(&doc(
             br#"[{"status": "ACTIVE", "lastLogin": "soon", "profile": {"login": "a"}}]"#,
         ))

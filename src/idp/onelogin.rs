@@ -4,9 +4,11 @@
 
 use serde_json::Value;
 
-use super::csv_table::{CsvRows, Row, RowCx, Table};
-use super::json_doc::{self, JsonUsers};
-use super::okta::non_empty;
+use super::csv_row::{CsvRows, Row, RowCx};
+use super::csv_table::Table;
+use super::fields::{non_empty, text};
+use super::json_doc::JsonUsers;
+use super::json_lean::Keep;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 use crate::model::time::parse_timestamp;
@@ -188,22 +190,46 @@ fn scalar(user: &Value, key: &str) -> Option<String> {
 /// `/api/1`'s `data` (`/api/2` is a bare array).
 pub(crate) const ARRAYS: &[&str] = &["data"];
 
+/// What counting a user takes, read alike from a whole user and from the
+/// members of [`COUNTED`] alone (the hot path, `json_lean`).
+#[derive(Debug, PartialEq)]
+struct Counted<'u> {
+    status: IdpStatus,
+    /// The `status` as written.
+    raw: &'u Value,
+    /// `username` and `email`.
+    keys: [&'u str; 2],
+}
+
+const COUNTED: Keep = &[&["status"], &["username"], &["email"]];
+
+fn counted(user: &Value) -> Result<Counted<'_>, String> {
+    let raw = user.get("status").unwrap_or(&Value::Null);
+    let status =
+        json_status(raw).ok_or_else(|| format!("status {raw} is not a OneLogin status ({ACCEPTED})"))?;
+    Ok(Counted {
+        status,
+        raw,
+        keys: [text(user, "/username"), text(user, "/email")],
+    })
+}
+
 pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
     let file = users.file().to_owned();
     users.expect(ARRAYS)?;
-    while let Some(user) = users.next()? {
+    let unwanted = |user: &Value, sink: &mut Sink| {
+        counted(user)
+            .ok()
+            .and_then(|c| (!sink.wants(&c.keys)).then_some(c.status))
+    };
+    while let Some(user) = users.next_wanted(sink, COUNTED, unwanted)? {
         let (index, at) = (user.index, |reason: String| user.error(&file, reason));
-        let raw = user.get("status").unwrap_or(&Value::Null);
-        let status = json_status(raw)
-            .ok_or_else(|| at(format!("status {raw} is not a OneLogin status ({ACCEPTED})")))?;
+        let Counted { status, raw, keys } = counted(&user).map_err(at)?;
         sink.count(status);
-        let (username, email) = (
-            json_doc::text(&user, "/username"),
-            json_doc::text(&user, "/email"),
-        );
-        if !sink.wants(&[username, email]) {
+        if !sink.wants(&keys) {
             continue;
         }
+        let [username, email] = keys;
         let raw_status = match raw {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -211,15 +237,11 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let login = if username.is_empty() { email } else { username };
         // JSON arrays have no lines: a user's 1-based place in the array stands for its row.
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, &raw_status);
-        identity.last_login = parse_timestamp(json_doc::text(&user, "/last_login"))
-            .map_err(|why| at(format!("last_login: {why}")))?;
-        identity.display_name = format!(
-            "{} {}",
-            json_doc::text(&user, "/firstname"),
-            json_doc::text(&user, "/lastname")
-        )
-        .trim()
-        .to_owned();
+        identity.last_login =
+            parse_timestamp(text(&user, "/last_login")).map_err(|why| at(format!("last_login: {why}")))?;
+        identity.display_name = format!("{} {}", text(&user, "/firstname"), text(&user, "/lastname"))
+            .trim()
+            .to_owned();
         identity.department = scalar(&user, "department");
         identity.employee_id = scalar(&user, "employee_id");
         identity.manager = scalar(&user, "manager_user_id").or_else(|| scalar(&user, "manager_ad_id"));
@@ -366,6 +388,26 @@ mod tests {
             Some("2026-09-29T21:01:33Z".parse().expect("ts"))
         );
         assert_eq!(ids[5].department, None);
+    }
+
+    #[test]
+    fn the_hot_path_counts_users_as_the_whole_read_does() {
+        for (lean, whole) in test_support::both_ways(JSON, ARRAYS, COUNTED) {
+            assert_eq!(counted(&lean.expect("read by the hot path")), counted(&whole));
+        }
+        let odd = [
+            r#"{"status": "2", "username": "a", "Email": "b@x.test"}"#,
+            r#"{"status": 1, "status": "Suspended", "email": "a@x.test"}"#,
+            r#"{"Status": 1, "username": "a"}"#,
+            r#"{"status": 6, "username": "a"}"#,
+            r#"{"status": 1.0, "username": "a"}"#,
+            r#"{"status": 1, "username": ["a"], "email": null}"#,
+            r#"{"status": 1, "username": "a", "roles": ["\uD83D"]}"#,
+            r#"{"status": 1, "username": "a", "x": 2e308}"#,
+            r#"[{"status": 1}]"#,
+            r#"{"status": 1, "username": "a", "last_login": "soon"}"#,
+        ];
+        test_support::hot_path_agrees(ARRAYS, read_json, &["last_login"], &odd);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `"` so far is even (outside any quoted cell, for RFC 4180 quoting);
 //! worker threads parse the blocks (see [`Scanner`]) and run the reader's
 //! row logic, each into a sink of its own; the sinks are merged in file order.
-//! A file under [`super::csv_table`]'s size for blocks is one block.
+//! The caller chooses the block size: a small file is one block.
 //!
 //! A cut can still land inside a cell when a stray `"` sits in an unquoted
 //! field. Each block is therefore parsed with a sentinel line appended: the
@@ -12,6 +12,9 @@
 //! true record boundary. Block 0 starts at a true boundary, so by induction
 //! every block's rows are exactly what one sequential pass reads; if any cut
 //! is found wrong, the caller reads the whole file again in one pass.
+//!
+//! Below `csv_table`, which chooses between this and one pass: rows come
+//! from `csv_row`, never from the table (`layers` checks).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -21,7 +24,7 @@ use std::sync::{Mutex, OnceLock, mpsc};
 
 use sha2::{Digest as _, Sha256};
 
-use super::csv_table::{CsvRows, Row, RowCx, check_width};
+use super::csv_row::{CsvRows, Row, RowCx, check_width};
 use super::sink::Sink;
 use super::{IdpError, MAX_RECORD_BYTES, too_long};
 
@@ -417,91 +420,6 @@ fn last_boundary(buf: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idp::csv_table::Table;
-    use crate::idp::source::Opened;
-    use crate::idp::{Identity, IdpStatus};
-
-    /// Keeps every row as an identity: login = the fields joined by `|`.
-    struct Echo;
-
-    impl CsvRows for Echo {
-        fn row(&self, rec: &Row, line: u64, _: &RowCx, sink: &mut Sink) -> Result<(), IdpError> {
-            let fields: Vec<String> = rec
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect();
-            sink.count(IdpStatus::Active);
-            sink.keep(Identity::new(0, line, &fields.join("|"), IdpStatus::Active, ""));
-            Ok(())
-        }
-    }
-
-    type Read = (Vec<(u64, String)>, usize, bool);
-
-    /// Rows as (line, fields), the count of skipped rows, and whether blocks
-    /// were used; `block` 0 leaves the table as it opened.
-    fn read(data: &[u8], block: Option<usize>, lenient: bool) -> Result<Read, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let path = dir.path().join("x.csv");
-        std::fs::write(&path, data).map_err(|e| e.to_string())?;
-        let mut table = Table::new(Opened::open(&path).map_err(|e| e.to_string())?, lenient)
-            .map_err(|e| e.to_string())?;
-        if block != Some(0) {
-            table.force_parallel(block);
-        }
-        let mut sink = Sink::new(0, None, jiff::Timestamp::UNIX_EPOCH);
-        table.rows(&Echo, &mut sink).map_err(|e| e.to_string())?;
-        let rows = sink.kept.iter().map(|i| (i.line, i.login.clone())).collect();
-        Ok((rows, table.skipped.len(), table.read_in_blocks))
-    }
-
-    #[test]
-    fn blocks_read_exactly_what_one_pass_reads() {
-        let mut body = String::new();
-        for i in 0..300 {
-            match i % 7 {
-                0 => body.push_str(&format!("u{i},\"Lee, Ann\",ACTIVE\n")),
-                1 => body.push_str(&format!("u{i},\"two\nlines\",SUSPENDED\n")),
-                2 => body.push_str(&format!("u{i},\"say \"\"hi\"\"\",ACTIVE\n")),
-                3 => body.push_str(&format!("u{i},stray\"quote,ACTIVE\n")),
-                _ => body.push_str(&format!("u{i},plain,ACTIVE\n")),
-            }
-        }
-        let lf = format!("login,name,status\n{body}");
-        let crlf = lf.replace('\n', "\r\n");
-        let bom = format!("\u{feff}sep=,\n{lf}");
-        // Without the stray quote every cut is right, and blocks are used throughout.
-        let clean = lf.replace("stray\"quote", "no quote");
-        for (name, data) in [("lf", lf), ("crlf", crlf), ("bom+sep", bom), ("clean", clean)] {
-            let one = read(data.as_bytes(), None, false).expect("one pass");
-            assert_eq!(one.0.len(), 300, "{name}");
-            assert!(!one.2);
-            for block in [7, 64, 333, 4096] {
-                let par = read(data.as_bytes(), Some(block), false).expect("blocks");
-                assert_eq!((&par.0, par.1), (&one.0, one.1), "{name}, block {block}");
-                if name == "clean" {
-                    assert!(par.2, "block {block}: read in blocks");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn ragged_rows_and_errors_match_one_pass() {
-        let data = b"a,b\n1,2\n3\n4,5\n6,7,8\n9,10\n";
-        let one = read(data, None, true).expect("one pass");
-        assert_eq!(one.1, 2);
-        for block in [3, 5, 8] {
-            let par = read(data, Some(block), true).expect("blocks");
-            assert_eq!(
-                (par.0, par.1, par.2),
-                (one.0.clone(), one.1, true),
-                "block {block}"
-            );
-            let err = read(data, Some(block), false).expect_err("ragged");
-            assert!(err.contains(":3:"), "{err}");
-        }
-    }
 
     /// Records and start lines as the `csv` crate reads `data` in one pass.
     fn csv_crate(data: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
@@ -581,67 +499,10 @@ mod tests {
     }
 
     #[test]
-    fn a_small_file_is_one_block_with_true_lines_after_blank_lines() {
-        let (rows, skipped, blocks) = read(b"a,b\n1,2\n\n3,4\r\n\r\n5,6\n", Some(0), false).expect("read");
-        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
-        assert_eq!((lines, skipped, blocks), (vec![2, 4, 6], 0, true));
-    }
-
-    #[test]
-    fn the_digest_is_the_files_whether_blocks_held_or_not() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("x.csv");
-        let clean = b"\xef\xbb\xbfsep=,\na,b\n1,2\n3,4\n".to_vec();
-        let stray = b"a,b\n1,x\"y\n3,\"4\n5\"\n6,7\n".to_vec();
-        for (data, block, blocks) in [(clean, 5, true), (stray, 4, false)] {
-            std::fs::write(&path, &data).expect("written");
-            let mut opened = Opened::open(&path).expect("opened");
-            let digest = opened.take_digest().expect("a digest");
-            let mut table = Table::new(opened, false).expect("table");
-            table.force_parallel(Some(block));
-            let mut sink = Sink::new(0, None, jiff::Timestamp::UNIX_EPOCH);
-            table.rows(&Echo, &mut sink).expect("rows");
-            assert_eq!(table.read_in_blocks, blocks);
-            let want = hex::encode(Sha256::digest(&data));
-            assert_eq!(digest.finish("x.csv").expect("hashed"), want);
-        }
-    }
-
-    #[test]
     fn boundary_skips_newlines_inside_quotes() {
         assert_eq!(last_boundary(b"a,b\nc,d\n"), Some(8));
         assert_eq!(last_boundary(b"a,\"b\nc\"\nd,\"e\nf"), Some(8));
         assert_eq!(last_boundary(b"\"a\nb"), None);
         assert_eq!(last_boundary(b"a,\"\"\"x\"\"\"\ny"), Some(10));
-    }
-
-    #[test]
-    fn records_over_the_cap_stop_in_blocks_as_in_one_pass() {
-        let row = "u,plain,ACTIVE\n";
-        let many = row.repeat(MAX_RECORD_BYTES / row.len() + 10);
-        let long = "x".repeat(MAX_RECORD_BYTES + 1);
-        let cases = [
-            // A long record with line ends around it: cut, and refused in its block.
-            format!("a,b,c\n{row}{row}{long},b,c\n{many}"),
-            // No line end after it: no cut within the cap, refused by the one pass.
-            format!("a,b,c\n{row}{row}{long}"),
-            // A quote never closed: the same.
-            format!("a,b,c\n{row}{row}\"{}", "\n".repeat(MAX_RECORD_BYTES + 10)),
-        ];
-        for (n, data) in cases.iter().enumerate() {
-            for block in [None, Some(0), Some(256 << 10)] {
-                let err = read(data.as_bytes(), block, false).expect_err("too long");
-                assert!(
-                    err.contains("x.csv:4: a record longer than 1 MiB"),
-                    "{n} {block:?}: {err}"
-                );
-            }
-        }
-        // A stray quote hides every cut from the count of quotes: no cut within
-        // the cap, so one pass reads what the blocks could not.
-        let stray = format!("a,b,c\nu,O\"Brien,ACTIVE\n{many}{many}");
-        let (rows, _, blocks) = read(stray.as_bytes(), Some(256 << 10), false).expect("one pass");
-        assert_eq!((rows.len(), blocks), (2 * many.len() / row.len() + 1, false));
-        assert_eq!(rows[0].1, "u|O\"Brien|ACTIVE");
     }
 }

@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
+use super::fields::{field, non_empty, str_at};
 use super::json_doc::JsonUsers;
-use super::okta::non_empty;
+use super::json_lean::Keep;
 use super::sink::Sink;
 use super::{Identity, IdpError, IdpStatus, KeyKind};
 
@@ -16,25 +17,6 @@ pub(crate) const EXPECTED: &str = "a SCIM 2.0 ListResponse: {\"schemas\": \
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/// A field of a JSON object by name: the exact spelling, else the first key
-/// equal to it ignoring ASCII case (SCIM names, PowerShell's PascalCase dumps).
-pub(crate) fn field<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
-    let map = obj.as_object()?;
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
-/// A string by path of field names (any case), trimmed; `""` when absent or not a string.
-pub(crate) fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(obj, |v, name| field(v, name))
-        .and_then(Value::as_str)
-        .map_or("", str::trim)
-}
 
 fn has_schema(obj: &Value, schema: &str) -> bool {
     field(obj, "schemas").and_then(Value::as_array).is_some_and(|s| {
@@ -74,34 +56,68 @@ fn status(active: Option<&Value>) -> Option<(IdpStatus, &str)> {
 /// A ListResponse's `Resources` (or a bare array).
 pub(crate) const ARRAYS: &[&str] = &["Resources"];
 
+/// What counting a user takes, read alike from a whole user and from the
+/// members of [`COUNTED`] alone (the hot path, `json_lean`).
+#[derive(Debug, PartialEq)]
+struct Counted<'u> {
+    status: IdpStatus,
+    raw_status: &'u str,
+    /// `userName`, then every `emails[].value`.
+    keys: Vec<&'u str>,
+}
+
+const COUNTED: Keep = &[&["active"], &["userName"], &["emails"]];
+
+fn counted(user: &Value) -> Result<Counted<'_>, String> {
+    if !user.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let active = field(user, "active");
+    let (status, raw_status) = status(active).ok_or_else(|| {
+        format!(
+            "active `{}` is not true or false (or absent, which reads as unknown)",
+            active.map(Value::to_string).unwrap_or_default()
+        )
+    })?;
+    let login = str_at(user, &["userName"]);
+    if login.is_empty() {
+        return Err("no `userName` (SCIM requires it)".into());
+    }
+    let emails = field(user, "emails")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let mut keys = vec![login];
+    keys.extend(emails.iter().map(|e| str_at(e, &["value"])));
+    Ok(Counted {
+        status,
+        raw_status,
+        keys,
+    })
+}
+
 pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), IdpError> {
     let file = users.file().to_owned();
     users.expect(ARRAYS)?;
-    while let Some(user) = users.next()? {
+    let unwanted = |user: &Value, sink: &mut Sink| {
+        counted(user)
+            .ok()
+            .and_then(|c| (!sink.wants(&c.keys)).then_some(c.status))
+    };
+    while let Some(user) = users.next_wanted(sink, COUNTED, unwanted)? {
         let (index, at) = (user.index, |reason: String| user.error(&file, reason));
-        if !user.is_object() {
-            return Err(at("not a JSON object".into()));
-        }
-        let active = field(&user, "active");
-        let (status, raw_status) = status(active).ok_or_else(|| {
-            at(format!(
-                "active `{}` is not true or false (or absent, which reads as unknown)",
-                active.map(Value::to_string).unwrap_or_default()
-            ))
-        })?;
+        let Counted {
+            status,
+            raw_status,
+            keys,
+        } = counted(&user).map_err(at)?;
         sink.count(status);
-        let login = str_at(&user, &["userName"]);
-        if login.is_empty() {
-            return Err(at("no `userName` (SCIM requires it)".into()));
-        }
-        let emails = field(&user, "emails")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        let mut keys = vec![login];
-        keys.extend(emails.iter().map(|e| str_at(e, &["value"])));
         if !sink.wants(&keys) {
             continue;
         }
+        let login = keys[0];
+        let emails = field(&user, "emails")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, raw_status);
         identity.display_name = [
             str_at(&user, &["displayName"]),
@@ -255,6 +271,25 @@ mod tests {
             eli.manager.as_deref(),
             Some("2819c223-7f76-453a-919d-413861904646")
         );
+    }
+
+    #[test]
+    fn the_hot_path_counts_users_as_the_whole_read_does() {
+        for (lean, whole) in crate::idp::test_support::both_ways(LIST, ARRAYS, COUNTED) {
+            assert_eq!(counted(&lean.expect("read by the hot path")), counted(&whole));
+        }
+        let odd = [
+            r#"{"userName": "a@x.test", "Emails": [{"Value": "b@x.test"}]}"#,
+            r#"{"USERNAME": "a@x.test", "userName": "b@x.test", "active": "TRUE"}"#,
+            r#"{"userName": "a@x.test", "active": null, "emails": {"value": "b@x.test"}}"#,
+            r#"{"userName": "a@x.test", "emails": [7, {"value": 5}, {"value": " b@x.test "}]}"#,
+            r#"{"userName": "a@x.test", "active": "maybe"}"#,
+            r#"{"active": true}"#,
+            r#"{"userName": "a@x.test", "meta": {"x": "\uDC00"}}"#,
+            r#"{"userName": "a@x.test", "x": -1e400}"#,
+            r#""a@x.test""#,
+        ];
+        crate::idp::test_support::hot_path_agrees(ARRAYS, read_json, &[], &odd);
     }
 
     #[test]

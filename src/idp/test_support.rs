@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use super::csv_table::Table;
 use super::json_doc::JsonUsers;
-use super::sink::Sink;
+use super::json_lean::{Keep, partial};
+use super::sink::{KeySet, Sink};
 use super::source::Opened;
 use super::{IdpError, IdpStatus};
 
@@ -98,4 +99,70 @@ pub(crate) fn read_into(
 /// Parses fixture bytes as JSON.
 pub(crate) fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("valid JSON")
+}
+
+/// Each user of a JSON fixture (its users array under one of `arrays`, or
+/// the document itself) as the hot path reads it, the members `keep` names
+/// only, beside the whole user.
+pub(crate) fn both_ways(bytes: &[u8], arrays: &[&str], keep: Keep) -> Vec<(Option<Value>, Value)> {
+    let doc = json(bytes);
+    let users = match &doc {
+        Value::Array(users) => users,
+        Value::Object(map) => arrays
+            .iter()
+            .find_map(|name| map.get(*name).and_then(Value::as_array))
+            .expect("a users array"),
+        _ => panic!("not a JSON export"),
+    };
+    assert!(!users.is_empty(), "a fixture with users");
+    users
+        .iter()
+        .map(|user| {
+            let bytes = serde_json::to_vec(user).expect("a Value serialises");
+            (partial(&bytes, keep), user.clone())
+        })
+        .collect()
+}
+
+/// Reads each of `users` alone (`[user]`): read whole (every user kept),
+/// through the hot path (no agent has any key), and with each one of the
+/// keys the whole read found. All must count it alike or refuse it alike,
+/// and each key alone must keep what the whole read kept; the one difference
+/// allowed is an error about a field read only for kept users, whose text
+/// holds one of `kept_only`.
+pub(crate) fn hot_path_agrees(
+    arrays: &'static [&'static str],
+    read: JsonRead,
+    kept_only: &[&str],
+    users: &[&str],
+) {
+    let nobody: KeySet = ["nobody@x.test".to_owned()].into_iter().collect();
+    for user in users {
+        let text = format!("[{user}]");
+        let read = |wanted: Option<&KeySet>| {
+            let mut sink = Sink::new(0, wanted, as_of());
+            let src = Box::new(std::io::Cursor::new(text.clone().into_bytes()));
+            let mut users = JsonUsers::open("u.json".into(), src, arrays).map_err(|e| e.to_string())?;
+            read(&mut users, &mut sink)
+                .map(|()| (sink.by_status(), sink.kept))
+                .map_err(|e| e.to_string())
+        };
+        match (read(None), read(Some(&nobody))) {
+            (Ok((counts, kept)), Ok(hot)) => {
+                assert_eq!((&counts, 0), (&hot.0, hot.1.len()), "{user}");
+                // Any one of its keys keeps a user.
+                for (key, _) in kept.iter().flat_map(|i| &i.keys) {
+                    let agent: KeySet = [key.clone()].into_iter().collect();
+                    assert_eq!(
+                        read(Some(&agent)),
+                        Ok((counts.clone(), kept.clone())),
+                        "{user}: {key}"
+                    );
+                }
+            }
+            (Err(e), Ok(_)) => assert!(kept_only.iter().any(|k| e.contains(k)), "{user}: {e}"),
+            (Err(all), Err(hot)) => assert_eq!(all, hot, "{user}"),
+            (Ok(_), Err(hot)) => panic!("{user}: {hot}"),
+        }
+    }
 }
