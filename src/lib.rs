@@ -7,6 +7,8 @@
 //! simulator (`sim`) serves a fixture account over HTTP for the demo and the
 //! tests; it shares no logic with the collector.
 
+#![forbid(unsafe_code)]
+
 // The public surface is what the binary, the integration tests, the
 // benchmarks and the fuzz targets use: the CLI and its commands, collection,
 // the snapshot model, IdP readers, the graph, policy, rules, run directories,

@@ -6,11 +6,10 @@ pub mod surface;
 
 use std::collections::{BTreeMap, HashMap};
 
-use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::EdgeRef;
+use rayon::prelude::*;
 
-use crate::idp::{Identity, IdentityIndex, IdpSet, KeyRewrites, MatchMethod};
+use crate::idp::{Identity, IdentityIndex, IdpSet, KeyRewrites, MatchMethod, Resolution};
 use crate::model::{Agent, Directory, TicketScope};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,22 +49,58 @@ pub struct IdentityGraph {
     pub directory: Directory,
     pub idp: IdpSet,
     graph: DiGraph<Node, Edge>,
-    agent_nodes: Vec<NodeIndex>,
+    /// Agent `i`'s edges are the graph's edges `agent_edges[i]..agent_edges[i + 1]`:
+    /// each agent's edges are added together, so its questions are answered
+    /// from one slice, in insertion order, without a walk or a sort.
+    agent_edges: Vec<usize>,
 }
 
 impl IdentityGraph {
     /// `rewrites` are the policy's domain aliases and identity map.
     pub fn build(directory: Directory, idp: IdpSet, rewrites: &KeyRewrites) -> IdentityGraph {
-        let mut graph = DiGraph::new();
-        let mut shared: HashMap<Node, NodeIndex> = HashMap::new();
+        // Which identities each agent resolves to: the costly part (a key
+        // rewritten and looked up per agent), on every core. The nodes and
+        // edges are then added in agent order, so the graph is the same.
+        let index = IdentityIndex::new(&idp);
+        let hits: Vec<Vec<Resolution>> = directory
+            .agents
+            .par_iter()
+            .map(|agent| match agent.key() {
+                Some(email) => {
+                    let (key, rewrite) = rewrites.agent_key(&email);
+                    index.resolve_via(&key, rewrite)
+                }
+                None => Vec::new(),
+            })
+            .collect();
+        drop(index);
+        let edge_count: usize = directory
+            .agents
+            .iter()
+            .zip(&hits)
+            .map(|(a, hits)| {
+                a.role_ids.len()
+                    + a.group_ids.len()
+                    + a.contribution_group_ids.len()
+                    + usize::from(a.ticket_scope.is_some())
+                    + hits.len()
+            })
+            .sum();
+        // At most: every agent, role, group, scope and identity.
+        let node_bound = directory.agents.len()
+            + directory.roles.len()
+            + directory.groups.len()
+            + 3
+            + idp.identities.len().min(edge_count);
+        let mut graph = DiGraph::with_capacity(node_bound, edge_count);
+        let mut shared: HashMap<Node, NodeIndex, foldhash::fast::RandomState> = HashMap::default();
         let mut node =
             |graph: &mut DiGraph<Node, Edge>, n: Node| *shared.entry(n).or_insert_with(|| graph.add_node(n));
-        let index = IdentityIndex::new(&idp);
-        let mut agent_nodes = Vec::with_capacity(directory.agents.len());
+        let mut agent_edges = Vec::with_capacity(directory.agents.len() + 1);
 
-        for (i, agent) in directory.agents.iter().enumerate() {
+        for ((i, agent), hits) in directory.agents.iter().enumerate().zip(hits) {
+            agent_edges.push(graph.edge_count());
             let a = graph.add_node(Node::Agent(i));
-            agent_nodes.push(a);
             for &role in &agent.role_ids {
                 let r = node(&mut graph, Node::Role(role));
                 graph.add_edge(a, r, Edge::HasRole);
@@ -82,26 +117,24 @@ impl IdentityGraph {
                 let s = node(&mut graph, Node::Scope(scope));
                 graph.add_edge(a, s, Edge::HasScope);
             }
-            if let Some(email) = agent.key() {
-                let (key, rewrite) = rewrites.agent_key(&email);
-                for hit in index.resolve_via(&key, rewrite) {
-                    let id = node(&mut graph, Node::Identity(hit.identity));
-                    graph.add_edge(
-                        a,
-                        id,
-                        Edge::ResolvesTo {
-                            method: hit.method,
-                            key: hit.key,
-                        },
-                    );
-                }
+            for hit in hits {
+                let id = node(&mut graph, Node::Identity(hit.identity));
+                graph.add_edge(
+                    a,
+                    id,
+                    Edge::ResolvesTo {
+                        method: hit.method,
+                        key: hit.key,
+                    },
+                );
             }
         }
+        agent_edges.push(graph.edge_count());
         IdentityGraph {
             directory,
             idp,
             graph,
-            agent_nodes,
+            agent_edges,
         }
     }
 
@@ -121,29 +154,24 @@ impl IdentityGraph {
         self.graph.edge_count()
     }
 
-    /// Targets of the agent's edges accepted by `pick`, in insertion order.
-    fn out<'g, T>(&'g self, agent: usize, pick: impl Fn(Node, &'g Edge) -> Option<T>) -> Vec<T> {
-        let mut edges: Vec<_> = self
-            .graph
-            .edges_directed(self.agent_nodes[agent], Direction::Outgoing)
-            .collect();
-        edges.sort_by_key(|e| e.id());
-        edges
-            .into_iter()
-            .filter_map(|e| pick(self.graph[e.target()], e.weight()))
-            .collect()
+    /// The agent's edges with their targets, in insertion order.
+    fn out(&self, agent: usize) -> impl Iterator<Item = (Node, &Edge)> {
+        self.graph.raw_edges()[self.agent_edges[agent]..self.agent_edges[agent + 1]]
+            .iter()
+            .map(|e| (self.graph[e.target()], &e.weight))
     }
 
-    pub fn role_ids_of(&self, agent: usize) -> Vec<u64> {
-        self.out(agent, |n, e| match (n, e) {
+    /// The agent's roles, in insertion order.
+    pub fn role_ids_of(&self, agent: usize) -> impl Iterator<Item = u64> + '_ {
+        self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Role(id), Edge::HasRole) => Some(id),
             _ => None,
         })
     }
 
     /// View-only groups (`contribution_group_ids`), in insertion order.
-    pub fn contribution_group_ids_of(&self, agent: usize) -> Vec<u64> {
-        self.out(agent, |n, e| match (n, e) {
+    pub fn contribution_group_ids_of(&self, agent: usize) -> impl Iterator<Item = u64> + '_ {
+        self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Group(id), Edge::ContributesTo) => Some(id),
             _ => None,
         })
@@ -154,24 +182,24 @@ impl IdentityGraph {
         &self.graph
     }
 
-    pub fn group_ids_of(&self, agent: usize) -> Vec<u64> {
-        self.out(agent, |n, e| match (n, e) {
+    /// Groups the agent is a member of, in insertion order.
+    pub fn group_ids_of(&self, agent: usize) -> impl Iterator<Item = u64> + '_ {
+        self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Group(id), Edge::MemberOf) => Some(id),
             _ => None,
         })
     }
 
     pub fn scope_of(&self, agent: usize) -> Option<TicketScope> {
-        self.out(agent, |n, _| match n {
+        self.out(agent).find_map(|(n, _)| match n {
             Node::Scope(s) => Some(s),
             _ => None,
         })
-        .into_iter()
-        .next()
     }
 
-    pub fn identities_of(&self, agent: usize) -> Vec<IdentityLink<'_>> {
-        self.out(agent, |n, e| match (n, e) {
+    /// The identities the agent resolved to, in insertion order.
+    pub fn identity_links(&self, agent: usize) -> impl Iterator<Item = IdentityLink<'_>> {
+        self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Identity(index), Edge::ResolvesTo { method, key }) => Some(IdentityLink {
                 index,
                 identity: &self.idp.identities[index],
@@ -180,6 +208,11 @@ impl IdentityGraph {
             }),
             _ => None,
         })
+    }
+
+    /// As [`IdentityGraph::identity_links`], collected.
+    pub fn identities_of(&self, agent: usize) -> Vec<IdentityLink<'_>> {
+        self.identity_links(agent).collect()
     }
 
     /// A short name for an IdP source, `okta:users.csv` (run.json keeps the full path).

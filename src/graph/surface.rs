@@ -195,7 +195,6 @@ pub fn surface(graph: &IdentityGraph, agent: usize, policy: &Policy) -> Permissi
 
     let mut roles: Vec<RoleGrant> = graph
         .role_ids_of(agent)
-        .into_iter()
         .map(|id| {
             let role = graph.directory.roles.get(&id);
             let name = graph.directory.role_name(id);
@@ -230,12 +229,10 @@ pub fn surface(graph: &IdentityGraph, agent: usize, policy: &Policy) -> Permissi
     };
     let mut groups: Vec<GroupGrant> = graph
         .group_ids_of(agent)
-        .into_iter()
         .map(|id| group(id, Membership::Member))
         .chain(
             graph
                 .contribution_group_ids_of(agent)
-                .into_iter()
                 .map(|id| group(id, Membership::ViewOnly)),
         )
         .collect();

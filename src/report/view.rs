@@ -295,20 +295,8 @@ fn row(graph: &IdentityGraph, f: Finding) -> FindingRow {
         agent_email: agent.email.clone().unwrap_or_default(),
         agent_name: agent.name.clone(),
         agent_status: agent.status.as_str(),
-        roles: join(
-            graph
-                .role_ids_of(f.agent)
-                .into_iter()
-                .map(|r| dir.role_name(r))
-                .collect(),
-        ),
-        groups: join(
-            graph
-                .group_ids_of(f.agent)
-                .into_iter()
-                .map(|g| dir.group_name(g))
-                .collect(),
-        ),
+        roles: join(graph.role_ids_of(f.agent).map(|r| dir.role_name(r)).collect()),
+        groups: join(graph.group_ids_of(f.agent).map(|g| dir.group_name(g)).collect()),
         ticket_scope: graph
             .scope_of(f.agent)
             .map(|s| s.as_str().to_owned())

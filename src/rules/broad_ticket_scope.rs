@@ -40,7 +40,7 @@ impl Rule for BroadTicketScope {
                         format!("active {why} can see every ticket (ticket_scope 1, Global)"),
                     )
                     .step(agent_label(agent), "has ticket scope", "ticket scope 1 (Global)")
-                    .steps(g.role_ids_of(i).into_iter().map(|r| role_step(g, agent, r)))
+                    .steps(g.role_ids_of(i).map(|r| role_step(g, agent, r)))
                     .value("ticket_scope", scope.as_str())
                     .value("occasional", agent.occasional)
                     .value("type", agent_type),

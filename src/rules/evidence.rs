@@ -51,7 +51,6 @@ pub(crate) fn role_step(graph: &IdentityGraph, agent: &Agent, role_id: u64) -> P
 pub(crate) fn privileged_roles(ctx: &super::AuditContext, agent: usize) -> Vec<u64> {
     let g = ctx.graph;
     g.role_ids_of(agent)
-        .into_iter()
         .filter(|&r| {
             ctx.policy
                 .is_privileged(r, g.directory.roles.get(&r).map(|r| r.name.as_str()))

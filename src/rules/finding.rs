@@ -27,7 +27,7 @@ impl RuleMeta {
             severity: self.severity,
             agent,
             agent_id,
-            detail: detail.into(),
+            detail: tight(detail.into()),
             evidence: Evidence::default(),
         }
     }
@@ -59,8 +59,13 @@ impl Values {
     /// Sets `name` (replacing an earlier value), keeping names sorted.
     pub fn insert(&mut self, name: &'static str, value: String) {
         match self.0.binary_search_by(|(k, _)| k.cmp(&name)) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (name, value)),
+            Ok(i) => self.0[i].1 = tight(value),
+            Err(i) => {
+                // Room for exactly one more: a finding holds a handful, and
+                // amortised growth would leave three in four slots empty.
+                self.0.reserve_exact(1);
+                self.0.insert(i, (name, tight(value)));
+            }
         }
     }
 
@@ -109,10 +114,11 @@ impl Finding {
         edge: impl Into<String>,
         to: impl Into<String>,
     ) -> Finding {
+        self.evidence.path.reserve_exact(1);
         self.evidence.path.push(PathStep {
-            from: from.into(),
-            edge: edge.into(),
-            to: to.into(),
+            from: tight(from.into()),
+            edge: tight(edge.into()),
+            to: tight(to.into()),
         });
         self
     }
@@ -127,10 +133,30 @@ impl Finding {
         self
     }
 
+    /// Gives back what `steps` may have left spare (the other builders
+    /// allocate tightly).
+    pub(crate) fn compact(mut self) -> Finding {
+        self.evidence.path.shrink_to_fit();
+        for step in &mut self.evidence.path {
+            step.from.shrink_to_fit();
+            step.edge.shrink_to_fit();
+            step.to.shrink_to_fit();
+        }
+        self
+    }
+
     /// Stable across runs: derived from the rule and the agent only.
     pub fn id(&self) -> String {
         finding_id(self.rule.id, self.agent_id)
     }
+}
+
+/// Without spare capacity. A large audit holds every finding at once (a
+/// path of one step in a vector with room for four, a formatted value in
+/// twice its length): most of its memory for findings was room (#13).
+fn tight(mut text: String) -> String {
+    text.shrink_to_fit();
+    text
 }
 
 pub fn finding_id(rule: &str, agent_id: u64) -> String {

@@ -26,7 +26,7 @@ pub fn run(ctx: &AuditContext) -> FindingSet {
         .flat_map_iter(|rule| rule.check(ctx))
         .map(|mut f| {
             f.severity = ctx.policy.severity_for(f.rule.id, f.rule.severity);
-            f
+            f.compact()
         })
         .collect();
     findings.sort_by(|a, b| {

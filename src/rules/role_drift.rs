@@ -168,7 +168,7 @@ fn check_agent(g: &IdentityGraph, mapping: &[RoleMapping], i: usize) -> Option<F
     if links.is_empty() {
         return None;
     }
-    let roles = g.role_ids_of(i);
+    let roles: Vec<u64> = g.role_ids_of(i).collect();
     let role_names: Vec<String> = roles.iter().map(|&r| g.directory.role_name(r)).collect();
     let attrs = Attributes::of(g, i);
     let entries: Vec<(usize, &RoleMapping)> = mapping
@@ -239,7 +239,7 @@ fn check_agent(g: &IdentityGraph, mapping: &[RoleMapping], i: usize) -> Option<F
         (Some(have), Some(max)) => have < max,
         _ => false,
     };
-    let group_ids = g.group_ids_of(i);
+    let group_ids: Vec<u64> = g.group_ids_of(i).collect();
     let outside: Vec<u64> = group_ids
         .iter()
         .copied()
