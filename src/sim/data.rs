@@ -228,6 +228,14 @@ impl Org {
         }
     }
 
+    /// Removes a contact (made an agent again).
+    pub(crate) fn remove_contact(&mut self, id: u64) -> Option<Value> {
+        let position = self.contact_index.remove(&id)?;
+        let contact = self.contacts.remove(position);
+        self.contact_index = index(&self.contacts);
+        Some(contact)
+    }
+
     /// Adds a contact, replacing one with the same id.
     pub(crate) fn put_contact(&mut self, contact: Value) {
         match self.contact_index.get(&id_of(&contact)) {

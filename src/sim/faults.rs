@@ -3,6 +3,7 @@
 //! A write can fail before or after it takes effect (see `roll_write`).
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -45,25 +46,31 @@ const KINDS: [Fault; 5] = [
 const MID_BODY_PAUSE: Duration = Duration::from_millis(20);
 
 pub(crate) struct FaultInjector {
-    rate: f64,
+    /// The rate's bits: it may change while requests are served.
+    rate: AtomicU64,
     rng: Mutex<Rng>,
 }
 
 impl FaultInjector {
     pub(crate) fn new(rate: f64, seed: u64) -> FaultInjector {
         FaultInjector {
-            rate: if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) },
+            rate: AtomicU64::new(clamped(rate).to_bits()),
             rng: Mutex::new(Rng::new(seed)),
         }
     }
 
+    pub(crate) fn set_rate(&self, rate: f64) {
+        self.rate.store(clamped(rate).to_bits(), Ordering::Relaxed);
+    }
+
     /// Whether this request fails, and how.
     pub(crate) fn roll(&self) -> Option<Fault> {
-        if self.rate <= 0.0 {
+        let rate = f64::from_bits(self.rate.load(Ordering::Relaxed));
+        if rate <= 0.0 {
             return None;
         }
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        if rng.chance(self.rate) {
+        if rng.chance(rate) {
             Some(KINDS[rng.below(KINDS.len() as u64) as usize])
         } else {
             None
@@ -89,6 +96,10 @@ impl FaultInjector {
         };
         Some((fault, when))
     }
+}
+
+fn clamped(rate: f64) -> f64 {
+    if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) }
 }
 
 impl Fault {

@@ -142,12 +142,7 @@ const TOTAL_KINDS: [&str; 4] = ["full_time", "occasional", "field_service", "col
 /// counted: deactivated, whether by the flag or by an inactive contact that
 /// has logged in before.
 pub(crate) fn counted_kind(agent: &Value) -> Option<&'static str> {
-    let flag = agent.get("deactivated").and_then(Value::as_bool) == Some(true);
-    let inactive = agent.pointer("/contact/active").and_then(Value::as_bool) == Some(false);
-    let logged_in = ["/contact/last_login_at", "/last_active_at"]
-        .iter()
-        .any(|p| agent.pointer(p).is_some_and(|v| !v.is_null()));
-    if flag || (inactive && logged_in) {
+    if deactivated(agent) {
         return None;
     }
     Some(match agent.get("type").and_then(Value::as_str) {
@@ -156,6 +151,17 @@ pub(crate) fn counted_kind(agent: &Value) -> Option<&'static str> {
         _ if agent.get("occasional").and_then(Value::as_bool) == Some(true) => "occasional",
         _ => "full_time",
     })
+}
+
+/// Deactivated by the flag, or an inactive contact that has logged in
+/// before (a pending invite is inactive too, but has never logged in).
+pub(crate) fn deactivated(agent: &Value) -> bool {
+    let flag = agent.get("deactivated").and_then(Value::as_bool) == Some(true);
+    let inactive = agent.pointer("/contact/active").and_then(Value::as_bool) == Some(false);
+    let logged_in = ["/contact/last_login_at", "/last_active_at"]
+        .iter()
+        .any(|p| agent.pointer(p).is_some_and(|v| !v.is_null()));
+    flag || (inactive && logged_in)
 }
 
 /// The `GET /account` body for a dataset that has none: totals by agent

@@ -13,9 +13,11 @@
 //!   no `link` header, no `Retry-After`, no `/admin/*`).
 //!
 //! Both take agent writes (`DELETE`/`PUT /agents/{id}`, `POST /agents`, see
-//! `writes`), every later read reflecting them; faults can hit a write
-//! before or after it takes effect, at random or as scripted by
-//! [`SimConfig::write_faults`]; [`RunningSim::requests`] lists what came in.
+//! `writes`; `PUT /contacts/{id}/make_agent`, see `reactivate`), every later
+//! read reflecting them; faults can hit a write before or after it takes
+//! effect, at random or as scripted by [`SimConfig::write_faults`], and
+//! [`RunningSim::set_fault_rate`] changes the random rate while it serves;
+//! [`RunningSim::requests`] lists what came in.
 
 mod agents;
 mod data;
@@ -24,6 +26,7 @@ mod fixture;
 mod log;
 mod pagination;
 mod ratelimit;
+mod reactivate;
 mod reply;
 mod rng;
 mod routes;
@@ -182,6 +185,12 @@ impl RunningSim {
     /// The `GET /account` body as it is now.
     pub fn account(&self) -> Value {
         self.state.org().account.clone()
+    }
+
+    /// Changes the probability that a request fails from now on (a poll
+    /// that meets trouble half-way through an account's life).
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.state.set_fault_rate(rate);
     }
 
     /// Stops accepting, lets in-flight requests finish (at most a few seconds).

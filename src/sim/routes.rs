@@ -33,6 +33,8 @@ pub(crate) enum Route {
     Account,
     Contacts,
     Contact(u64),
+    /// `PUT /contacts/{id}/make_agent`: a write only.
+    ContactMakeAgent(u64),
     Unmatched,
 }
 
@@ -58,6 +60,7 @@ impl Route {
             ["account"] => Route::Account,
             ["contacts"] => Route::Contacts,
             ["contacts", x] => Route::Contact(id(x)),
+            ["contacts", x, "make_agent"] => Route::ContactMakeAgent(id(x)),
             _ => Route::Unmatched,
         }
     }
@@ -78,14 +81,15 @@ impl Route {
             Route::Account => "/api/v2/account",
             Route::Contacts => "/api/v2/contacts",
             Route::Contact(_) => "/api/v2/contacts/{id}",
+            Route::ContactMakeAgent(_) => "/api/v2/contacts/{id}/make_agent",
             Route::Unmatched => "(unmatched)",
         }
     }
 
-    /// The agent id in `/agents/{id}`.
+    /// The agent id in `/agents/{id}` (and the contact made an agent again).
     pub(crate) fn agent_id(self) -> Option<u64> {
         match self {
-            Route::Agent(id) => Some(id),
+            Route::Agent(id) | Route::ContactMakeAgent(id) => Some(id),
             _ => None,
         }
     }
@@ -200,7 +204,7 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, route: Route) -> Reply {
             ctx.paged_or_invalid(&selected, Value::clone)
         }
         Route::Contact(id) => found(org.contact(id)),
-        Route::Unmatched => Reply::not_found(),
+        Route::ContactMakeAgent(_) | Route::Unmatched => Reply::not_found(),
     }
 }
 
@@ -245,6 +249,11 @@ mod tests {
                 "/api/v2/admin/groups/{id}/agents",
             ),
             ("/api/v2/contacts/3", Route::Contact(3), "/api/v2/contacts/{id}"),
+            (
+                "/api/v2/contacts/3/make_agent",
+                Route::ContactMakeAgent(3),
+                "/api/v2/contacts/{id}/make_agent",
+            ),
             ("/api/v2/tickets", Route::Unmatched, "(unmatched)"),
             ("/agents", Route::Unmatched, "(unmatched)"),
         ];

@@ -19,6 +19,8 @@ pub enum WriteMethod {
     Put,
     /// `DELETE /api/v2/agents/{id}`
     Delete,
+    /// `PUT /api/v2/contacts/{id}/make_agent`
+    MakeAgent,
 }
 
 /// When the fault strikes, relative to the change to the account.
@@ -78,6 +80,7 @@ impl WriteFault {
             Write::Create => WriteMethod::Post,
             Write::Update(_) => WriteMethod::Put,
             Write::Delete(_) => WriteMethod::Delete,
+            Write::MakeAgent(_) => WriteMethod::MakeAgent,
         };
         self.times > 0 && self.method == method && self.agent_id.is_none_or(|id| write.agent_id() == Some(id))
     }

@@ -66,6 +66,10 @@ impl SimState {
         self.log.limited()
     }
 
+    pub(crate) fn set_fault_rate(&self, rate: f64) {
+        self.faults.set_rate(rate);
+    }
+
     pub(crate) fn requests(&self) -> Vec<RequestRecord> {
         self.log.records()
     }
@@ -207,7 +211,8 @@ async fn write_answer(state: &SimState, parts: &Parts, body: Body, write: Write)
         return Answer::plain(reply, after);
     }
     let bytes = if write.has_body() {
-        if !is_json(&parts.headers) {
+        let left_out = write.body_optional() && declares_no_body(&parts.headers);
+        if !left_out && !is_json(&parts.headers) {
             return Answer::plain(Reply::unsupported_content_type(), after);
         }
         match axum::body::to_bytes(body, MAX_BODY).await {
@@ -233,6 +238,13 @@ async fn write_answer(state: &SimState, parts: &Parts, body: Body, write: Write)
         took_effect: outcome.took_effect,
         agent_id: outcome.agent_id,
     }
+}
+
+/// No `Content-Length`, or zero: a request that sends no body.
+fn declares_no_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == "0"))
 }
 
 /// `application/json`, with or without parameters (`; charset=utf-8`).

@@ -12,6 +12,8 @@ use super::reply::FieldError;
 pub(crate) enum BodyFor {
     Update,
     Create,
+    /// `make_agent`: the updatable fields, every one optional.
+    MakeAgent,
 }
 
 /// Fields `PUT /agents/{id}` may change.

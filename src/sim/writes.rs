@@ -6,6 +6,8 @@
 //!   deactivation does; it then lists under `?active=false`.
 //! - `PUT /agents/{id}` → 200 and the agent, `updated_at` advanced.
 //! - `POST /agents` → 201 and a new pending agent (invited, never logged in).
+//! - `PUT /contacts/{id}/make_agent` → 200 and the agent: access restored
+//!   (see `reactivate`).
 //!
 //! The account's `total_agents` follows every write, so that a collection
 //! after writes can still prove it saw every agent.
@@ -28,6 +30,8 @@ pub(crate) enum Write {
     Create,
     Update(u64),
     Delete(u64),
+    /// `PUT /contacts/{id}/make_agent`.
+    MakeAgent(u64),
 }
 
 impl Write {
@@ -37,6 +41,7 @@ impl Write {
             ("POST", Route::Agents) => Some(Write::Create),
             ("PUT", Route::Agent(id)) => Some(Write::Update(id)),
             ("DELETE", Route::Agent(id)) => Some(Write::Delete(id)),
+            ("PUT", Route::ContactMakeAgent(id)) => Some(Write::MakeAgent(id)),
             _ => None,
         }
     }
@@ -45,13 +50,18 @@ impl Write {
     pub(crate) fn agent_id(self) -> Option<u64> {
         match self {
             Write::Create => None,
-            Write::Update(id) | Write::Delete(id) => Some(id),
+            Write::Update(id) | Write::Delete(id) | Write::MakeAgent(id) => Some(id),
         }
     }
 
     /// Whether the request carries a JSON body to read.
     pub(crate) fn has_body(self) -> bool {
         !matches!(self, Write::Delete(_))
+    }
+
+    /// Whether the body may be left out: `make_agent` then uses defaults.
+    pub(crate) fn body_optional(self) -> bool {
+        matches!(self, Write::MakeAgent(_))
     }
 }
 
@@ -66,7 +76,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn refused(reply: Reply, agent_id: Option<u64>) -> Outcome {
+    pub(crate) fn refused(reply: Reply, agent_id: Option<u64>) -> Outcome {
         Outcome {
             reply,
             took_effect: false,
@@ -74,7 +84,7 @@ impl Outcome {
         }
     }
 
-    fn done(reply: Reply, agent_id: u64) -> Outcome {
+    pub(crate) fn done(reply: Reply, agent_id: u64) -> Outcome {
         Outcome {
             reply,
             took_effect: true,
@@ -89,6 +99,7 @@ pub(crate) fn apply(org: &mut Org, profile: Profile, write: Write, body: &[u8], 
         Write::Delete(id) => delete(org, profile, id, now),
         Write::Update(id) => update(org, id, body, now),
         Write::Create => create(org, body, now),
+        Write::MakeAgent(id) => super::reactivate::make_agent(org, id, body, now),
     }
 }
 
@@ -136,18 +147,7 @@ fn update(org: &mut Org, id: u64, body: &[u8], now: Timestamp) -> Outcome {
         return Outcome::refused(Reply::not_found(), Some(id));
     };
     let before = counted_kind(agent);
-    if let Some(roles) = &changes.role_ids {
-        set(agent, "role_ids", json!(roles));
-    }
-    if let Some(groups) = &changes.group_ids {
-        set(agent, "group_ids", json!(groups));
-    }
-    if let Some(scope) = changes.ticket_scope {
-        set(agent, "ticket_scope", json!(scope));
-    }
-    if let Some(occasional) = changes.occasional {
-        set(agent, "occasional", Value::Bool(occasional));
-    }
+    set_fields(agent, &changes);
     touch(agent, now);
     let after = counted_kind(agent);
     let reply = Reply::ok(agent.clone());
@@ -176,7 +176,7 @@ fn create(org: &mut Org, body: &[u8], now: Timestamp) -> Outcome {
     Outcome::done(Reply::status(StatusCode::CREATED, agent), id)
 }
 
-fn refusal(error: BodyError) -> Reply {
+pub(crate) fn refusal(error: BodyError) -> Reply {
     match error {
         BodyError::InvalidJson => Reply::invalid_json(),
         BodyError::Fields(errors) => Reply::validation(errors),
@@ -186,7 +186,7 @@ fn refusal(error: BodyError) -> Reply {
 /// An invited agent: an unverified contact that never logged in, as the
 /// fixtures mark pending agents. Without `role_ids` it gets the "Agent"
 /// role (Freshdesk's default), without `ticket_scope` Global access (1).
-fn pending_agent(org: &Org, id: u64, email: &str, changes: Changes, now: &str) -> Value {
+pub(crate) fn pending_agent(org: &Org, id: u64, email: &str, changes: Changes, now: &str) -> Value {
     let role_ids = changes.role_ids.unwrap_or_else(|| {
         org.roles
             .iter()
@@ -255,7 +255,23 @@ fn demoted(agent: &Value, now: Timestamp) -> Value {
     Value::Object(contact)
 }
 
-fn set(agent: &mut Value, field: &str, value: Value) {
+/// The updatable fields a body gives, set on the agent (the others stay).
+pub(crate) fn set_fields(agent: &mut Value, changes: &Changes) {
+    if let Some(roles) = &changes.role_ids {
+        set(agent, "role_ids", json!(roles));
+    }
+    if let Some(groups) = &changes.group_ids {
+        set(agent, "group_ids", json!(groups));
+    }
+    if let Some(scope) = changes.ticket_scope {
+        set(agent, "ticket_scope", json!(scope));
+    }
+    if let Some(occasional) = changes.occasional {
+        set(agent, "occasional", Value::Bool(occasional));
+    }
+}
+
+pub(crate) fn set(agent: &mut Value, field: &str, value: Value) {
     if let Some(object) = agent.as_object_mut() {
         object.insert(field.to_owned(), value);
     }
@@ -264,7 +280,7 @@ fn set(agent: &mut Value, field: &str, value: Value) {
 /// Advances `updated_at` to `now`, or one second past its old value when
 /// that is not earlier (fixtures date some agents in the future, and two
 /// writes can fall in one second): a write always moves it forward.
-fn touch(agent: &mut Value, now: Timestamp) {
+pub(crate) fn touch(agent: &mut Value, now: Timestamp) {
     let previous = agent
         .get("updated_at")
         .and_then(Value::as_str)
@@ -331,6 +347,8 @@ mod tests {
             (Method::PATCH, Route::Agent(5), None),
             (Method::PUT, Route::AgentMe, None),
             (Method::POST, Route::Agent(5), None),
+            (Method::PUT, Route::ContactMakeAgent(5), Some(Write::MakeAgent(5))),
+            (Method::POST, Route::ContactMakeAgent(5), None),
             (Method::DELETE, Route::Groups, None),
         ];
         for (method, route, expected) in table {
