@@ -13,9 +13,14 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
 pub struct Governor {
+    /// The share of `X-Ratelimit-Total` per window this run may use.
+    share: f64,
+    /// Below this share of the total remaining, others are busy: wait.
     reserve: f64,
     window: Duration,
     burst: NonZeroU32,
+    /// Never more than the share in any window, bursts included (`budget`).
+    strict: bool,
     state: Mutex<State>,
 }
 
@@ -30,11 +35,30 @@ impl Governor {
     /// `reserve_pct` of the budget is left to others; `burst` is the most
     /// requests sent back to back (the in-flight limit).
     pub fn new(reserve_pct: u8, window: Duration, burst: usize) -> Governor {
+        let reserve = f64::from(reserve_pct.min(90)) / 100.0;
+        let burst =
+            NonZeroU32::new(u32::try_from(burst).unwrap_or(u32::MAX).max(1)).unwrap_or(NonZeroU32::MIN);
+        Governor::build(1.0 - reserve, reserve, window, burst, false)
+    }
+
+    /// At most `budget_pct` of the account's limit in any window (a
+    /// monitor that runs all day, `watch`): requests evenly spaced, no
+    /// burst, one fewer than the share allows so that a window that starts
+    /// on a request still holds no more than the share. It also waits when
+    /// less than `reserve_pct` remains (other integrations are busy).
+    pub fn budget(budget_pct: u8, reserve_pct: u8, window: Duration) -> Governor {
+        let share = f64::from(budget_pct.clamp(1, 100)) / 100.0;
+        let reserve = f64::from(reserve_pct.min(90)) / 100.0;
+        Governor::build(share, reserve, window, NonZeroU32::MIN, true)
+    }
+
+    fn build(share: f64, reserve: f64, window: Duration, burst: NonZeroU32, strict: bool) -> Governor {
         Governor {
-            reserve: f64::from(reserve_pct.min(90)) / 100.0,
+            share,
+            reserve,
             window,
-            burst: NonZeroU32::new(u32::try_from(burst).unwrap_or(u32::MAX).max(1))
-                .unwrap_or(NonZeroU32::MIN),
+            burst,
+            strict,
             state: Mutex::new(State {
                 limiter: None,
                 remaining: None,
@@ -92,11 +116,16 @@ impl Governor {
 
     /// Requests per window deskaudit allows itself.
     pub fn allowed_per_window(&self, total: u64) -> f64 {
-        total as f64 * (1.0 - self.reserve)
+        total as f64 * self.share
     }
 
     fn quota(&self, total: u64) -> Quota {
-        let per_window = self.allowed_per_window(total).max(1.0);
+        let allowed = self.allowed_per_window(total);
+        let per_window = if self.strict {
+            (allowed.floor() - 1.0).max(1.0)
+        } else {
+            allowed.max(1.0)
+        };
         let period = self.window.div_f64(per_window).max(Duration::from_micros(1));
         Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -144,6 +173,24 @@ mod tests {
         g.observe(None, Some(10));
         // floor 20, 10 missing: 10/100 of the window.
         assert_eq!(g.low_budget_wait(&g.lock()), Some(Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn a_budget_spaces_requests_so_no_window_holds_more_than_its_share() {
+        // (budget %, X-Ratelimit-Total, allowed per window, requests spaced for)
+        let table = [
+            (10, 700, 70.0, 69.0),
+            (10, 200, 20.0, 19.0),
+            (1, 50, 0.5, 1.0),
+            (100, 100, 100.0, 99.0),
+        ];
+        for (budget, total, allowed, spaced) in table {
+            let g = Governor::budget(budget, 20, Duration::from_secs(60));
+            assert_eq!(g.allowed_per_window(total), allowed, "{budget}% of {total}");
+            let q = g.quota(total);
+            assert_eq!(q.burst_size().get(), 1);
+            assert_eq!(q.replenish_interval(), Duration::from_secs(60).div_f64(spaced));
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -76,8 +76,21 @@ pub struct CollectOptions {
 }
 
 pub async fn collect(opts: CollectOptions) -> Result<Snapshot, CollectError> {
-    let started_at = Timestamp::now();
     let governor = governor::Governor::new(opts.reserve_pct, opts.rate_window, opts.max_in_flight);
+    collect_paced(opts, governor).await
+}
+
+/// As [`collect`], using at most `budget_pct` percent of the account's rate
+/// limit in any window (`watch`, which polls all day); `opts.reserve_pct`
+/// is then only the floor: below it, other integrations are busy and the
+/// collection waits.
+pub async fn collect_within_budget(opts: CollectOptions, budget_pct: u8) -> Result<Snapshot, CollectError> {
+    let governor = governor::Governor::budget(budget_pct, opts.reserve_pct, opts.rate_window);
+    collect_paced(opts, governor).await
+}
+
+async fn collect_paced(opts: CollectOptions, governor: governor::Governor) -> Result<Snapshot, CollectError> {
+    let started_at = Timestamp::now();
     let progress = progress::Progress::new(!opts.progress);
     let client = client::Client::new(opts.target.base_url.clone(), opts.key, governor, progress)?;
     let found = discovery::discover(&client, &opts.previous_ids, opts.max_in_flight).await;
