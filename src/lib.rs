@@ -27,6 +27,7 @@ pub mod review;
 pub mod rules;
 pub mod rundir;
 pub mod sim;
+pub mod watch;
 
 mod catalogue;
 mod diff;

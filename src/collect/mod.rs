@@ -19,7 +19,7 @@ use jiff::Timestamp;
 pub use agents_api::{AgentApi, AgentRead};
 pub use client::{Written, endpoint_name};
 pub use key::ApiKey;
-pub use target::{Target, TargetError};
+pub use target::{Target, TargetError, is_loopback};
 
 use crate::model::snapshot::{SCHEMA_VERSION, Snapshot, SnapshotMeta};
 

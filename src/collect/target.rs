@@ -61,7 +61,8 @@ fn valid_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// `localhost` or a loopback address: where plain http stays on this machine.
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
