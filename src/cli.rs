@@ -36,6 +36,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Collect, then audit (the quarterly run).
     Run(RunArgs),
+    /// Poll the account between reviews and record every change as an event.
+    Watch(WatchArgs),
     /// Run the Freshdesk simulator alone.
     Sim(SimArgs),
     /// Export the identity graph.
@@ -249,6 +251,9 @@ pub struct AuditArgs {
     /// every other file go with it).
     #[arg(long)]
     pub replace: bool,
+    /// Also write findings.ocsf.jsonl: each finding as an OCSF 1.1.0 Detection Finding.
+    #[arg(long)]
+    pub ocsf: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +268,62 @@ pub struct RunArgs {
     /// Replace the previous run at --out as a whole.
     #[arg(long)]
     pub replace: bool,
+    /// Also write findings.ocsf.jsonl: each finding as an OCSF 1.1.0 Detection Finding.
+    #[arg(long)]
+    pub ocsf: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// The state directory: the last complete snapshot and events.jsonl (one per account).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Minimum time between the starts of two polls (`15m`, `1h`, `90s`).
+    #[arg(long, default_value = "15m", value_parser = parse_every)]
+    pub every: std::time::Duration,
+    /// Percent of the account's per-minute rate limit a poll may use.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub budget: u8,
+    /// `--reserve`: below this share remaining, other integrations are busy and the poll waits.
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+    /// An IdP export as [KIND:]PATH: the rules run on every poll (finding.opened / finding.resolved); repeatable.
+    #[arg(long = "idp", value_name = "[KIND:]PATH")]
+    pub idp: Vec<IdpSpec>,
+    /// Who the IdP assigns the Freshdesk app to, as [KIND:]PATH.
+    #[arg(long, value_name = "[KIND:]PATH")]
+    pub assignments: Option<String>,
+    /// Policy file (TOML); defaults apply without one.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// One poll, then exit (cron, systemd timers).
+    #[arg(long)]
+    pub once: bool,
+    /// POST each event as JSON here (https, or http to a loopback host). The
+    /// URL may hold a token: it is never logged whole. An `Authorization`
+    /// header can be given in DESKAUDIT_WEBHOOK_AUTHORIZATION instead.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// How events are printed on stdout and sent to the webhook (events.jsonl is always native).
+    #[arg(long, value_enum, default_value_t = crate::watch::EventsFormat::Native)]
+    pub events_format: crate::watch::EventsFormat,
+    /// The first wait after a failed webhook delivery, in milliseconds (doubling, at most 5 minutes).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub webhook_backoff_ms: u64,
+}
+
+/// `15m`, `1h 30m`, `90s`, `PT15M`: a positive duration.
+fn parse_every(text: &str) -> Result<std::time::Duration, String> {
+    let parsed: jiff::SignedDuration = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{text}` is not a duration like 15m, 1h or 90s: {e}"))?;
+    std::time::Duration::try_from(parsed)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{text}`: the interval must be positive"))
 }
 
 #[derive(Debug, Args)]
@@ -355,6 +416,26 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_takes_friendly_durations() {
+        let table = [
+            ("15m", Ok(900)),
+            ("1h 30m", Ok(5400)),
+            ("90s", Ok(90)),
+            ("PT15M", Ok(900)),
+            ("0s", Err("must be positive")),
+            ("-5m", Err("must be positive")),
+            ("soon", Err("not a duration")),
+        ];
+        for (text, want) in table {
+            match (parse_every(text), want) {
+                (Ok(got), Ok(secs)) => assert_eq!(got.as_secs(), secs, "{text}"),
+                (Err(e), Err(says)) => assert!(e.contains(says), "{text}: {e}"),
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
     }
 
     #[test]

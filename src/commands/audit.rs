@@ -382,3 +382,59 @@ fn input_file(path: &Path) -> Result<InputFile, Failure> {
         sha256: hex::encode(Sha256::digest(&bytes)),
     })
 }
+
+/// The findings `audit` would report for `snapshot_path` (the rules, the
+/// policy's exceptions and overrides): what `watch --idp` compares poll to poll.
+pub fn findings(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Vec<FindingRow>, Failure> {
+    let Loaded {
+        graph,
+        policy,
+        as_of,
+        run,
+        ..
+    } = load(snapshot_path, inputs)?;
+    let ctx = AuditContext {
+        graph: &graph,
+        policy: &policy,
+        as_of,
+    };
+    let set = registry::run(&ctx);
+    let run = RunInfo {
+        rules_run: set.rules_run.clone(),
+        ..run
+    };
+    Ok(ReportData::build(&graph, set, run).findings)
+}
+
+/// A finding as watch and OCSF carry it (`finding_id` as in findings.csv).
+pub fn finding_view(f: &FindingRow) -> crate::watch::FindingView {
+    crate::watch::FindingView {
+        finding_id: f.finding_id.clone(),
+        rule: f.rule.to_owned(),
+        severity: f.severity.to_owned(),
+        agent_id: f.agent_id,
+        agent_email: Some(f.agent_email.clone()).filter(|e| !e.is_empty()),
+        detail: f.detail.clone(),
+    }
+}
+
+/// `audit --ocsf`: every open finding as an OCSF Detection Finding, one a
+/// line, in findings.csv's order, timed at the audit's as-of.
+pub fn write_ocsf(dir: &Path, data: &ReportData) -> Result<PathBuf, Failure> {
+    let path = dir.join(crate::watch::ocsf::FINDINGS_OCSF_JSONL);
+    let fail = |e: std::io::Error| Failure::output(context(path.display(), e));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(fail)?);
+    for row in &data.findings {
+        let object = crate::watch::ocsf::detection(
+            &finding_view(row),
+            &data.run.snapshot_meta.domain,
+            data.run.as_of,
+            &row.finding_id,
+            true,
+        );
+        serde_json::to_writer(&mut file, &object).map_err(|e| fail(e.into()))?;
+        std::io::Write::write_all(&mut file, b"\n").map_err(fail)?;
+    }
+    std::io::Write::flush(&mut file).map_err(fail)?;
+    Ok(path)
+}

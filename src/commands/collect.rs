@@ -2,7 +2,7 @@ use std::path::Path;
 
 use super::context;
 use super::{Failure, runtime};
-use crate::cli::{CollectArgs, SourceArgs};
+use crate::cli::{AccountArgs, CollectArgs, SourceArgs};
 use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
 use crate::model::Snapshot;
 
@@ -15,9 +15,7 @@ pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
 /// for this run's).
 /// `shown` is where the user will find the file (`out` may be a staged path).
 pub fn collect_to(source: &SourceArgs, out: &Path, shown: &Path, quiet: bool) -> Result<Snapshot, Failure> {
-    let target =
-        Target::new(&source.account.domain, source.account.base_url.as_deref()).map_err(Failure::input)?;
-    let key = ApiKey::from_env_or_file(source.account.api_key_file.as_deref()).map_err(Failure::input)?;
+    let (target, key) = account(&source.account)?;
     // Read before the first request: a bad file is bad input, not a failed collection.
     let previous_ids = match &source.previous {
         Some(path) => Snapshot::read(path)
@@ -59,6 +57,14 @@ pub fn collect_to(source: &SourceArgs, out: &Path, shown: &Path, quiet: bool) ->
             )))
         }
     }
+}
+
+/// The account's base URL (https unless loopback) and its key
+/// (FRESHDESK_API_KEY or --api-key-file), checked before any request.
+pub(crate) fn account(account: &AccountArgs) -> Result<(Target, ApiKey), Failure> {
+    let target = Target::new(&account.domain, account.base_url.as_deref()).map_err(Failure::input)?;
+    let key = ApiKey::from_env_or_file(account.api_key_file.as_deref()).map_err(Failure::input)?;
+    Ok((target, key))
 }
 
 /// Resolves with the signal's name on SIGINT or SIGTERM (Ctrl-C, `kill`,

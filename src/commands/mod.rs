@@ -13,6 +13,7 @@ mod remediate;
 mod review;
 mod sim;
 pub(crate) mod stdout;
+mod watch;
 
 use std::fmt;
 
@@ -127,6 +128,9 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Audit(args) => {
             let out = Staging::begin(&args.out, existing(args.replace))?;
             let outcome = audit(&args.snapshot, &args.inputs, &out)?;
+            if args.ocsf {
+                audit::write_ocsf(out.path(), &outcome.data)?;
+            }
             out.commit()?;
             outcome.print_summary()?;
             Ok(outcome.exit_code())
@@ -137,10 +141,14 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let snapshot = out.path().join("snapshot.json");
             collect::collect_to(&args.source, &snapshot, &out.final_path(&snapshot), quiet)?;
             let outcome = audit(&snapshot, &args.inputs, &out)?;
+            if args.ocsf {
+                audit::write_ocsf(out.path(), &outcome.data)?;
+            }
             out.commit()?;
             outcome.print_summary()?;
             Ok(outcome.exit_code())
         }
+        Command::Watch(args) => watch::run(&args, quiet),
         Command::Sim(args) => sim::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Explain(args) => explain::run(&args),

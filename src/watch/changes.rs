@@ -136,7 +136,11 @@ fn agent_changes(before: &AgentView, after: &AgentView, out: &mut Vec<Change>) {
     if let Some(kind) = status {
         out.push(agent_change(kind, Some(before), Some(after)));
     }
-    if before.key() != after.key() {
+    // An email the API did not give this time (the documented API lists a
+    // deactivated agent without its contact) is not a change of email.
+    if let (Some(was), Some(is)) = (before.key(), after.key())
+        && was != is
+    {
         out.push(agent_change(
             EventKind::AgentEmailChanged,
             Some(before),
@@ -180,11 +184,16 @@ fn added_removed(before: &[Named], after: &[Named]) -> Value {
 
 fn agent_change(kind: EventKind, before: Option<&AgentView>, after: Option<&AgentView>) -> Change {
     let seen = after.or(before);
+    // The latest email known: a deactivated agent may be listed without one.
+    let email = [after, before]
+        .into_iter()
+        .flatten()
+        .find_map(|a| a.email.clone());
     Change {
         kind,
         subject: Subject::Agent {
             id: seen.map_or(0, |a| a.id),
-            email: seen.and_then(|a| a.email.clone()),
+            email,
         },
         before: before.map(to_value),
         after: after.map(to_value),
@@ -366,6 +375,34 @@ mod tests {
         );
         // No change: no events.
         assert_eq!(changes(&cur, &cur), []);
+    }
+
+    /// The documented API lists a deactivated agent without its contact:
+    /// reactivated, its email reappears, which is no change of email.
+    #[test]
+    fn an_email_the_api_left_out_is_no_email_change() {
+        let mut hidden = agent(1, None, true, &[11], &[], 2);
+        hidden.as_object_mut().map(|o| o.remove("contact"));
+        let prev = observed(vec![hidden], "2026-06-01T00:00:00Z");
+        let cur = observed(
+            vec![agent(1, Some(true), true, &[11], &[], 2)],
+            "2026-06-01T00:15:00Z",
+        );
+        let got = changes(&prev, &cur);
+        assert_eq!(kinds(&got), [(EventKind::AgentReactivated, "agent:1".to_owned())]);
+        let back = changes(&cur, &prev);
+        assert_eq!(
+            kinds(&back),
+            [(EventKind::AgentDeactivated, "agent:1".to_owned())]
+        );
+        assert_eq!(
+            back[0].subject,
+            Subject::Agent {
+                id: 1,
+                email: Some("a1@acme.test".into())
+            },
+            "the last email known names the agent"
+        );
     }
 
     #[test]

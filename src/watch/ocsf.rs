@@ -25,6 +25,9 @@ use super::observed::{AgentView, FindingView};
 
 pub const OCSF_VERSION: &str = "1.1.0";
 
+/// What `audit --ocsf` writes into the run directory.
+pub const FINDINGS_OCSF_JSONL: &str = "findings.ocsf.jsonl";
+
 struct Class {
     uid: u32,
     name: &'static str,
