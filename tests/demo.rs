@@ -34,6 +34,17 @@ fn demo_regenerates_the_committed_reports() {
         "{stdout}"
     );
     assert!(stdout.contains("report.html"), "{stdout}");
+    // Between reviews: watch's baseline, a role given through the API, its event.
+    for line in [
+        "Watch: baseline poll recorded (31 active, 2 pending, 3 deactivated agents)",
+        "Watch: Administrator given to agent 67013470307 through the API; the next poll records:",
+        "  agent.roles_changed tom.whitaker@acme.test +Administrator (seq 2)",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "{line:?} missing from:\n{stdout}"
+        );
+    }
 
     let read = |dir: &std::path::Path, name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
     assert_eq!(

@@ -11,9 +11,11 @@ use super::stdout::say;
 use super::{Failure, audit, runtime};
 use crate::cli::{AuditInputArgs, DemoArgs};
 use crate::collect::{AgentApi, ApiKey, CollectOptions, Target, collect};
+use crate::model::Snapshot;
 use crate::remediate::Applied;
 use crate::rundir::{Existing, Staging};
 use crate::sim::{self, Fixture, SimConfig};
+use crate::watch::StateDir;
 
 /// The fixture account, built into the binary so the demo runs anywhere.
 const ACCOUNT: &[(&str, &str)] = &[
@@ -160,6 +162,22 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     inputs.previous_run = Some(out.clone());
     let after = audit(&snapshot, &inputs, &recheck)?;
     recheck.commit()?;
+    // 4. Between reviews: watch records a new administrator as an event.
+    let watched = tempfile::tempdir().map_err(|e| Failure::output(context("temporary directory", e)))?;
+    let poll = || -> Result<Snapshot, Failure> {
+        let opts = CollectOptions {
+            target: target.clone(),
+            key: key.clone(),
+            previous_ids: Vec::new(),
+            max_in_flight: 8,
+            reserve_pct: 20,
+            rate_window: config.window,
+            progress: false,
+        };
+        rt.block_on(collect(opts))
+            .map_err(|e| Failure::collection(context("collection failed", e)))
+    };
+    watch_demo(watched.path(), poll, &api)?;
     rt.block_on(server.shutdown());
     if let Some(diff) = &after.diff {
         say!(
@@ -171,6 +189,50 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     say!("Evidence: {} (SHA-256 {})", bundle.display(), packed.sha256)?;
     Ok(0)
 }
+
+/// A baseline poll, a role given through the API, a second poll and its events.
+fn watch_demo(
+    dir: &Path,
+    poll: impl Fn() -> Result<Snapshot, Failure>,
+    api: &AgentApi,
+) -> Result<(), Failure> {
+    let fail = |e: crate::watch::WatchError| Failure::output(context("watch state", e));
+    let (mut state, _) = StateDir::open(dir).map_err(fail)?;
+    let baseline = state.commit(&poll()?, None).map_err(fail)?;
+    let counted = baseline.first().and_then(|e| e.after.clone()).unwrap_or_default();
+    let count = |status: &str| counted["agents"][status].as_u64().unwrap_or(0);
+    say!(
+        "Watch: baseline poll recorded ({} active, {} pending, {} deactivated agents)",
+        count("active"),
+        count("pending"),
+        count("deactivated")
+    )?;
+    let roles = serde_json::json!({ "role_ids": [WATCH_ROLE_IDS.0, WATCH_ROLE_IDS.1] });
+    api.update_agent(WATCH_AGENT, &roles)
+        .map_err(|e| Failure::collection(context("PUT /api/v2/agents/{id}", e)))?;
+    say!("Watch: Administrator given to agent {WATCH_AGENT} through the API; the next poll records:")?;
+    for event in state.commit(&poll()?, None).map_err(fail)? {
+        let who = event
+            .agent
+            .as_ref()
+            .and_then(|a| a.email.clone())
+            .unwrap_or_default();
+        let added: Vec<String> = event
+            .change
+            .as_ref()
+            .and_then(|c| c["added"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r["name"].as_str().map(|n| format!("+{n}")))
+            .collect();
+        say!("  {} {who} {} (seq {})", event.kind, added.join(" "), event.seq)?;
+    }
+    Ok(())
+}
+
+/// Tom Whitaker (kept by the review, role Agent), and the Administrator and Agent roles.
+const WATCH_AGENT: u64 = 67013470307;
+const WATCH_ROLE_IDS: (u64, u64) = (67000110002, 67000110004);
 
 impl DemoSpec {
     /// The audit's inputs, read from `dir` (where the exports were copied).
