@@ -71,12 +71,21 @@ pub(crate) fn account(account: &AccountArgs) -> Result<(Target, ApiKey), Failure
 /// systemd stopping the unit), so the caller can fail cleanly instead of
 /// dying by the signal with a stale file at `--out`.
 pub(crate) async fn interrupted() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
+    interruption().await
+}
+
+/// As [`interrupted`], with the handlers installed now (inside a runtime),
+/// not when the future is first polled: a signal that comes before then is
+/// caught too (`watch` hands the future to a task of its own).
+#[cfg(unix)]
+pub(crate) fn interruption() -> impl std::future::Future<Output = &'static str> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handlers =
+        signal(SignalKind::interrupt()).and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+    async move {
+        match handlers {
+            Ok((mut int, mut term)) => tokio::select! {
+                _ = int.recv() => "SIGINT",
                 _ = term.recv() => "SIGTERM",
             },
             Err(_) => {
@@ -85,8 +94,11 @@ pub(crate) async fn interrupted() -> &'static str {
             }
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+#[cfg(not(unix))]
+pub(crate) fn interruption() -> impl std::future::Future<Output = &'static str> + Send + 'static {
+    async {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
     }

@@ -16,7 +16,7 @@ use tokio::sync::{Notify, watch as signal_watch};
 use tokio::time::Instant;
 
 use super::audit::{self, finding_view};
-use super::collect::{account, interrupted};
+use super::collect::{account, interruption};
 use super::stdout::stdout;
 use super::{Failure, context, runtime};
 use crate::cli::{AuditInputArgs, WatchArgs};
@@ -69,8 +69,9 @@ pub fn run(args: &WatchArgs, quiet: bool) -> Result<u8, Failure> {
     let rt = runtime()?;
     rt.block_on(async {
         let (stop_tx, stop) = signal_watch::channel(None::<&'static str>);
+        let signalled = interruption();
         tokio::spawn(async move {
-            let signal = interrupted().await;
+            let signal = signalled.await;
             let _ = stop_tx.send(Some(signal));
         });
         let wake = Arc::new(Notify::new());
