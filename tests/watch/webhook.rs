@@ -114,3 +114,34 @@ fn ocsf_events_on_stdout_and_to_the_webhook() {
     // events.jsonl stays native whatever is printed.
     assert_eq!(w.events()[1]["type"], "agent.deleted");
 }
+
+#[test]
+fn a_webhook_that_is_down_never_holds_the_polls_back() {
+    let w = Watched::new(Profile::Documented);
+    let (url, inbox) = receiver(&w, u32::MAX);
+    let child = w.spawn(&["--every", "1s", "--webhook", &url, "--webhook-backoff-ms", "50"]);
+    // Polls go on while every delivery fails; a change between them is recorded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while w.events().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        w.write(reqwest::Method::DELETE, &format!("agents/{KEVIN}"), None),
+        204
+    );
+    while w.events().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let types: Vec<Value> = w.events().iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(types, ["baseline", "agent.deleted"], "{}", text(&out));
+    assert!(*inbox.attempts.lock().expect("lock") >= 2, "delivery was tried");
+    assert!(inbox.taken.lock().expect("lock").is_empty());
+    assert!(!text(&out).contains("s3cret"), "{}", text(&out));
+}
