@@ -138,6 +138,16 @@ impl Watched {
     }
 }
 
+/// SIGTERM to `child`, as systemd stops a unit (the shell's own `kill`,
+/// so no procps is needed).
+pub fn sigterm(child: &std::process::Child) {
+    let sent = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .expect("sh runs");
+    assert!(sent.success(), "kill -TERM {}", child.id());
+}
+
 pub fn lines(text: &str) -> Vec<Value> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -339,11 +349,7 @@ fn sigterm_mid_poll_exits_0_and_leaves_the_state_as_it_was() {
         // Mid-collection: a poll takes seven rounds of 400 ms.
         std::thread::sleep(std::time::Duration::from_millis(900));
         assert!(w.sim.total_requests() > before, "the poll had begun");
-        let killed = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
+        sigterm(&child);
         let out = child.wait_with_output().expect("exits");
         assert_eq!(out.status.code(), Some(0), "{profile:?}: {}", text(&out));
         assert!(text(&out).contains("stopped by SIGTERM"), "{}", text(&out));

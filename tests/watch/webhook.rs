@@ -132,11 +132,7 @@ fn a_webhook_that_is_down_never_holds_the_polls_back() {
     while w.events().len() < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    super::sigterm(&child);
     let out = child.wait_with_output().expect("exits");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let types: Vec<Value> = w.events().iter().map(|e| e["type"].clone()).collect();
