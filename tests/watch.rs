@@ -112,6 +112,17 @@ impl Watched {
             .expect("binary starts")
     }
 
+    /// Waits until a spawned watch's first request has been answered: with
+    /// the slow simulator its poll then has seconds left to run.
+    pub fn until_the_poll_has_begun(&self) {
+        let before = self.sim.total_requests();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.sim.total_requests() == before {
+            assert!(std::time::Instant::now() < deadline, "the watch sent no request");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn events(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(self.state.join("events.jsonl")).unwrap_or_default();
         lines(&text)
@@ -344,11 +355,8 @@ fn sigterm_mid_poll_exits_0_and_leaves_the_state_as_it_was() {
             w.write(reqwest::Method::DELETE, &format!("agents/{KEVIN}"), None),
             204
         );
-        let before = w.sim.total_requests();
         let child = w.spawn(&["--every", "1h"]);
-        // Mid-collection: a poll takes seven rounds of 400 ms.
-        std::thread::sleep(std::time::Duration::from_millis(900));
-        assert!(w.sim.total_requests() > before, "the poll had begun");
+        w.until_the_poll_has_begun();
         sigterm(&child);
         let out = child.wait_with_output().expect("exits");
         assert_eq!(out.status.code(), Some(0), "{profile:?}: {}", text(&out));
@@ -452,7 +460,7 @@ fn a_killed_watch_restarts_and_finds_each_change_once() {
             200
         );
         let mut child = w.spawn(&["--every", "1h"]);
-        std::thread::sleep(std::time::Duration::from_millis(900));
+        w.until_the_poll_has_begun();
         child.kill().expect("SIGKILL");
         let _ = child.wait();
         let events = w.poll_ok();
