@@ -522,6 +522,33 @@ fn with_idp_findings_open_and_resolve_with_the_ids_of_findings_csv() {
 }
 
 #[test]
+fn a_second_watch_and_an_edited_state_directory_are_refused() {
+    let w = Watched::slow(Profile::Documented);
+    let child = w.spawn(&["--every", "1h"]);
+    w.until_the_poll_has_begun();
+    let second = w.poll(&[]);
+    sigterm(&child);
+    let _ = child.wait_with_output();
+    assert_eq!(second.status.code(), Some(4), "{}", text(&second));
+    assert!(text(&second).contains("another deskaudit"), "{}", text(&second));
+    // A log edited by hand: refused, naming the file and the line, nothing sent.
+    w.poll_ok();
+    w.poll_ok();
+    let log = w.state.join("events.jsonl");
+    let text_of = std::fs::read_to_string(&log).expect("log");
+    std::fs::write(&log, format!("{text_of}{{\"not\": \"an event\"}}\n")).expect("edit");
+    let before = w.sim.total_requests();
+    let edited = w.poll(&[]);
+    assert_eq!(edited.status.code(), Some(2), "{}", text(&edited));
+    let said = text(&edited);
+    assert!(
+        said.contains("events.jsonl") && said.contains("line 2: not an event"),
+        "{said}"
+    );
+    assert_eq!(w.sim.total_requests(), before);
+}
+
+#[test]
 fn bad_usage_is_exit_2_before_any_request() {
     let w = Watched::new(Profile::Documented);
     let table: [(&[&str], &str); 4] = [
