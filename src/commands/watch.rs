@@ -153,26 +153,27 @@ impl Poller<'_> {
                     return Ok(0);
                 }
             };
-            let failed =
-                match collected {
-                    Ok(snapshot) => {
-                        match record(state, &snapshot, self.rules)? {
-                            Ok(events) => {
-                                self.emit(&events)?;
-                                self.note(&format!(
-                            "watch: poll complete: {} agents in {} requests, {} event(s); next in {}s",
+            let failed = match collected {
+                Ok(snapshot) => match record(state, &snapshot, self.rules)? {
+                    Ok(events) => {
+                        self.emit(&events)?;
+                        let next = if self.args.once {
+                            String::new()
+                        } else {
+                            format!("; next poll {}s after this one began", self.args.every.as_secs())
+                        };
+                        self.note(&format!(
+                            "watch: poll complete: {} agents in {} requests, {} event(s){next}",
                             snapshot.agents.len(),
                             snapshot.meta.requests,
                             events.len(),
-                            if self.args.once { 0 } else { self.args.every.as_secs() }
                         ));
-                                false
-                            }
-                            Err(reason) => self.fail(state, started_at, &reason)?,
-                        }
+                        false
                     }
-                    Err(e) => self.fail(state, started_at, &super::context("collection", e).to_string())?,
-                };
+                    Err(reason) => self.fail(state, started_at, &reason)?,
+                },
+                Err(e) => self.fail(state, started_at, &super::context("collection", e).to_string())?,
+            };
             wake.notify_one();
             if self.args.once {
                 return Ok(if failed { 3 } else { 0 });
