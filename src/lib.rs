@@ -28,6 +28,7 @@ pub mod rules;
 pub mod rundir;
 pub mod sim;
 
+mod accounts;
 mod catalogue;
 mod diff;
 mod report;

@@ -3,11 +3,14 @@ use std::path::Path;
 use super::context;
 use super::{Failure, runtime};
 use crate::cli::{CollectArgs, SourceArgs};
-use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
+use crate::collect::{ApiKey, CollectError, CollectOptions, collect};
 use crate::model::Snapshot;
 
-pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
-    collect_to(&args.source, &args.out, &args.out, quiet)
+pub fn run(args: &CollectArgs, quiet: bool) -> Result<(), Failure> {
+    match &args.accounts {
+        Some(file) => super::collect_accounts::run(file, &args.source, &args.out).map(drop),
+        None => collect_to(&args.source, &args.out, &args.out, quiet).map(drop),
+    }
 }
 
 /// Collects and writes the snapshot atomically; on any failure nothing is
@@ -15,8 +18,7 @@ pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
 /// for this run's).
 /// `shown` is where the user will find the file (`out` may be a staged path).
 pub fn collect_to(source: &SourceArgs, out: &Path, shown: &Path, quiet: bool) -> Result<Snapshot, Failure> {
-    let target =
-        Target::new(&source.account.domain, source.account.base_url.as_deref()).map_err(Failure::input)?;
+    let target = source.account.target().map_err(Failure::input)?;
     let key = ApiKey::from_env_or_file(source.account.api_key_file.as_deref()).map_err(Failure::input)?;
     // Read before the first request: a bad file is bad input, not a failed collection.
     let previous_ids = match &source.previous {
