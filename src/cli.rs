@@ -158,15 +158,29 @@ pub struct DemoArgs {
 /// Which Freshdesk account, and the key to it.
 #[derive(Debug, Args)]
 pub struct AccountArgs {
-    /// Freshdesk subdomain (`acme` for acme.freshdesk.com).
+    /// Freshdesk subdomain (`acme` for acme.freshdesk.com); required unless
+    /// `collect --accounts` names several.
     #[arg(long)]
-    pub domain: String,
+    pub domain: Option<String>,
     /// Override `https://SUB.freshdesk.com` (http only for loopback hosts).
     #[arg(long)]
     pub base_url: Option<String>,
     /// Read the API key from this file instead of FRESHDESK_API_KEY.
     #[arg(long)]
     pub api_key_file: Option<PathBuf>,
+}
+
+impl AccountArgs {
+    /// `--domain` and `--base-url` as a checked target (exit 2 when absent
+    /// or malformed).
+    pub fn target(&self) -> Result<crate::collect::Target, crate::collect::TargetError> {
+        crate::collect::Target::new(
+            self.domain
+                .as_deref()
+                .ok_or(crate::collect::TargetError::Missing)?,
+            self.base_url.as_deref(),
+        )
+    }
 }
 
 /// How much of the account's shared rate limit to use.
@@ -232,7 +246,14 @@ pub struct AuditInputArgs {
 pub struct CollectArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Snapshot file to write (atomically; nothing is left on failure).
+    /// Several accounts (TOML, `[[account]]` with `domain`, optional
+    /// `base_url`, and `api_key_file` or `api_key_env`): collected at once,
+    /// each inside its own rate limit, into `--out DIR/DOMAIN.json`.
+    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file", "previous"])]
+    pub accounts: Option<PathBuf>,
+    /// Snapshot file to write (atomically; nothing is left on failure); with
+    /// --accounts, a new directory that gets one snapshot per account, or
+    /// nothing when any account fails.
     #[arg(long)]
     pub out: PathBuf,
 }

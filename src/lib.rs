@@ -29,6 +29,7 @@ pub mod rundir;
 pub mod sim;
 pub mod watch;
 
+mod accounts;
 mod catalogue;
 mod diff;
 mod report;

@@ -15,6 +15,8 @@ pub enum TargetError {
         "--domain `{0}` is not a Freshdesk subdomain (letters, digits and inner hyphens, 1-63 characters, e.g. `acme` for acme.freshdesk.com)"
     )]
     Domain(String),
+    #[error("--domain is required (the Freshdesk subdomain, `acme` for acme.freshdesk.com)")]
+    Missing,
     #[error("--base-url `{0}` is not a URL")]
     Url(String),
     #[error("--base-url `{0}`: plain http is refused except on a loopback host; use https")]

@@ -6,8 +6,11 @@ use crate::cli::{AccountArgs, CollectArgs, SourceArgs};
 use crate::collect::{ApiKey, CollectError, CollectOptions, Target, collect};
 use crate::model::Snapshot;
 
-pub fn run(args: &CollectArgs, quiet: bool) -> Result<Snapshot, Failure> {
-    collect_to(&args.source, &args.out, &args.out, quiet)
+pub fn run(args: &CollectArgs, quiet: bool) -> Result<(), Failure> {
+    match &args.accounts {
+        Some(file) => super::collect_accounts::run(file, &args.source, &args.out).map(drop),
+        None => collect_to(&args.source, &args.out, &args.out, quiet).map(drop),
+    }
 }
 
 /// Collects and writes the snapshot atomically; on any failure nothing is
@@ -62,7 +65,7 @@ pub fn collect_to(source: &SourceArgs, out: &Path, shown: &Path, quiet: bool) ->
 /// The account's base URL (https unless loopback) and its key
 /// (FRESHDESK_API_KEY or --api-key-file), checked before any request.
 pub(crate) fn account(account: &AccountArgs) -> Result<(Target, ApiKey), Failure> {
-    let target = Target::new(&account.domain, account.base_url.as_deref()).map_err(Failure::input)?;
+    let target = account.target().map_err(Failure::input)?;
     let key = ApiKey::from_env_or_file(account.api_key_file.as_deref()).map_err(Failure::input)?;
     Ok((target, key))
 }

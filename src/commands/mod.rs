@@ -3,6 +3,7 @@
 
 mod audit;
 mod collect;
+mod collect_accounts;
 mod completions;
 mod demo;
 mod diff;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::stdout::{say, stdout};
 use super::{Failure, context};
 use crate::cli::{RemediateApplyArgs, RemediatePlanArgs};
-use crate::collect::{AgentApi, ApiKey, Target};
+use crate::collect::{AgentApi, ApiKey};
 use crate::policy::Policy;
 use crate::remediate::{
     self, Applied, ApplyOptions, JOURNAL_JSONL, Journal, OUTCOME_JSON, PLAN_JSON, Plan, RemediateError,
@@ -83,8 +83,7 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     let bytes = std::fs::read(&args.plan).map_err(|e| Failure::input(context(&file, e)))?;
     let plan = Plan::parse(&file, &bytes).map_err(failure)?;
     let approver = check_approval(&plan, &args.approve, &args.approver)?;
-    let target =
-        Target::new(&args.account.domain, args.account.base_url.as_deref()).map_err(Failure::input)?;
+    let target = args.account.target().map_err(Failure::input)?;
     if target.domain != plan.domain {
         return Err(Failure::input(format!(
             "{file}: the plan is for the account `{}`, not `{}`",

@@ -1,0 +1,105 @@
+//! `collect --accounts ACCOUNTS.toml --out DIR`: every account collected at
+//! once, each by its own client and inside its own rate limit, into
+//! `DIR/DOMAIN.json`. All or nothing (#17): the directory is staged beside
+//! `DIR` and put in place only when every account's population is proven
+//! complete, so an auditor never finds one account's snapshot without the
+//! others'.
+
+use std::path::{Path, PathBuf};
+
+use super::collect::interrupted;
+use super::{Failure, context, runtime};
+use crate::accounts::Accounts;
+use crate::cli::SourceArgs;
+use crate::collect::{CollectError, CollectOptions, collect};
+use crate::model::Snapshot;
+use crate::rundir::{Existing, Staging};
+
+pub fn run(file: &Path, source: &SourceArgs, out: &Path) -> Result<Vec<PathBuf>, Failure> {
+    // Read (keys too) before the first request: a bad file is bad input.
+    let accounts = Accounts::read(file).map_err(Failure::input)?;
+    let staging = Staging::begin(out, Existing::Refuse)?;
+    let domains: Vec<String> = accounts
+        .accounts
+        .iter()
+        .map(|a| a.target.domain.clone())
+        .collect();
+    let runs = accounts.accounts.into_iter().map(|account| {
+        collect(CollectOptions {
+            target: account.target,
+            key: account.key,
+            previous_ids: Vec::new(),
+            max_in_flight: usize::from(source.max_in_flight),
+            reserve_pct: source.pacing.reserve,
+            rate_window: std::time::Duration::from_secs(source.pacing.rate_window),
+            // Several bars redrawing one terminal garble each other; each
+            // account says its figures when it is done instead.
+            progress: false,
+        })
+    });
+    let results = runtime()?.block_on(async {
+        tokio::select! {
+            all = futures::future::join_all(runs) => Ok(all),
+            signal = interrupted() => Err(signal),
+        }
+    });
+    let results = match results {
+        Ok(results) => results,
+        // The staging directory goes with `staging`: nothing at --out.
+        Err(signal) => {
+            return Err(Failure::collection(format!(
+                "collection interrupted by {signal}: no snapshot written for any account"
+            )));
+        }
+    };
+    let failed: Vec<String> = domains
+        .iter()
+        .zip(&results)
+        .filter_map(|(domain, r)| r.as_ref().err().map(|e| format!("{domain}: {}", chain(e))))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Failure::collection(format!(
+            "{} of {} accounts could not be collected completely, so no snapshot was written for any:\n  {}",
+            failed.len(),
+            domains.len(),
+            failed.join("\n  ")
+        )));
+    }
+    let mut written = Vec::new();
+    for (domain, snapshot) in domains.iter().zip(results.into_iter().flatten()) {
+        let path = staging.path().join(format!("{domain}.json"));
+        snapshot
+            .write_atomic(&path)
+            .map_err(|e| Failure::output(context(staging.final_path(&path).display(), e)))?;
+        say(&snapshot, &staging.final_path(&path));
+        written.push(staging.final_path(&path));
+    }
+    staging.commit()?;
+    Ok(written)
+}
+
+fn say(snapshot: &Snapshot, shown: &Path) {
+    eprintln!(
+        "{}: collected {} agents, {} roles, {} groups in {} requests ({} retries, {} rate-limited) -> {}",
+        snapshot.meta.domain,
+        snapshot.agents.len(),
+        snapshot.roles.len(),
+        snapshot.groups.len(),
+        snapshot.meta.requests,
+        snapshot.meta.retries,
+        snapshot.meta.rate_limited,
+        shown.display()
+    );
+}
+
+/// The error and its causes on one line.
+fn chain(e: &CollectError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
