@@ -236,6 +236,10 @@ pub struct AuditInputArgs {
     /// The previous review period's audit directory: its diff goes into the report.
     #[arg(long, value_name = "DIR")]
     pub previous_run: Option<PathBuf>,
+    /// A `deskaudit watch` state directory: its events.jsonl times each
+    /// leaver's removal (last seen with access, first seen without).
+    #[arg(long, value_name = "DIR")]
+    pub watch: Option<PathBuf>,
     /// Audit a snapshot whose data no longer matches the hash the collector
     /// recorded (edited by hand); every output then says so.
     #[arg(long)]

@@ -1,8 +1,8 @@
 //! deskaudit: an identity-graph access auditor for Freshdesk.
 //!
 //! Data flows one way: `cli` → `collect` (the only async part) → snapshot
-//! file → `model` → `graph` (+ `idp` identities) → `rules` → findings
-//! registry → `report`. `catalogue` (severities, rule ids) sits below both
+//! file → `model` → `graph` (+ `idp` identities) → `leavers` → `rules` →
+//! findings registry → `report`. `catalogue` (severities, rule ids) sits below both
 //! `policy` and `rules`, so neither imports the other to borrow a type. The
 //! simulator (`sim`) serves a fixture account over HTTP for the demo and the
 //! tests; it shares no logic with the collector.
@@ -19,6 +19,7 @@ pub mod commands;
 pub mod evidence;
 pub mod graph;
 pub mod idp;
+pub mod leavers;
 pub mod logging;
 pub mod model;
 pub mod policy;

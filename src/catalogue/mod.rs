@@ -25,6 +25,8 @@ pub const RULE_IDS: &[&str] = &[
     "deactivated-privileged",
     "admin-count",
     "expired-exception",
+    "late-removal",
+    "removal-unproven",
 ];
 
 /// Whether a rule of this id exists (exact, case-sensitive, as in findings).

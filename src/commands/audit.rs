@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::leavers::Evidence;
 use super::stdout::say;
 use super::{Failure, context};
 use crate::cli::AuditInputArgs;
@@ -83,6 +84,12 @@ pub struct Loaded {
 
 /// Snapshot + IdP exports + policy → the identity graph (shared by audit, graph, explain).
 pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Failure> {
+    load_with(snapshot_path, inputs, &[])
+}
+
+/// As [`load`], keeping also the identities of `emails` (agents the
+/// snapshot no longer has, for the leavers).
+fn load_with(snapshot_path: &Path, inputs: &AuditInputArgs, emails: &[String]) -> Result<Loaded, Failure> {
     let clock = std::time::Instant::now();
     let snapshot_bytes =
         std::fs::read(snapshot_path).map_err(|e| Failure::input(context(snapshot_path.display(), e)))?;
@@ -134,6 +141,7 @@ pub fn load(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Loaded, Fai
         .agents
         .iter()
         .filter_map(|a| a.key())
+        .chain(emails.iter().map(|e| e.trim().to_lowercase()))
         .map(|key| policy.rewrites.agent_key(&key).0)
         .collect();
     let load = LoadOptions {
@@ -206,24 +214,36 @@ pub fn check_inputs(inputs: &AuditInputArgs) -> Result<(), Failure> {
     if let Some(previous) = &inputs.previous_run {
         RunDir::open(previous).map_err(|e| Failure::input(context("--previous-run", e)))?;
     }
+    Evidence::read(None, inputs.watch.as_deref())?;
     Ok(())
 }
 
 /// Snapshot + IdP exports + policy → graph → rules → reports, written into
 /// the staged run directory `out` (put in place by its `commit`).
 pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Result<AuditOutcome, Failure> {
+    // Read first: a bad previous run or watch file stops the audit before
+    // the exports are read, and their agents' identities are kept.
+    let evidence = Evidence::read(inputs.previous_run.as_deref(), inputs.watch.as_deref())?;
     let Loaded {
         graph,
         policy,
         as_of,
         mut run,
         contacts,
-    } = load(snapshot_path, inputs)?;
+    } = load_with(snapshot_path, inputs, &evidence.emails())?;
     record_final_paths(out, &mut run)?;
+    let now = evidence
+        .previous
+        .as_ref()
+        .map(|_| Population::new(&graph.directory, &contacts));
+    let started = std::time::Instant::now();
+    let leavers = evidence.leavers(&graph, &policy, as_of, now.as_ref());
+    crate::logging::phase(started, "leavers computed");
     let ctx = AuditContext {
         graph: &graph,
         policy: &policy,
         as_of,
+        leavers: Some(&leavers),
     };
     let clock = std::time::Instant::now();
     let set = registry::run(&ctx);
@@ -234,19 +254,14 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Re
         ..run
     };
     let mut data = ReportData::build(&graph, set, run);
+    data.leavers = Some(leavers);
     crate::logging::phase(clock, "report data built");
-    // Computed before anything is written: a bad previous run stops the audit
-    // with nothing half-written, and the diff exists before the report renders.
-    let diff = match &inputs.previous_run {
-        Some(previous) => Some(diff_with_previous(
-            previous,
-            &contacts,
-            &graph,
-            &data,
-            out.target(),
-        )?),
-        None => None,
-    };
+    // Computed before anything is written, so the diff exists before the report renders.
+    let diff = evidence
+        .previous
+        .as_ref()
+        .zip(now)
+        .map(|(old, now)| diff_with_previous(old, now, &data, out.target()));
     data.diff.clone_from(&diff);
     let mut written = report::write_all(
         out.path(),
@@ -271,15 +286,8 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Re
     })
 }
 
-/// The previous run's directory against the audit just computed.
-fn diff_with_previous(
-    previous: &Path,
-    contacts: &[serde_json::Value],
-    graph: &IdentityGraph,
-    data: &ReportData,
-    out: &Path,
-) -> Result<Diff, Failure> {
-    let old = Side::from_run_dir(previous).map_err(|e| Failure::input(context("--previous-run", e)))?;
+/// The previous run against the audit just computed (`now`: its population).
+fn diff_with_previous(old: &Side, now: Population, data: &ReportData, out: &Path) -> Diff {
     let new = Side {
         dir: out.display().to_string(),
         as_of: data.run.as_of,
@@ -289,11 +297,11 @@ fn diff_with_previous(
         rules_run: data.run.rules_run.iter().map(|r| (*r).to_owned()).collect(),
         findings: data.findings.iter().map(finding_record).collect(),
         suppressed: data.suppressed.iter().map(suppressed_record).collect(),
-        population: Population::new(&graph.directory, contacts),
+        population: now,
         decisions: None,
         remediation: None,
     };
-    Ok(Diff::compute(&old, &new))
+    Diff::compute(old, &new)
 }
 
 /// A finding as `diff` reads it back from findings.json: the fields it compares.

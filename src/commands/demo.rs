@@ -261,6 +261,7 @@ impl DemoSpec {
             lenient: false,
             csv_bom: false,
             previous_run: None,
+            watch: None,
             accept_edited_snapshot: false,
         })
     }

@@ -33,6 +33,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
         graph: &graph,
         policy: &policy,
         as_of,
+        leavers: None,
     });
     let explained: Vec<Explained> = matches
         .iter()

@@ -10,6 +10,7 @@ mod diff;
 mod evidence;
 mod explain;
 mod graph;
+mod leavers;
 mod remediate;
 mod review;
 mod sim;

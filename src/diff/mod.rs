@@ -21,7 +21,7 @@ use serde::Serialize;
 pub use agents::{AgentChanges, AgentSummary, RemovalReason};
 pub use decisions::{DecisionCheck, DecisionChecks, Outcome};
 pub use findings::{FindingChange, FindingChanges};
-pub use side::{Population, Side};
+pub use side::{Fate, MatchedBy, Population, Side};
 pub use text::write_text;
 
 use crate::rundir::RunDirError;

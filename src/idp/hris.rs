@@ -77,6 +77,14 @@ fn termination(raw: &str) -> Result<Option<Timestamp>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A termination date written without a time of day (`2026-09-30`, `09/30/2026`).
+fn date_only(raw: &str) -> bool {
+    let raw = raw.trim();
+    // strptime must consume the whole value (`Date`'s FromStr would take
+    // the date out of a date-time).
+    Date::strptime("%Y-%m-%d", raw).is_ok() || Date::strptime("%m/%d/%Y", raw).is_ok()
+}
+
 /// Active while employed and no termination date on or before as-of; otherwise deprovisioned.
 fn status(employed: bool, terminated_at: Option<Timestamp>, as_of: Timestamp) -> IdpStatus {
     if employed && terminated_at.is_none_or(|t| t > as_of) {
@@ -129,8 +137,9 @@ impl CsvRows for Columns {
                 ),
             )
         })?;
-        let terminated_at = termination(cell(self.term)?)
-            .map_err(|why| cx.error(line, format!("Termination Date: {why}")))?;
+        let raw_termination = cell(self.term)?;
+        let terminated_at =
+            termination(raw_termination).map_err(|why| cx.error(line, format!("Termination Date: {why}")))?;
         let status = status(employed, terminated_at, sink.as_of);
         sink.count(status);
         let email = cell(Some(self.email))?;
@@ -140,6 +149,7 @@ impl CsvRows for Columns {
         }
         let mut identity = Identity::new(sink.source, line, email, status, raw_status);
         identity.termination_date = terminated_at;
+        identity.termination_date_only = terminated_at.is_some() && date_only(raw_termination);
         identity.display_name = match cell(self.name)? {
             "" => format!("{} {}", cell(self.first)?, cell(self.last)?)
                 .trim()
@@ -209,6 +219,36 @@ mod tests {
             let err = termination(raw).expect_err("not a date");
             assert!(err.contains("09/30/2026"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_date_without_a_time_is_marked() {
+        let cases = [
+            ("2026-09-30", true),
+            ("09/30/2026", true),
+            (" 9/3/2026 ", true),
+            ("2026-09-30T00:00:00Z", false),
+            ("2026-09-30 17:00:00", false),
+            ("2026-09-30T17:00:00-07:00", false),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(date_only(raw), want, "{raw:?}");
+        }
+        let csv = b"Work Email,Employment Status,Termination Date\n\
+            a@acme.test,Terminated,2026-08-14\nb@acme.test,Terminated,2026-08-14T09:00:00+02:00\nc@acme.test,Active,\n";
+        let ids = read_all(csv, ts("2026-10-01T00:00:00Z")).expect("reads").kept;
+        let marks: Vec<(Option<Timestamp>, bool)> = ids
+            .iter()
+            .map(|i| (i.termination_date, i.termination_date_only))
+            .collect();
+        assert_eq!(
+            marks,
+            [
+                (Some(ts("2026-08-14T00:00:00Z")), true),
+                (Some(ts("2026-08-14T07:00:00Z")), false),
+                (None, false),
+            ]
+        );
     }
 
     #[test]

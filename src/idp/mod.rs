@@ -104,6 +104,12 @@ pub struct Identity {
     pub manager: Option<String>,
     /// HR termination date, where the export has one.
     pub termination_date: Option<Timestamp>,
+    /// The termination date was a date without a time (read as its midnight
+    /// for the status; a leaver's termination time is that day's end, UTC).
+    pub termination_date_only: bool,
+    /// When the IdP last changed the account's status, where the export says
+    /// (Okta API `statusChanged`).
+    pub status_changed: Option<Timestamp>,
 }
 
 impl Identity {
@@ -129,6 +135,8 @@ impl Identity {
             employee_id: None,
             manager: None,
             termination_date: None,
+            termination_date_only: false,
+            status_changed: None,
         };
         identity.push_key(login, KeyKind::Login);
         identity

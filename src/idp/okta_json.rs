@@ -74,6 +74,8 @@ pub(crate) fn read_json(users: &mut JsonUsers, sink: &mut Sink) -> Result<(), Id
         let mut identity = Identity::new(sink.source, index as u64 + 1, login, status, raw_status);
         identity.last_login =
             parse_timestamp(text(&user, "/lastLogin")).map_err(|why| at(format!("lastLogin: {why}")))?;
+        identity.status_changed = parse_timestamp(text(&user, "/statusChanged"))
+            .map_err(|why| at(format!("statusChanged: {why}")))?;
         identity.display_name = match text(&user, "/profile/displayName") {
             "" => format!(
                 "{} {}",
@@ -199,6 +201,11 @@ mod tests {
             Some("2026-09-28T07:41:19Z".parse().expect("valid"))
         );
         assert_eq!(ids[2].last_login, None, "lastLogin null");
+        assert_eq!(
+            ids[1].status_changed,
+            Some("2026-08-15T17:00:03Z".parse().expect("valid")),
+            "statusChanged: when Okta deprovisioned Bo"
+        );
         assert_eq!(ids[2].display_name, "Cyrus Dune", "profile.displayName wins");
         assert_eq!(
             ids[3].keys,

@@ -78,6 +78,9 @@ pub struct Agent {
     pub created_at: Option<Timestamp>,
     pub last_active_at: Option<Timestamp>,
     pub last_login_at: Option<Timestamp>,
+    /// When the object last changed: once deactivated, the deactivation was
+    /// at or before it (any later edit moves it too).
+    pub updated_at: Option<Timestamp>,
     pub status: AgentStatus,
 }
 
@@ -118,6 +121,8 @@ pub(crate) struct Slim<'a> {
     group_ids: Ids<'a>,
     #[serde(default, borrow)]
     contribution_group_ids: Ids<'a>,
+    #[serde(default, borrow)]
+    updated_at: Json<'a>,
 }
 
 impl<'a> Slim<'a> {
@@ -151,6 +156,7 @@ impl<'a> Slim<'a> {
             role_ids: ids("role_ids"),
             group_ids: ids("group_ids"),
             contribution_group_ids: ids("contribution_group_ids"),
+            updated_at: get("updated_at"),
         }
     }
 
@@ -240,6 +246,7 @@ impl<'a> Slim<'a> {
             created_at: time(self.created_at.given(), "created_at")?,
             last_active_at,
             last_login_at,
+            updated_at: time(self.updated_at.given(), "updated_at")?,
             status,
         })
     }
@@ -370,6 +377,7 @@ mod tests {
             Some("2026-03-01T00:00:00Z".parse().expect("ts"))
         );
         assert_eq!(agent.created_at, None);
+        assert_eq!(agent.updated_at, None);
         assert_eq!(
             agent.last_login_at,
             Some("2026-04-10T04:05:20Z".parse().expect("ts"))
@@ -572,5 +580,17 @@ mod tests {
             agent.last_activity(),
             Some("2026-02-28T18:30:00Z".parse().expect("ts"))
         );
+    }
+
+    #[test]
+    fn updated_at_is_read_with_its_offset_and_a_bad_one_is_named() {
+        let agent =
+            Agent::from_json(&json!({"id": 1, "updated_at": "2026-08-15T12:00:00+02:00"})).expect("valid");
+        assert_eq!(
+            agent.updated_at,
+            Some("2026-08-15T10:00:00Z".parse().expect("ts"))
+        );
+        let err = Agent::from_json(&json!({"id": 7, "updated_at": 5})).expect_err("not a string");
+        assert_eq!(err.to_string(), "agent 7: field `updated_at`: not a string");
     }
 }

@@ -52,6 +52,11 @@ pub struct Thresholds {
     pub dormant_days: u32,
     pub occasional_dormant_days: u32,
     pub invite_days: u32,
+    /// How long after a termination access may last (`late-removal`).
+    pub removal_sla_hours: u32,
+    /// The review period without `--previous-run`: leavers terminated this
+    /// many days before as-of, or later.
+    pub review_period_days: u32,
 }
 
 /// A privileged role, named or by id.
@@ -118,6 +123,8 @@ impl Default for Policy {
                 dormant_days: 90,
                 occasional_dormant_days: 180,
                 invite_days: 14,
+                removal_sla_hours: 24,
+                review_period_days: 92,
             },
             privileged_roles: vec![
                 RoleRef::Name("Account Administrator".into()),
@@ -270,6 +277,17 @@ mod tests {
         );
         assert!(!p.is_privileged(1, Some("Supervisor")));
         assert_eq!(p.severity_for("privileged-agent", Severity::Info), Severity::Low);
+    }
+
+    #[test]
+    fn reads_the_leavers_keys() {
+        let p = Policy::parse("p.toml", "removal_sla_hours = 4\nreview_period_days = 30\n").expect("valid");
+        assert_eq!(
+            (p.thresholds.removal_sla_hours, p.thresholds.review_period_days),
+            (4, 30)
+        );
+        let d = Policy::default().thresholds;
+        assert_eq!((d.removal_sla_hours, d.review_period_days), (24, 92));
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub(super) struct RawPolicy {
     pub(super) dormant_days: Option<Spanned<u32>>,
     pub(super) occasional_dormant_days: Option<Spanned<u32>>,
     pub(super) invite_days: Option<Spanned<u32>>,
+    pub(super) removal_sla_hours: Option<Spanned<u32>>,
+    pub(super) review_period_days: Option<Spanned<u32>>,
     pub(super) privileged_roles: Option<Vec<RawRoleRef>>,
     /// Custom roles reviewed and judged not privileged.
     #[serde(default)]

@@ -55,10 +55,20 @@ impl RawPolicy {
                 &mut t.occasional_dormant_days,
             ),
             ("invite_days", self.invite_days, &mut t.invite_days),
+            (
+                "review_period_days",
+                self.review_period_days,
+                &mut t.review_period_days,
+            ),
         ] {
             if let Some(raw) = raw {
                 *days = problems.check(&raw, key, at_least_one_day).unwrap_or(*days);
             }
+        }
+        if let Some(raw) = self.removal_sla_hours {
+            t.removal_sla_hours = problems
+                .check(&raw, "removal_sla_hours", at_least_one_hour)
+                .unwrap_or(t.removal_sla_hours);
         }
         if let Some(roles) = self.privileged_roles {
             // The contract: privileged_roles adds to the two default roles.
@@ -185,6 +195,13 @@ fn at_least_one_day(days: &u32) -> Result<u32, String> {
     match *days {
         0 => Err("must be at least 1 day".to_owned()),
         days => Ok(days),
+    }
+}
+
+fn at_least_one_hour(hours: &u32) -> Result<u32, String> {
+    match *hours {
+        0 => Err("must be at least 1 hour".to_owned()),
+        hours => Ok(hours),
     }
 }
 
@@ -331,6 +348,14 @@ mod tests {
             (
                 "invite_days = 14\ndormant_days = 0\n".to_owned(),
                 "p.toml:2:16: `dormant_days`: must be at least 1 day",
+            ),
+            (
+                "review_period_days = 0\n".to_owned(),
+                "p.toml:1:22: `review_period_days`: must be at least 1 day",
+            ),
+            (
+                "dormant_days = 90\nremoval_sla_hours = 0\n".to_owned(),
+                "p.toml:2:21: `removal_sla_hours`: must be at least 1 hour",
             ),
             (
                 "[idp_csv]\nemail = \"Email\"\nlogin = \"\"\n".to_owned(),

@@ -243,6 +243,7 @@ mod tests {
             ambiguous: Vec::new(),
             agents: Vec::new(),
             diff: None,
+            leavers: None,
         }
     }
 

@@ -5,6 +5,7 @@ mod chunks;
 mod csv;
 mod html;
 mod json;
+mod terminations;
 mod view;
 
 use std::io::Write;
@@ -22,6 +23,7 @@ pub use view::{
 pub use self::csv::{UTF8_BOM, write_findings_csv};
 pub use self::html::write_html;
 pub use self::json::{write_findings_json, write_run_json};
+pub use self::terminations::{TERMINATIONS_CSV, write_terminations_csv};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -40,7 +42,8 @@ pub struct WriteOptions {
     pub csv_bom: bool,
 }
 
-/// Writes findings.csv, findings.json, report.html and run.json into `dir`.
+/// Writes findings.csv, findings.json, report.html, run.json and
+/// terminations.csv into `dir`.
 /// `graph` is the one `data` was built from (the HTML's agent panels read it).
 pub fn write_all(
     dir: &Path,
@@ -53,14 +56,15 @@ pub fn write_all(
         source,
     })?;
     type Writer = fn(&ReportData, &IdentityGraph, &mut dyn Write) -> std::io::Result<()>;
-    let outputs: [(&str, Writer); 4] = [
+    let outputs: [(&str, Writer); 5] = [
         ("findings.csv", |d, _, w| write_findings_csv(d, w)),
         ("findings.json", |d, _, w| write_findings_json(d, w)),
         ("run.json", |d, _, w| write_run_json(d, w)),
         ("report.html", write_html),
+        (TERMINATIONS_CSV, |d, _, w| write_terminations_csv(d, w)),
     ];
     let clock = std::time::Instant::now();
-    // The four files at once: the HTML renders on every core, and the others
+    // The files at once: the HTML renders on every core, and the others
     // fill the gaps its serial parts leave. Reported in the order above.
     let written: Vec<Result<PathBuf, ReportError>> = outputs
         .par_iter()

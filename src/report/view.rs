@@ -129,6 +129,8 @@ pub struct ReportData {
     pub agents: Vec<AgentEntry>,
     /// What changed since the previous review (`audit --previous-run`).
     pub diff: Option<crate::diff::Diff>,
+    /// The review period's leavers (terminations.csv, the Leavers section).
+    pub leavers: Option<crate::leavers::Leavers>,
 }
 
 impl ReportData {
@@ -175,6 +177,7 @@ impl ReportData {
                 .collect(),
             ambiguous: ambiguous(graph),
             diff: None,
+            leavers: None,
             agents,
         }
     }
@@ -339,6 +342,7 @@ mod tests {
             graph: &graph,
             policy: &policy,
             as_of: "2026-01-01T00:00:00Z".parse().expect("ts"),
+            leavers: None,
         });
         let agents = agents(&graph, &set);
         assert_eq!(agents.len(), 2);

@@ -6,6 +6,7 @@ mod catalogue;
 mod evidence;
 mod finding;
 pub mod registry;
+mod removal;
 
 mod admin_count;
 mod broad_ticket_scope;
@@ -15,9 +16,11 @@ mod duplicate_identity;
 mod expired_exception;
 mod external_domain;
 mod idp_not_assigned;
+mod late_removal;
 mod orphaned_agent;
 mod pre_start_access;
 mod privileged_agent;
+mod removal_unproven;
 mod role_drift;
 mod shared_mailbox;
 mod stale_invite;
@@ -38,6 +41,9 @@ pub struct AuditContext<'a> {
     pub graph: &'a IdentityGraph,
     pub policy: &'a Policy,
     pub as_of: Timestamp,
+    /// The review period's leavers, computed before the rules run; `None`
+    /// where nobody computed them (`explain`), and the leaver rules are quiet.
+    pub leavers: Option<&'a crate::leavers::Leavers>,
 }
 
 pub trait Rule: Sync {
@@ -62,6 +68,8 @@ pub static ALL_RULES: &[&dyn Rule] = &[
     &deactivated_privileged::DeactivatedPrivileged,
     &admin_count::AdminCount,
     &expired_exception::ExpiredException,
+    &late_removal::LateRemoval,
+    &removal_unproven::RemovalUnproven,
 ];
 
 pub fn rule_by_id(id: &str) -> Option<&'static dyn Rule> {

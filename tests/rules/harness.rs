@@ -104,10 +104,20 @@ fn outcome(name: &str, rule: &str) -> (Vec<Value>, Vec<Value>) {
         idp.assignments = Some(Assignments::load(&assignments).expect("assignments read"));
     }
     let graph = IdentityGraph::build(directory, idp, &policy.rewrites);
+    // Leavers from the snapshot and the exports alone (no previous run, no watch).
+    let leavers = deskaudit::leavers::compute(&deskaudit::leavers::Inputs {
+        graph: &graph,
+        policy: &policy,
+        as_of,
+        previous: None,
+        watch: None,
+        deleted: &[],
+    });
     let ctx = AuditContext {
         graph: &graph,
         policy: &policy,
         as_of,
+        leavers: Some(&leavers),
     };
     let set = registry::run(&ctx);
     // Paths name exports by file only, so snapshots do not depend on the checkout's location.

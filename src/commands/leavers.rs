@@ -1,0 +1,94 @@
+//! The audit's leavers: the evidence beyond the snapshot (`--previous-run`,
+//! `--watch`) read once, and turned into what `crate::leavers` computes from.
+
+use std::path::Path;
+
+use super::{Failure, context};
+use crate::diff::{Fate, MatchedBy, Population, Side};
+use crate::graph::IdentityGraph;
+use crate::leavers::{self, FormerAgent, Leavers, PreviousRun, WatchLog};
+use crate::policy::Policy;
+
+/// What the audit reads before its snapshot: the previous run and the watch
+/// events, whose agents' keys must be kept when the exports are read (an
+/// agent deleted since is in neither the snapshot nor its keys).
+pub struct Evidence {
+    pub previous: Option<Side>,
+    pub watch: Option<WatchLog>,
+}
+
+impl Evidence {
+    pub fn read(previous: Option<&Path>, watch: Option<&Path>) -> Result<Evidence, Failure> {
+        let previous = previous
+            .map(|dir| Side::from_run_dir(dir).map_err(|e| Failure::input(context("--previous-run", e))))
+            .transpose()?;
+        let watch = watch
+            .map(|dir| leavers::watch::read(dir).map_err(|e| Failure::input(context("--watch", e))))
+            .transpose()?;
+        Ok(Evidence { previous, watch })
+    }
+
+    /// Emails of agents the evidence knows that this snapshot may not.
+    pub fn emails(&self) -> Vec<String> {
+        let previous = self.previous.iter().flat_map(|p| p.population.agents.values());
+        let watched = self.watch.iter().flat_map(|w| &w.events);
+        previous
+            .map(|a| a.email.clone())
+            .chain(watched.filter_map(|e| e.email.clone()))
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
+
+    /// The leavers of this audit; `now` is this snapshot's population.
+    pub fn leavers(
+        &self,
+        graph: &IdentityGraph,
+        policy: &Policy,
+        as_of: jiff::Timestamp,
+        now: Option<&Population>,
+    ) -> Leavers {
+        let previous = self.previous.as_ref().map(|side| PreviousRun {
+            label: side.dir.clone(),
+            as_of: side.as_of,
+            collected_at: side.collected_at,
+            agents: side
+                .population
+                .agents
+                .iter()
+                .map(|(&id, a)| (id, (a.email.clone(), a.status)))
+                .collect(),
+            remediation: side.remediation.clone(),
+        });
+        let deleted: Vec<FormerAgent> = match (&self.previous, now) {
+            (Some(side), Some(now)) => side
+                .population
+                .agents
+                .values()
+                .filter_map(|before| match now.fate(before.id, Some(before)) {
+                    Fate::Deleted(contact, how) => Some(FormerAgent {
+                        id: before.id,
+                        email: before.email.clone(),
+                        found: format!(
+                            "contact {} (same {})",
+                            contact.id,
+                            match how {
+                                MatchedBy::Id => "id",
+                                MatchedBy::Email => "email",
+                            }
+                        ),
+                    }),
+                    Fate::Present(_) | Fate::Missing => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        leavers::compute(&leavers::Inputs {
+            graph,
+            policy,
+            as_of,
+            previous: previous.as_ref(),
+            watch: self.watch.as_ref(),
+            deleted: &deleted,
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! Every observation of one agent's access, from each evidence source, in
+//! the contract's order: verified remediation, watch events, the previous
+//! run's snapshot, then the agent's own record (sign-ins, `updated_at`) and
+//! this snapshot.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use super::evidence::{Observation, Seen, Source};
+use super::watch::{AgentEvent, EventKind};
+use super::{FormerAgent, Inputs};
+use crate::model::Agent;
+use crate::remediate::{ActionKind, ActionOutcome, Outcome};
+
+/// The evidence inputs, indexed by agent id.
+pub(super) struct Sources<'a> {
+    inputs: &'a Inputs<'a>,
+    remediation: HashMap<u64, Vec<&'a ActionOutcome>>,
+    watch: HashMap<u64, Vec<&'a AgentEvent>>,
+    current: BTreeSet<u64>,
+}
+
+impl<'a> Sources<'a> {
+    pub(super) fn new(inputs: &'a Inputs<'a>) -> Sources<'a> {
+        let mut remediation: HashMap<u64, Vec<&ActionOutcome>> = HashMap::new();
+        let outcome = inputs.previous.and_then(|p| p.remediation.as_ref());
+        for action in outcome.iter().flat_map(|r| &r.actions) {
+            if action.action == ActionKind::Deactivate {
+                remediation.entry(action.agent_id).or_default().push(action);
+            }
+        }
+        let mut watch: HashMap<u64, Vec<&AgentEvent>> = HashMap::new();
+        for event in inputs.watch.iter().flat_map(|w| &w.events) {
+            watch.entry(event.agent_id).or_default().push(event);
+        }
+        Sources {
+            inputs,
+            remediation,
+            watch,
+            current: inputs.graph.agents().map(|(_, a)| a.id).collect(),
+        }
+    }
+
+    /// What the report lists as read besides the snapshot and the exports.
+    pub(super) fn described(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(p) = self.inputs.previous {
+            lines.push(format!(
+                "--previous-run {}: as of {}, its snapshot collected {}",
+                p.label, p.as_of, p.collected_at
+            ));
+            if let Some(r) = &p.remediation {
+                lines.push(format!(
+                    "remediation.json of {}: plan {}, approved by {}, finished {}",
+                    p.label,
+                    short(&r.plan_id),
+                    r.approver,
+                    r.finished_at
+                ));
+            }
+        }
+        if let Some(w) = self.inputs.watch {
+            let mut line = format!(
+                "--watch {} (SHA-256 {}): {} lines, {} agent events that bear on access",
+                w.path,
+                w.sha256,
+                w.lines,
+                w.events.len()
+            );
+            if w.torn_tail {
+                line.push_str("; its last line was cut short and is not read");
+            }
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Agents deleted since the previous run (found as contacts), and those
+    /// the watch saw deleted, that are no agent now.
+    pub(super) fn deleted(&self) -> Vec<FormerAgent> {
+        let mut former: Vec<FormerAgent> = self.inputs.deleted.to_vec();
+        let mut known: BTreeSet<u64> = former.iter().map(|f| f.id).collect();
+        known.extend(&self.current);
+        for events in self.watch.values() {
+            for e in events {
+                if e.kind == EventKind::Deleted
+                    && let Some(email) = &e.email
+                    && known.insert(e.agent_id)
+                {
+                    former.push(FormerAgent {
+                        id: e.agent_id,
+                        email: email.clone(),
+                        found: format!("{} line {}: {}", self.watch_file(), e.line, e.kind_name),
+                    });
+                }
+            }
+        }
+        former.sort_by_key(|f| f.id);
+        former
+    }
+
+    /// Every observation of an agent in this snapshot.
+    pub(super) fn of_agent(&self, agent: &Agent) -> Vec<Observation> {
+        let mut seen = self.shared(agent.id);
+        if let Some(at) = agent.last_activity() {
+            let note = format!("last signed in or active {at}");
+            seen.push(Observation::new(Source::SignIn, at, Seen::WithAccess, note));
+        }
+        let as_of = self.inputs.as_of;
+        if agent.status.holds_access() {
+            let note = format!("{} as of {as_of}", agent.status.as_str());
+            seen.push(Observation::new(
+                Source::ThisSnapshot,
+                as_of,
+                Seen::WithAccess,
+                note,
+            ));
+        } else {
+            if let Some(at) = agent.updated_at {
+                let note = format!("deactivated agent last updated {at}");
+                seen.push(Observation::new(Source::UpdatedAt, at, Seen::WithoutAccess, note));
+            }
+            let note = format!("deactivated as of {as_of}");
+            seen.push(Observation::new(
+                Source::ThisSnapshot,
+                as_of,
+                Seen::WithoutAccess,
+                note,
+            ));
+        }
+        sorted(seen)
+    }
+
+    /// Every observation of an agent deleted since the previous run.
+    pub(super) fn of_former(&self, former: &FormerAgent) -> Vec<Observation> {
+        let mut seen = self.shared(former.id);
+        let as_of = self.inputs.as_of;
+        let note = format!("deleted, {} as of {as_of}", former.found);
+        seen.push(Observation::new(
+            Source::ThisSnapshot,
+            as_of,
+            Seen::WithoutAccess,
+            note,
+        ));
+        sorted(seen)
+    }
+
+    /// Remediation, watch and previous-snapshot observations of an agent id.
+    fn shared(&self, id: u64) -> Vec<Observation> {
+        let mut seen = Vec::new();
+        let label = self.inputs.previous.map(|p| p.label.as_str()).unwrap_or_default();
+        for action in self.remediation.get(&id).into_iter().flatten() {
+            seen.extend(remediation(action, label));
+        }
+        for event in self.watch.get(&id).into_iter().flatten() {
+            seen.extend(watched(event, &self.watch_file()));
+        }
+        if let Some(p) = self.inputs.previous
+            && let Some((_, status)) = p.agents.get(&id)
+        {
+            let holds = status.holds_access();
+            let note = format!(
+                "{} at its collection {} (--previous-run {})",
+                status.as_str(),
+                p.collected_at,
+                p.label
+            );
+            let what = if holds {
+                Seen::WithAccess
+            } else {
+                Seen::WithoutAccess
+            };
+            seen.push(Observation::new(
+                Source::PreviousSnapshot,
+                p.collected_at,
+                what,
+                note,
+            ));
+        }
+        seen
+    }
+
+    fn watch_file(&self) -> String {
+        self.inputs.watch.map_or_else(String::new, |w| {
+            Path::new(&w.path)
+                .file_name()
+                .map_or_else(|| w.path.clone(), |f| f.to_string_lossy().into_owned())
+        })
+    }
+}
+
+/// A deactivation deskaudit carried out: exact when read back, an upper
+/// bound when only answered or found done already. Other outcomes wrote nothing.
+fn remediation(action: &ActionOutcome, label: &str) -> Option<Observation> {
+    let at = action.at?;
+    let of = format!("remediation.json of {label}, action {}", action.seq);
+    let (seen, note) = match action.outcome {
+        Outcome::Done if action.verified => (Seen::Removed, format!("deactivation verified {at} ({of})")),
+        Outcome::Done => (
+            Seen::WithoutAccess,
+            format!("deactivation answered {at}, not verified by a read ({of})"),
+        ),
+        Outcome::AlreadyDone => (Seen::WithoutAccess, format!("found deactivated {at} ({of})")),
+        _ => return None,
+    };
+    Some(Observation::new(Source::Remediation, at, seen, note))
+}
+
+/// A watch event: the polls either side of a removal, or access seen again.
+fn watched(event: &AgentEvent, file: &str) -> Vec<Observation> {
+    let of = format!("{file} line {}, {}", event.line, event.kind_name);
+    match event.kind {
+        EventKind::Granted => vec![Observation::new(
+            Source::Watch,
+            event.observed_at,
+            Seen::WithAccess,
+            format!("seen with access {} ({of})", event.observed_at),
+        )],
+        EventKind::Deactivated | EventKind::Deleted => {
+            let mut seen: Vec<Observation> = event
+                .previous_at
+                .map(|at| {
+                    let note = format!("last seen with access {at} ({of})");
+                    Observation::new(Source::Watch, at, Seen::WithAccess, note)
+                })
+                .into_iter()
+                .collect();
+            let at = event.observed_at;
+            let note = format!("first seen without access {at} ({of})");
+            seen.push(Observation::new(Source::Watch, at, Seen::WithoutAccess, note));
+            seen
+        }
+    }
+}
+
+fn sorted(mut seen: Vec<Observation>) -> Vec<Observation> {
+    seen.sort_by_key(|o| (o.source, o.at));
+    seen
+}
+
+/// The first 12 hex digits of an id, as the CLI shows plan ids.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
