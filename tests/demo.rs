@@ -86,12 +86,12 @@ fn demo_regenerates_the_committed_reports() {
     // and the next day's audit finds each one carried out.
     assert!(
         stdout.contains(
-            "Review: 40 decisions imported from inputs/review-workbook.csv (keep 29, revoke 6, modify 5)"
+            "Review: 42 decisions imported from inputs/review-workbook.csv (keep 31, revoke 6, modify 5)"
         ),
         "{stdout}"
     );
     assert!(
-        stdout.contains("approved by ciso@acme.test, applied: 10 done, 1 manual, 29 nothing-to-do"),
+        stdout.contains("approved by ciso@acme.test, applied: 10 done, 1 manual, 31 nothing-to-do"),
         "{stdout}"
     );
     assert!(
@@ -124,7 +124,57 @@ fn demo_regenerates_the_committed_reports() {
             "{name} names no directory of this machine"
         );
     }
+    // The leavers of the period, one of every verdict, each from its evidence.
+    let verdicts: Vec<(String, String)> = read(&out, "terminations.csv")
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (
+                cells[0].to_owned(),
+                cells.last().copied().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("walter.price@acme.test", "late"),
+        ("greg.holloway@acme.test", "unproven"),
+        ("robert.fenn@acme.test", "in-time"),
+        ("sofia.marquez@acme.test", "still-active"),
+        ("kevin.brandt@acme.test", "still-active"),
+        ("liam.oconnor@acme.test", "still-active"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(p, v)| ((*p).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(verdicts, want, "terminations.csv");
+    insta::assert_snapshot!("demo_terminations_csv", read(&out, "terminations.csv"));
+    // The recheck, a day later: the leavers still active at the review were
+    // removed by the approved remediation, after their SLA.
+    let recheck_rows = read(&out.join("recheck"), "terminations.csv");
+    let late: Vec<&str> = recheck_rows
+        .lines()
+        .skip(1)
+        .filter(|l| l.ends_with(",late"))
+        .collect();
+    assert_eq!(late.len(), 3, "{recheck_rows}");
+    assert!(
+        late.iter()
+            .all(|l| l.contains("remediation: deactivation verified")),
+        "{recheck_rows}"
+    );
     let html = read(&out, "report.html");
+    for section in [
+        "id=\"leavers\"",
+        "class=\"sla\"",
+        "lv-in-time",
+        "lv-late",
+        "lv-unproven",
+        "lv-still-active",
+    ] {
+        assert!(html.contains(section), "report.html has no {section}");
+    }
     for fetch in ["http://", "https://", "<script src", "<link"] {
         assert!(
             !html.contains(fetch),

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Agents that are active or pending (34 + 5), plus the deactivated
 /// administrator with a `deactivated-privileged` finding.
-const IN_SCOPE: usize = 40;
+const IN_SCOPE: usize = 42;
 
 /// A temporary review period: the demo's snapshot audited with the demo's inputs into `run/`.
 struct Period {
@@ -239,7 +239,7 @@ fn export_has_one_row_per_agent_in_scope() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.contains(&format!(
-            "{IN_SCOPE} agents in scope, 28 with findings, 7 suggested for revoke"
+            "{IN_SCOPE} agents in scope, 30 with findings, 8 suggested for revoke"
         )),
         "{stdout}"
     );
@@ -794,7 +794,7 @@ fn the_acme_fixture_workbook_imports_cleanly() {
 
     let recorded = period.accepted_file(
         &fixture,
-        "recorded 40 decisions (keep 29, revoke 6, modify 5), undecided 0 in",
+        "recorded 42 decisions (keep 31, revoke 6, modify 5), undecided 0 in",
     );
     let targets: Vec<(u64, serde_json::Value)> = recorded["decisions"]
         .as_array()

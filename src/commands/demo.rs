@@ -45,6 +45,12 @@ const IDP_EXPORTS: &[(&str, &str)] = &[
     ),
     ("policy.toml", include_str!("../../fixtures/acme/policy.toml")),
 ];
+/// What `deskaudit watch` recorded between the previous review and this one
+/// (hand-written in its format): times the removal of one leaver's agent.
+const WATCH_EVENTS: (&str, &str) = (
+    "events.jsonl",
+    include_str!("../../fixtures/acme/watch/events.jsonl"),
+);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +59,8 @@ struct DemoSpec {
     idp: Vec<String>,
     policy: String,
     assignments: String,
+    /// The watch state directory (`audit --watch`), under the inputs.
+    watch: Option<String>,
 }
 
 /// The filled-in workbook the demo's reviewer hands back.
@@ -105,6 +113,9 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let staging = Staging::begin(&out, Existing::Replace)?;
     write_files(&staging.path().join("inputs"), IDP_EXPORTS)?;
     write_files(&staging.path().join("inputs"), &[WORKBOOK])?;
+    if let Some(watch) = &spec.watch {
+        write_files(&staging.path().join("inputs").join(watch), &[WATCH_EVENTS])?;
+    }
     let snapshot = staging.path().join("snapshot.json");
     let reviewed = collect_into(&snapshot, &staging.final_path(&snapshot), Vec::new())?;
     let review = audit(&snapshot, &spec.inputs(&staging.path().join("inputs"))?, &staging)?;
@@ -261,7 +272,7 @@ impl DemoSpec {
             lenient: false,
             csv_bom: false,
             previous_run: None,
-            watch: None,
+            watch: self.watch.as_ref().map(|w| dir.join(w)),
             accept_edited_snapshot: false,
         })
     }

@@ -162,9 +162,29 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         thresholds.review_period_days,
     );
     let seen = observe::Sources::new(inputs);
+    let index = IdentityIndex::new(&g.idp);
+    // The identities an email resolves to, as an agent's key would.
+    let resolve = |email: &str| -> Vec<usize> {
+        let key = email.trim().to_lowercase();
+        let (key, rewrite) = inputs.policy.rewrites.agent_key(&key);
+        index
+            .resolve_via(&key, rewrite)
+            .iter()
+            .map(|r| r.identity)
+            .collect()
+    };
     let mut candidates = Vec::new();
     for (i, agent) in g.agents() {
-        let identities: Vec<usize> = g.identities_of(i).iter().map(|l| l.index).collect();
+        let mut identities: Vec<usize> = g.identities_of(i).iter().map(|l| l.index).collect();
+        let mut email = agent.email.as_deref().unwrap_or_default().trim().to_owned();
+        // The documented API lists a deactivated agent without its contact,
+        // so without its email: the previous run or the watch knew it.
+        if agent.key().is_none()
+            && let Some(known) = seen.known_email(agent.id)
+        {
+            identities = resolve(&known);
+            email = known;
+        }
         let Some(terminated) = termination::of(g, &identities) else {
             continue;
         };
@@ -174,22 +194,15 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         candidates.push(Candidate {
             agent: Some(i),
             id: agent.id,
-            email: agent.email.as_deref().unwrap_or_default().trim().to_owned(),
+            email,
             state: AgentState::Current(agent.status),
             identities,
             terminated,
             evidence: seen.of_agent(agent),
         });
     }
-    let index = IdentityIndex::new(&g.idp);
     for former in seen.deleted() {
-        let key = former.email.to_lowercase();
-        let (key, rewrite) = inputs.policy.rewrites.agent_key(&key);
-        let identities: Vec<usize> = index
-            .resolve_via(&key, rewrite)
-            .iter()
-            .map(|r| r.identity)
-            .collect();
+        let identities = resolve(&former.email);
         let Some(terminated) = termination::of(g, &identities) else {
             continue;
         };

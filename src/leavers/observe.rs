@@ -6,8 +6,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use jiff::Timestamp;
+
 use super::evidence::{Observation, Seen, Source};
-use super::watch::{AgentEvent, EventKind};
+use super::watch::AgentEvent;
 use super::{FormerAgent, Inputs};
 use crate::model::Agent;
 use crate::remediate::{ActionKind, ActionOutcome, Outcome};
@@ -83,20 +85,36 @@ impl<'a> Sources<'a> {
         known.extend(&self.current);
         for events in self.watch.values() {
             for e in events {
-                if e.kind == EventKind::Deleted
+                if e.is_deletion()
                     && let Some(email) = &e.email
                     && known.insert(e.agent_id)
                 {
                     former.push(FormerAgent {
                         id: e.agent_id,
                         email: email.clone(),
-                        found: format!("{} line {}: {}", self.watch_file(), e.line, e.kind_name),
+                        found: format!("{} line {}: {}", self.watch_file(), e.line, e.kind),
                     });
                 }
             }
         }
         former.sort_by_key(|f| f.id);
         former
+    }
+
+    /// The email the previous run or a watch event gives agent `id` (the
+    /// previous run's first: it saw the agent whole).
+    pub(super) fn known_email(&self, id: u64) -> Option<String> {
+        let previous = self
+            .inputs
+            .previous
+            .and_then(|p| p.agents.get(&id))
+            .map(|(email, _)| email.clone());
+        let watched = || {
+            self.watch
+                .get(&id)
+                .and_then(|events| events.iter().rev().find_map(|e| e.email.clone()))
+        };
+        previous.filter(|e| !e.is_empty()).or_else(watched)
     }
 
     /// Every observation of an agent in this snapshot.
@@ -206,31 +224,26 @@ fn remediation(action: &ActionOutcome, label: &str) -> Option<Observation> {
     Some(Observation::new(Source::Remediation, at, seen, note))
 }
 
-/// A watch event: the polls either side of a removal, or access seen again.
+/// A watch event: the agent as the previous poll saw it (at `previous_at`)
+/// and as this poll saw it (at `observed_at`).
 fn watched(event: &AgentEvent, file: &str) -> Vec<Observation> {
-    let of = format!("{file} line {}, {}", event.line, event.kind_name);
-    match event.kind {
-        EventKind::Granted => vec![Observation::new(
-            Source::Watch,
-            event.observed_at,
-            Seen::WithAccess,
-            format!("seen with access {} ({of})", event.observed_at),
-        )],
-        EventKind::Deactivated | EventKind::Deleted => {
-            let mut seen: Vec<Observation> = event
-                .previous_at
-                .map(|at| {
-                    let note = format!("last seen with access {at} ({of})");
-                    Observation::new(Source::Watch, at, Seen::WithAccess, note)
-                })
-                .into_iter()
-                .collect();
-            let at = event.observed_at;
-            let note = format!("first seen without access {at} ({of})");
-            seen.push(Observation::new(Source::Watch, at, Seen::WithoutAccess, note));
-            seen
-        }
-    }
+    let of = format!("{file} line {}, {}", event.line, event.kind);
+    let side = |at: Timestamp, access: bool, poll: &str| {
+        let (seen, what) = if access {
+            (Seen::WithAccess, "with access")
+        } else {
+            (Seen::WithoutAccess, "without access")
+        };
+        Observation::new(Source::Watch, at, seen, format!("{poll} {what} {at} ({of})"))
+    };
+    let before = event
+        .previous_at
+        .zip(event.access_before)
+        .map(|(at, access)| side(at, access, "previous poll"));
+    let after = event
+        .access_after
+        .map(|access| side(event.observed_at, access, "seen"));
+    before.into_iter().chain(after).collect()
 }
 
 fn sorted(mut seen: Vec<Observation>) -> Vec<Observation> {

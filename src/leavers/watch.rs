@@ -1,14 +1,16 @@
 //! `audit --watch DIR`: the events `deskaudit watch` appends to
-//! `DIR/events.jsonl`, read for one question only: when each agent was last
-//! seen with access and first seen without. One small file, so the reader
-//! follows the watch's format while it settles.
+//! `DIR/events.jsonl`, read for one question only: when each agent was seen
+//! with access and when without. One small reader, so it follows the watch's
+//! format (docs/watch.md) without sharing its types.
 //!
 //! One JSON object a line: `schema_version` 1, `type`, `observed_at` (this
-//! poll's complete collection: first seen without access, for a
-//! deactivation or deletion), `previous_at` (the previous complete poll:
-//! last seen with access), `agent_id`, `email`, `before`, `after`. Unknown
-//! fields and unknown types are ignored; `baseline` and `poll.failed` are
-//! never evidence.
+//! poll's finish: the agent was as `after` says by then), `previous_at` (the
+//! previous complete poll's start: the agent was as `before` says then),
+//! `agent` (`{"id", "email"}`), `before` and `after` (the agent as each poll
+//! saw it, with its `status`: `active`, `pending`, `deactivated` or
+//! `deleted`; `null` where there was no agent). Every `agent.*` event says
+//! what it can from these; unknown fields and other types (`baseline`,
+//! `poll.failed`, `role.*`, `group.*`, `finding.*`) are never evidence.
 
 use std::path::Path;
 
@@ -38,40 +40,31 @@ pub enum WatchError {
     },
 }
 
-/// What one agent event says about access.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    /// `agent.created`, `agent.verified`, `agent.reactivated`: access at `observed_at`.
-    Granted,
-    /// `agent.deactivated`: access at `previous_at`, none at `observed_at`.
-    Deactivated,
-    /// `agent.deleted`: as a deactivation; the agent is a contact since.
-    Deleted,
-}
-
-impl EventKind {
-    fn of(kind: &str) -> Option<EventKind> {
-        match kind {
-            "agent.created" | "agent.verified" | "agent.reactivated" => Some(EventKind::Granted),
-            "agent.deactivated" => Some(EventKind::Deactivated),
-            "agent.deleted" => Some(EventKind::Deleted),
-            _ => None,
-        }
-    }
-}
-
-/// One agent event that bears on access, with where it stands in the file.
+/// One `agent.*` event, with where it stands in the file and what it says
+/// about access on either side of the change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentEvent {
     /// 1-based line of `events.jsonl`.
     pub line: usize,
-    /// The event's `type` as written.
-    pub kind_name: String,
-    pub kind: EventKind,
+    /// The event's `type` as written (`agent.deactivated`).
+    pub kind: String,
     pub agent_id: u64,
     pub email: Option<String>,
     pub observed_at: Timestamp,
     pub previous_at: Option<Timestamp>,
+    /// Whether `before` held access (active or pending); `None` where the
+    /// event has no `before` agent or it gives no status.
+    pub access_before: Option<bool>,
+    /// The same for `after`; `Some(false)` where there is no agent after
+    /// (a deletion).
+    pub access_after: Option<bool>,
+}
+
+impl AgentEvent {
+    /// The agent left the account between the two polls (a contact remains).
+    pub fn is_deletion(&self) -> bool {
+        self.kind == "agent.deleted"
+    }
 }
 
 /// The events of one watch directory that bear on access.
@@ -93,8 +86,9 @@ struct RawEvent {
     kind: Option<String>,
     observed_at: Option<String>,
     previous_at: Option<String>,
-    agent_id: Option<Value>,
-    email: Option<String>,
+    agent: Option<Value>,
+    before: Option<Value>,
+    after: Option<Value>,
 }
 
 /// Reads `dir/events.jsonl`.
@@ -146,7 +140,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<WatchLog, WatchError> {
     Ok(log)
 }
 
-/// The event if it bears on an agent's access; `None` for every other type.
+/// The event if it is about an agent's state (`agent.*`); `None` for every other type.
 fn agent_event(raw: RawEvent, line: usize) -> Result<Option<AgentEvent>, String> {
     match raw.schema_version.as_ref().and_then(Value::as_u64) {
         Some(SCHEMA_VERSION) => {}
@@ -158,18 +152,18 @@ fn agent_event(raw: RawEvent, line: usize) -> Result<Option<AgentEvent>, String>
         None => return Err("no schema_version (1)".to_owned()),
     }
     let name = raw.kind.ok_or("no `type`")?;
-    let Some(kind) = EventKind::of(&name) else {
+    if !name.starts_with("agent.") {
         return Ok(None);
-    };
-    let agent_id = raw
-        .agent_id
-        .as_ref()
+    }
+    let agent = raw.agent.unwrap_or(Value::Null);
+    let agent_id = agent
+        .get("id")
         .and_then(|v| match v {
             Value::Number(n) => n.as_u64(),
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         })
-        .ok_or_else(|| format!("{name}: no agent_id"))?;
+        .ok_or_else(|| format!("{name}: no agent.id"))?;
     let time = |field: &str, value: Option<&str>| -> Result<Option<Timestamp>, String> {
         value
             .map_or(Ok(None), parse_timestamp)
@@ -177,15 +171,39 @@ fn agent_event(raw: RawEvent, line: usize) -> Result<Option<AgentEvent>, String>
     };
     let observed_at =
         time("observed_at", raw.observed_at.as_deref())?.ok_or_else(|| format!("{name}: no observed_at"))?;
+    let access_before = access(raw.before.as_ref(), &name, "before")?;
+    let access_after = match raw.after.as_ref() {
+        None | Some(Value::Null) => Some(false),
+        after => access(after, &name, "after")?,
+    };
     Ok(Some(AgentEvent {
         line,
-        kind,
         agent_id,
-        email: raw.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()),
+        email: agent
+            .get("email")
+            .and_then(Value::as_str)
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty()),
         observed_at,
         previous_at: time("previous_at", raw.previous_at.as_deref())?,
-        kind_name: name,
+        access_before: access_before.filter(|_| raw.previous_at.is_some()),
+        access_after,
+        kind: name,
     }))
+}
+
+/// Whether an event's `before` or `after` agent held access, by its `status`.
+fn access(side: Option<&Value>, name: &str, field: &str) -> Result<Option<bool>, String> {
+    let Some(status) = side.and_then(|v| v.get("status")) else {
+        return Ok(None);
+    };
+    match status.as_str() {
+        Some("active" | "pending") => Ok(Some(true)),
+        Some("deactivated" | "deleted") => Ok(Some(false)),
+        _ => Err(format!(
+            "{name}: {field}.status {status}: expected active, pending, deactivated or deleted"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -197,45 +215,71 @@ mod tests {
     }
 
     #[test]
-    fn keeps_agent_access_events_and_ignores_the_rest() {
+    fn keeps_agent_events_with_access_either_side_and_ignores_the_rest() {
         let text = concat!(
-            r#"{"schema_version": 1, "type": "baseline", "observed_at": "2026-08-01T00:00:00Z"}"#,
+            r#"{"schema_version": 1, "seq": 1, "type": "baseline", "observed_at": "2026-08-01T00:00:00Z", "previous_at": null, "before": null, "after": {"agents": {"active": 3}}}"#,
             "\n\n",
-            r#"{"schema_version": 1, "type": "poll.failed", "observed_at": "2026-08-01T00:15:00Z", "agent_id": 7}"#,
+            r#"{"schema_version": 1, "type": "poll.failed", "observed_at": "2026-08-01T00:15:00Z", "previous_at": null, "before": null, "after": null, "error": "boom"}"#,
             "\n",
-            r#"{"schema_version": 1, "type": "agent.deactivated", "observed_at": "2026-08-02T10:15:00+02:00", "previous_at": "2026-08-02T08:00:00", "agent_id": 7, "email": " a@x.test ", "before": {"status": "active"}, "future": 1}"#,
+            r#"{"schema_version": 1, "type": "agent.deactivated", "observed_at": "2026-08-02T10:15:00+02:00", "previous_at": "2026-08-02T08:00:00", "agent": {"id": 7, "email": " a@x.test "}, "before": {"id": 7, "status": "active"}, "after": {"id": 7, "status": "deactivated"}, "future": 1}"#,
             "\n",
-            r#"{"schema_version": 1, "type": "agent.roles_changed", "observed_at": "2026-08-03T00:00:00Z", "agent_id": 8}"#,
+            r#"{"schema_version": 1, "type": "finding.opened", "observed_at": "2026-08-03T00:00:00Z", "previous_at": "2026-08-02T08:15:00Z", "agent": {"id": 8, "email": null}, "finding": {"finding_id": "DA-1"}, "before": null, "after": {}}"#,
             "\n",
-            r#"{"schema_version": 1, "type": "agent.teleported", "observed_at": "2026-08-03T00:00:00Z", "agent_id": 8}"#,
+            r#"{"schema_version": 1, "type": "agent.roles_changed", "observed_at": "2026-08-03T00:00:00Z", "previous_at": "2026-08-02T23:45:00Z", "agent": {"id": 8, "email": null}, "before": {"status": "pending"}, "after": {"status": "pending"}}"#,
             "\n",
-            r#"{"schema_version": 1, "type": "agent.reactivated", "observed_at": "2026-08-04T00:00:00Z", "agent_id": "7"}"#,
+            r#"{"schema_version": 1, "type": "agent.deleted", "observed_at": "2026-08-04T00:00:00Z", "previous_at": "2026-08-03T23:45:00Z", "agent": {"id": "7", "email": "a@x.test"}, "before": {"status": "deactivated"}, "after": null}"#,
+            "\n",
+            r#"{"schema_version": 1, "type": "agent.created", "observed_at": "2026-08-05T00:00:00Z", "previous_at": "2026-08-04T23:45:00Z", "agent": {"id": 9, "email": "c@x.test"}, "before": null, "after": {"status": "pending"}}"#,
             "\n",
         );
         let log = parse("events.jsonl", text.as_bytes()).expect("reads");
-        assert_eq!(log.lines, 7);
+        assert_eq!(log.lines, 8);
         assert!(!log.torn_tail);
-        assert_eq!(log.events.len(), 2);
-        let first = &log.events[0];
+        type Row<'a> = (usize, &'a str, u64, Option<&'a str>, Option<bool>, Option<bool>);
+        let got: Vec<Row> = log
+            .events
+            .iter()
+            .map(|e| {
+                let email = e.email.as_deref();
+                (
+                    e.line,
+                    e.kind.as_str(),
+                    e.agent_id,
+                    email,
+                    e.access_before,
+                    e.access_after,
+                )
+            })
+            .collect();
         assert_eq!(
-            (first.line, first.kind, first.agent_id, first.email.as_deref()),
-            (4, EventKind::Deactivated, 7, Some("a@x.test"))
+            got,
+            [
+                (
+                    4,
+                    "agent.deactivated",
+                    7,
+                    Some("a@x.test"),
+                    Some(true),
+                    Some(false)
+                ),
+                (6, "agent.roles_changed", 8, None, Some(true), Some(true)),
+                (7, "agent.deleted", 7, Some("a@x.test"), Some(false), Some(false)),
+                (8, "agent.created", 9, Some("c@x.test"), None, Some(true)),
+            ]
         );
+        let first = &log.events[0];
         assert_eq!(first.observed_at, ts("2026-08-02T08:15:00Z"), "offset applied");
         assert_eq!(
             first.previous_at,
             Some(ts("2026-08-02T08:00:00Z")),
             "no offset: UTC"
         );
-        assert_eq!(
-            (log.events[1].kind, log.events[1].agent_id),
-            (EventKind::Granted, 7)
-        );
+        assert!(log.events[2].is_deletion() && !first.is_deletion());
     }
 
     #[test]
     fn a_torn_last_line_is_skipped_but_a_torn_middle_line_is_an_error() {
-        let good = r#"{"schema_version": 1, "type": "agent.deleted", "observed_at": "2026-08-02T00:00:00Z", "agent_id": 9}"#;
+        let good = r#"{"schema_version": 1, "type": "agent.deleted", "observed_at": "2026-08-02T00:00:00Z", "agent": {"id": 9}, "before": {"status": "active"}, "after": null}"#;
         let torn = format!("{good}\n{{\"schema_version\": 1, \"type\": \"agent.dea");
         let log = parse("e.jsonl", torn.as_bytes()).expect("reads");
         assert!(log.torn_tail);
@@ -258,15 +302,19 @@ mod tests {
             (r#"{"schema_version": 1}"#, "e.jsonl:1: no `type`"),
             (
                 r#"{"schema_version": 1, "type": "agent.deleted", "observed_at": "2026-08-02T00:00:00Z"}"#,
-                "e.jsonl:1: agent.deleted: no agent_id",
+                "e.jsonl:1: agent.deleted: no agent.id",
             ),
             (
-                r#"{"schema_version": 1, "type": "agent.deleted", "agent_id": 1}"#,
+                r#"{"schema_version": 1, "type": "agent.deleted", "agent": {"id": 1}}"#,
                 "e.jsonl:1: agent.deleted: no observed_at",
             ),
             (
-                r#"{"schema_version": 1, "type": "agent.deleted", "agent_id": 1, "observed_at": "soon"}"#,
+                r#"{"schema_version": 1, "type": "agent.deleted", "agent": {"id": 1}, "observed_at": "soon"}"#,
                 "e.jsonl:1: agent.deleted: observed_at: `soon` is not a date-time",
+            ),
+            (
+                r#"{"schema_version": 1, "type": "agent.deactivated", "agent": {"id": 1}, "observed_at": "2026-08-02T00:00:00Z", "after": {"status": "gone"}}"#,
+                "e.jsonl:1: agent.deactivated: after.status \"gone\": expected active, pending, deactivated or deleted",
             ),
         ];
         for (line, want) in cases {

@@ -8,8 +8,8 @@ use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
 
 pub const ADMIN_KEY: &str = "test-admin-key-4f9c";
 
-/// The demo's audit inputs: the acme exports, assignments, policy and as-of.
-pub const ACME_INPUTS: [&str; 12] = [
+/// The demo's audit inputs: the acme exports, assignments, policy, as-of and watch events.
+pub const ACME_INPUTS: [&str; 14] = [
     "--idp",
     "okta:fixtures/acme/idp/okta-password-health.csv",
     "--idp",
@@ -22,6 +22,8 @@ pub const ACME_INPUTS: [&str; 12] = [
     "fixtures/acme/policy.toml",
     "--as-of",
     "2026-10-01T00:00:00Z",
+    "--watch",
+    "fixtures/acme/watch",
 ];
 
 /// A hand-built snapshot document as the collector would have written it:

@@ -8,6 +8,7 @@
 //! and written in order. The page is never held in memory, and the findings
 //! are never copied into a template value tree.
 
+mod leavers;
 mod markup;
 mod page;
 mod rows;
@@ -25,8 +26,9 @@ use markup::Html;
 use page::{Page, live_count};
 
 /// Template name → source. The `.html` names turn on HTML auto-escaping.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     ("page_start.html", include_str!("../templates/page_start.html")),
+    ("leavers.html", include_str!("../templates/leavers.html")),
     ("chart.html", include_str!("../templates/chart.html")),
     (
         "findings_rest.html",

@@ -73,6 +73,8 @@ pub struct Page<'a> {
     pub diff: Option<&'a crate::diff::Diff>,
     /// Entries shown per list of the diff (diff.json has them all).
     pub diff_limit: usize,
+    /// The review period's leavers, where the audit computed them.
+    pub leavers: Option<super::leavers::LeaversView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -275,6 +277,7 @@ impl<'a> Page<'a> {
             ambiguous: &data.ambiguous,
             diff: data.diff.as_ref(),
             diff_limit: 200,
+            leavers: data.leavers.as_ref().map(super::leavers::LeaversView::new),
         }
     }
 }
