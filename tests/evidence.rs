@@ -176,6 +176,7 @@ fn a_bundle_holds_the_whole_run_and_verifies() {
             "run/findings.json",
             "run/findings.csv",
             "run/report.html",
+            "run/terminations.csv",
             "snapshot/snapshot.json",
             "policy/policy.toml",
             "inputs/okta-password-health.csv",
@@ -224,7 +225,7 @@ fn a_bundle_holds_the_whole_run_and_verifies() {
     let checked = verify(&out, &[]);
     assert_eq!(checked.status.code(), Some(0), "{}", text(&checked));
     assert!(
-        text(&checked).contains("OK: 10 files verified"),
+        text(&checked).contains("OK: 11 files verified"),
         "{}",
         text(&checked)
     );

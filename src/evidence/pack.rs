@@ -113,6 +113,10 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         created_at = Some(decisions.imported_at);
         entries.push(Entry::new("run/decisions.json", bytes.clone()));
     }
+    // The leavers of the period (a run written before leavers has none).
+    if let Some(bytes) = read_optional(&run_dir.join(crate::report::TERMINATIONS_CSV))? {
+        entries.push(Entry::new("run/terminations.csv", bytes));
+    }
     if let Some(bytes) = read_optional(&run_dir.join(DIFF_JSON))? {
         rundir.check_diff(&bytes)?;
         entries.push(Entry::new("run/diff.json", bytes));
