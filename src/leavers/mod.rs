@@ -226,7 +226,7 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         let late_access = c
             .evidence
             .iter()
-            .any(|o| o.seen != Seen::WithoutAccess && o.at > period.start);
+            .any(|o| o.seen != Seen::WithoutAccess && o.at >= period.start);
         *in_period.entry(c.terminated.identity).or_default() |=
             period.contains(c.terminated.at) || late_access;
     }
