@@ -165,6 +165,20 @@ fn demo_regenerates_the_committed_reports() {
         "{recheck_rows}"
     );
     let html = read(&out, "report.html");
+    // The watch file is named where it is once the run is in place, never
+    // in the partial directory the run was written into.
+    assert!(
+        !html.contains(".partial-"),
+        "report.html names the partial directory"
+    );
+    let run_json: Value = serde_json::from_str(&read(&out, "run.json")).expect("run.json");
+    assert!(
+        run_json["inputs"]["watch"]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("inputs/watch/events.jsonl") && !p.contains(".partial-")),
+        "{}",
+        run_json["inputs"]
+    );
     for section in [
         "id=\"leavers\"",
         "class=\"sla\"",

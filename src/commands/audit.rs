@@ -168,6 +168,7 @@ fn load_with(snapshot_path: &Path, inputs: &AuditInputArgs, emails: &[String]) -
         idp_sources: idp.sources.clone(),
         assignments: idp.assignments.clone(),
         policy_file,
+        watch: None,
         policy: policy.clone(),
         rules_run: Vec::new(),
     };
@@ -223,7 +224,7 @@ pub fn check_inputs(inputs: &AuditInputArgs) -> Result<(), Failure> {
 pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Result<AuditOutcome, Failure> {
     // Read first: a bad previous run or watch file stops the audit before
     // the exports are read, and their agents' identities are kept.
-    let evidence = Evidence::read(inputs.previous_run.as_deref(), inputs.watch.as_deref())?;
+    let mut evidence = Evidence::read(inputs.previous_run.as_deref(), inputs.watch.as_deref())?;
     let Loaded {
         graph,
         policy,
@@ -231,7 +232,15 @@ pub fn audit(snapshot_path: &Path, inputs: &AuditInputArgs, out: &Staging) -> Re
         mut run,
         contacts,
     } = load_with(snapshot_path, inputs, &evidence.emails())?;
+    run.watch = evidence.watch.as_ref().map(|w| InputFile {
+        path: w.path.clone(),
+        sha256: w.sha256.clone(),
+    });
     record_final_paths(out, &mut run)?;
+    // The events file as recorded (a copy inside the run is named where it will be).
+    if let (Some(w), Some(recorded)) = (&mut evidence.watch, &run.watch) {
+        w.path.clone_from(&recorded.path);
+    }
     let now = evidence
         .previous
         .as_ref()
@@ -370,6 +379,9 @@ fn record_final_paths(out: &Staging, run: &mut RunInfo) -> Result<(), Failure> {
     }
     if let Some(policy) = &mut run.policy_file {
         rebase(&mut policy.path)?;
+    }
+    if let Some(watch) = &mut run.watch {
+        rebase(&mut watch.path)?;
     }
     Ok(())
 }

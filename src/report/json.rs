@@ -120,6 +120,8 @@ struct Inputs<'a> {
     idp: Vec<IdpInput<'a>>,
     assignments: Option<&'a crate::idp::Assignments>,
     policy: Option<&'a super::InputFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    watch: Option<&'a super::InputFile>,
 }
 
 #[derive(Serialize)]
@@ -156,6 +158,7 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> std::io::Result
                 .collect(),
             assignments: run.assignments.as_ref(),
             policy: run.policy_file.as_ref(),
+            watch: run.watch.as_ref(),
         },
         policy: &run.policy,
         rules_run: &run.rules_run,
@@ -228,6 +231,7 @@ mod tests {
                 idp_sources: Vec::new(),
                 assignments: None,
                 policy_file: None,
+                watch: None,
                 policy: crate::policy::Policy::default(),
                 rules_run: vec!["orphaned-agent"],
             },

@@ -32,6 +32,8 @@ pub struct RunInfo {
     pub idp_sources: Vec<IdpSource>,
     pub assignments: Option<crate::idp::Assignments>,
     pub policy_file: Option<InputFile>,
+    /// `audit --watch`'s events file, where one was read (leavers).
+    pub watch: Option<InputFile>,
     pub policy: Policy,
     pub rules_run: Vec<&'static str>,
 }
