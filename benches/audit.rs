@@ -14,6 +14,9 @@
 //! See docs/performance.md.
 #![allow(clippy::print_stdout)]
 
+#[path = "audit/leavers.rs"]
+mod leavers;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -215,6 +218,10 @@ struct Dataset {
     /// The gen_data.py directory: freshdesk.json, agents.ndjson, okta_users.csv.
     dir: PathBuf,
     snapshot: PathBuf,
+    /// The leavers case's HRIS export, and the same with nobody terminated
+    /// (benches/audit/leavers.rs).
+    hris: PathBuf,
+    hris_active: PathBuf,
     agents: u64,
     csv_bytes: u64,
     snapshot_bytes: u64,
@@ -363,8 +370,12 @@ fn prepare(env: &Env, dir: PathBuf, label: String, from: SnapshotFrom) -> Datase
     let file = File::open(&freshdesk).expect("freshdesk.json");
     let count: Count = serde_json::from_reader(BufReader::new(file)).expect("freshdesk.json");
     let csv = dir.join("okta_users.csv");
+    let hris = leavers::hris(&own, count.agents.len() as u64, true);
+    let hris_active = leavers::hris(&own, count.agents.len() as u64, false);
     Dataset {
         label,
+        hris,
+        hris_active,
         agents: count.agents.len() as u64,
         csv_bytes: fs::metadata(&csv).map(|m| m.len()).expect("okta_users.csv"),
         snapshot_bytes: fs::metadata(&snapshot).map(|m| m.len()).expect("snapshot"),
@@ -453,6 +464,10 @@ fn vm_hwm(status_file: &Path) -> Option<u64> {
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Engine {
     Audit,
+    /// The same audit with an HRIS export added in which nobody left.
+    AuditHris,
+    /// The same audit with the HRIS export added: termination times, leavers.
+    AuditLeavers,
     Duckdb,
     Floor,
 }
@@ -461,6 +476,8 @@ impl Engine {
     fn name(self) -> &'static str {
         match self {
             Engine::Audit => "deskaudit audit",
+            Engine::AuditHris => "audit + HRIS, no leaver",
+            Engine::AuditLeavers => "audit + HRIS (leavers)",
             Engine::Duckdb => "duckdb_reconcile.py",
             Engine::Floor => "bare csv pass (floor)",
         }
@@ -468,6 +485,8 @@ impl Engine {
     fn key(self) -> &'static str {
         match self {
             Engine::Audit => "audit",
+            Engine::AuditHris => "hris",
+            Engine::AuditLeavers => "leavers",
             Engine::Duckdb => "duckdb",
             Engine::Floor => "floor",
         }
@@ -518,10 +537,10 @@ fn run_once(env: &Env, ds: &Dataset, engine: Engine) -> (Sample, Produced) {
     let logs = scratch.path();
     let csv = ds.dir.join("okta_users.csv");
     let (program, args): (PathBuf, Vec<OsString>) = match engine {
-        Engine::Audit => {
+        Engine::Audit | Engine::AuditHris | Engine::AuditLeavers => {
             let mut idp = OsString::from("okta:");
             idp.push(&csv);
-            let args = vec![
+            let mut args = vec![
                 "audit".into(),
                 "--snapshot".into(),
                 ds.snapshot.clone().into(),
@@ -532,6 +551,16 @@ fn run_once(env: &Env, ds: &Dataset, engine: Engine) -> (Sample, Produced) {
                 "--out".into(),
                 logs.join("out").into(),
             ];
+            let hris = match engine {
+                Engine::AuditLeavers => Some(&ds.hris),
+                Engine::AuditHris => Some(&ds.hris_active),
+                _ => None,
+            };
+            if let Some(path) = hris {
+                let mut hris = OsString::from("hris:");
+                hris.push(path);
+                args.extend(["--idp".into(), hris]);
+            }
             (env.bin.clone(), args)
         }
         Engine::Duckdb => {
@@ -555,15 +584,15 @@ fn run_once(env: &Env, ds: &Dataset, engine: Engine) -> (Sample, Produced) {
         panic!("{} failed ({status}):\n{stdout}\n{stderr}", engine.name());
     }
     let by_rule = match engine {
-        Engine::Audit => audit_rules(&stdout),
+        Engine::Audit | Engine::AuditHris | Engine::AuditLeavers => audit_rules(&stdout),
         Engine::Duckdb => duckdb_rules(&stdout),
         Engine::Floor => BTreeMap::new(),
     };
     let summary = match engine {
-        Engine::Audit => {
+        Engine::Audit | Engine::AuditHris | Engine::AuditLeavers => {
             let out = logs.join("out");
             let mut parts = Vec::new();
-            for file in ["findings.csv", "findings.json", "report.html"] {
+            for file in ["findings.csv", "findings.json", "report.html", "terminations.csv"] {
                 let len = fs::metadata(out.join(file))
                     .unwrap_or_else(|_| panic!("audit wrote no {file}"))
                     .len();
@@ -715,7 +744,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn bench(env: &Env, m: &Machine, ds: &Dataset, opts: &Opts, results_file: &Path) -> Measured {
-    let mut engines = vec![Engine::Audit];
+    let mut engines = vec![Engine::Audit, Engine::AuditHris, Engine::AuditLeavers];
     if env.duckdb.is_some() {
         engines.push(Engine::Duckdb);
     }
@@ -760,6 +789,8 @@ fn bench(env: &Env, m: &Machine, ds: &Dataset, opts: &Opts, results_file: &Path)
     let load_after = loadavg();
     let get = |e: Engine| engines.iter().position(|&x| x == e).map(|i| stats(&samples[i]));
     let audit = get(Engine::Audit).expect("audit ran");
+    let with_hris = get(Engine::AuditHris).expect("audit with the HRIS export ran");
+    let with_leavers = get(Engine::AuditLeavers).expect("audit with leavers ran");
     let floor = get(Engine::Floor).expect("floor ran");
     let duckdb = get(Engine::Duckdb);
     let rows: u64 = produced
@@ -784,6 +815,8 @@ fn bench(env: &Env, m: &Machine, ds: &Dataset, opts: &Opts, results_file: &Path)
         );
     };
     row(Engine::Audit.name(), &audit);
+    row(Engine::AuditHris.name(), &with_hris);
+    row(Engine::AuditLeavers.name(), &with_leavers);
     match &duckdb {
         Some(d) => row(Engine::Duckdb.name(), d),
         None => println!("  {:<24} skipped (pip install duckdb)", Engine::Duckdb.name()),
@@ -791,6 +824,14 @@ fn bench(env: &Env, m: &Machine, ds: &Dataset, opts: &Opts, results_file: &Path)
     row(Engine::Floor.name(), &floor);
     let ratio_duckdb = duckdb.map(|d| audit.median / d.median);
     let ratio_floor = audit.median / floor.median;
+    // The leavers against the same audit without them (the same HR export,
+    // nobody terminated); and against the audit without any HR export.
+    let ratio_leavers = with_leavers.median / with_hris.median;
+    let ratio_leavers_audit = with_leavers.median / audit.median;
+    println!(
+        "  leavers / hris  {ratio_leavers:>6.3}   (target <= 1.10: {}); leavers / audit {ratio_leavers_audit:.3}",
+        verdict(ratio_leavers <= 1.10)
+    );
     if let Some(r) = ratio_duckdb {
         println!(
             "  audit / duckdb  {r:>6.3}   (target <= 0.35: {})",
@@ -841,6 +882,11 @@ fn bench(env: &Env, m: &Machine, ds: &Dataset, opts: &Opts, results_file: &Path)
         "snapshot_bytes": ds.snapshot_bytes,
         "runs": opts.runs,
         "audit": stats_json(&audit),
+        "audit_hris": stats_json(&with_hris),
+        "audit_leavers": stats_json(&with_leavers),
+        "ratio_leavers_hris": round(ratio_leavers, 3),
+        "ratio_leavers_audit": round(ratio_leavers_audit, 3),
+        "leavers_findings": produced.iter().find(|(e, _)| *e == Engine::AuditLeavers).map(|(_, p)| p.summary.clone()),
         "duckdb": duckdb.as_ref().map(stats_json),
         "floor": stats_json(&floor),
         "ratio_audit_duckdb": ratio_duckdb.map(|r| round(r, 3)),

@@ -162,12 +162,14 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         thresholds.review_period_days,
     );
     let seen = observe::Sources::new(inputs);
-    let index = IdentityIndex::new(&g.idp);
+    // Built only if an agent needs resolving by an email the snapshot lacks.
+    let index = std::cell::OnceCell::new();
     // The identities an email resolves to, as an agent's key would.
     let resolve = |email: &str| -> Vec<usize> {
         let key = email.trim().to_lowercase();
         let (key, rewrite) = inputs.policy.rewrites.agent_key(&key);
         index
+            .get_or_init(|| IdentityIndex::new(&g.idp))
             .resolve_via(&key, rewrite)
             .iter()
             .map(|r| r.identity)
