@@ -155,6 +155,51 @@ fn names(bytes: &[u8]) -> Vec<String> {
     entries(bytes).into_iter().map(|(name, _)| name).collect()
 }
 
+/// The leavers' watch events are an input of the audit: bundled beside the
+/// exports, and checked against their recorded hash like them.
+#[test]
+fn a_bundle_carries_the_watch_events_and_refuses_them_changed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    copy("reports/demo/snapshot.json", &root.join("snapshot.json"));
+    let events = copy(
+        "fixtures/acme/watch/events.jsonl",
+        &root.join("watch/events.jsonl"),
+    );
+    let extra = [
+        "--idp".to_owned(),
+        format!(
+            "hris:{}",
+            path(&repo().join("fixtures/acme/idp/hris-workers.csv"))
+        ),
+        "--watch".to_owned(),
+        path(&root.join("watch")).to_owned(),
+    ];
+    let run = audit_in(tmp, &extra);
+    let out = run.root.join("evidence.zip");
+    let made = evidence(&run, &out, &[]);
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+    let bytes = std::fs::read(&out).expect("bundle");
+    let names = names(&bytes);
+    assert!(names.contains(&"run/terminations.csv".to_owned()), "{names:?}");
+    assert!(names.contains(&"inputs/events.jsonl".to_owned()), "{names:?}");
+    let m = manifest(&bytes);
+    let watch = m["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .find(|i| i["kind"] == "watch")
+        .cloned()
+        .expect("the watch input in the manifest");
+    assert_eq!(watch["sha256"], sha256(&std::fs::read(&events).expect("events")));
+    let checked = verify(&out, &[]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked));
+
+    std::fs::write(&events, "{}\n").expect("edit the events");
+    let refused = evidence(&run, &run.root.join("again.zip"), &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+}
+
 #[test]
 fn a_bundle_holds_the_whole_run_and_verifies() {
     let run = acme_run();

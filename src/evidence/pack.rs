@@ -171,6 +171,9 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
     if let Some(assignments) = &run.inputs.assignments {
         recorded_inputs.push(("assignments".to_owned(), assignments.clone(), None));
     }
+    if let Some(watch) = &run.inputs.watch {
+        recorded_inputs.push(("watch".to_owned(), watch.clone(), None));
+    }
     let mut inputs = Vec::new();
     for (kind, recorded, rows) in recorded_inputs {
         let path = if options.include_inputs {

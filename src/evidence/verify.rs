@@ -261,6 +261,9 @@ fn cross_check(manifest: &Manifest, by_name: &ByName, problems: &mut Vec<String>
     if let Some(a) = &run.inputs.assignments {
         recorded.push(("assignments", a.path.as_str(), a.sha256.as_str()));
     }
+    if let Some(w) = &run.inputs.watch {
+        recorded.push(("watch", w.path.as_str(), w.sha256.as_str()));
+    }
     if recorded.len() != manifest.inputs.len() {
         problems.push(format!(
             "manifest.json lists {} inputs, run.json records {}",

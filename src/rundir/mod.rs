@@ -86,6 +86,9 @@ pub struct RunInputs {
     pub assignments: Option<RecordedFile>,
     #[serde(default)]
     pub policy: Option<RecordedFile>,
+    /// `audit --watch`'s events file (leavers).
+    #[serde(default)]
+    pub watch: Option<RecordedFile>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
