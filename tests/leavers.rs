@@ -482,3 +482,45 @@ fn a_bad_watch_file_names_the_file_and_line_and_exits_2() {
     );
     assert!(!account.path("out").exists(), "nothing written");
 }
+
+/// The reader follows the events `deskaudit watch` really writes: the two
+/// fixture snapshots as two polls, their changes assembled by the watch's
+/// own code, read back by the leavers' reader.
+#[test]
+fn the_leavers_read_what_the_watch_writes() {
+    use deskaudit::watch::{Observed, PollContext, assemble, changes};
+    let poll = |name: &str| {
+        let text = std::fs::read_to_string(repo().join(FIXTURE).join(name)).expect(name);
+        let snapshot: deskaudit::model::Snapshot = serde_json::from_str(&text).expect("snapshot");
+        Observed::from_snapshot(&snapshot).expect("observed")
+    };
+    let (prev, cur) = (poll("previous.json"), poll("current.json"));
+    let events = assemble(&PollContext::new(&cur, Some(&prev)), changes(&prev, &cur), 1);
+    let mut text = String::new();
+    for event in &events {
+        text.push_str(&serde_json::to_string(event).expect("json"));
+        text.push('\n');
+    }
+    let log = deskaudit::leavers::watch::parse("events.jsonl", text.as_bytes()).expect("reads");
+    let of = |id: u64, kind: &str| {
+        log.events
+            .iter()
+            .find(|e| e.agent_id == id && e.kind == kind)
+            .map(|e| (e.access_before, e.access_after, e.previous_at, e.observed_at))
+            .unwrap_or_else(|| panic!("no {kind} for agent {id} in {text}"))
+    };
+    let (previous_at, observed_at) = (prev.started_at, cur.collected_at);
+    // Deactivated between the polls: with access at the previous one, without at this one.
+    assert_eq!(
+        of(101, "agent.deactivated"),
+        (Some(true), Some(false), Some(previous_at), observed_at)
+    );
+    // Deleted (a contact now): no agent after.
+    assert_eq!(
+        of(109, "agent.deleted"),
+        (Some(true), Some(false), Some(previous_at), observed_at)
+    );
+    let deleted = log.events.iter().find(|e| e.agent_id == 109).expect("109");
+    assert!(deleted.is_deletion());
+    assert_eq!(deleted.email.as_deref(), Some("d.late@x.test"));
+}

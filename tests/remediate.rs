@@ -42,6 +42,7 @@ impl Review {
         let url = sim.base_url();
         let mut args = vec!["run", "--domain", "acme", "--base-url", &url, "--out", utf8(&run)];
         args.extend(ACME_INPUTS);
+        args.extend(ACME_WATCH);
         let audited = deskaudit(&args, Some(ADMIN_KEY));
         assert_eq!(audited.status.code(), Some(0), "{}", text(&audited));
         let mut workbook = Workbook::fixture();

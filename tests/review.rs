@@ -44,6 +44,7 @@ impl Period {
         let run = tmp.path().join("run");
         let mut args = vec!["audit", "--snapshot", path(&snapshot), "--out", path(&run)];
         args.extend(ACME_INPUTS);
+        args.extend(ACME_WATCH);
         let out = deskaudit(&args, None);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         Period { tmp, run }

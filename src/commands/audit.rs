@@ -413,10 +413,13 @@ pub fn findings(snapshot_path: &Path, inputs: &AuditInputArgs) -> Result<Vec<Fin
         run,
         ..
     } = load(snapshot_path, inputs)?;
+    // Leavers are timed by the audit (terminations.csv), not poll by poll:
+    // late-removal and removal-unproven stay quiet here.
     let ctx = AuditContext {
         graph: &graph,
         policy: &policy,
         as_of,
+        leavers: None,
     };
     let set = registry::run(&ctx);
     let run = RunInfo {

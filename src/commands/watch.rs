@@ -263,6 +263,7 @@ fn rules_inputs(args: &WatchArgs) -> Option<AuditInputArgs> {
         lenient: false,
         csv_bom: false,
         previous_run: None,
+        watch: None,
         accept_edited_snapshot: false,
     })
 }

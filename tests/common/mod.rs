@@ -8,8 +8,8 @@ use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
 
 pub const ADMIN_KEY: &str = "test-admin-key-4f9c";
 
-/// The demo's audit inputs: the acme exports, assignments, policy, as-of and watch events.
-pub const ACME_INPUTS: [&str; 14] = [
+/// The demo's audit inputs: the acme exports, assignments, policy and as-of.
+pub const ACME_INPUTS: [&str; 12] = [
     "--idp",
     "okta:fixtures/acme/idp/okta-password-health.csv",
     "--idp",
@@ -22,9 +22,11 @@ pub const ACME_INPUTS: [&str; 14] = [
     "fixtures/acme/policy.toml",
     "--as-of",
     "2026-10-01T00:00:00Z",
-    "--watch",
-    "fixtures/acme/watch",
 ];
+
+/// The demo's watch events (`audit --watch`): with them the audit's leavers,
+/// and so its findings and workbook, are the demo's.
+pub const ACME_WATCH: [&str; 2] = ["--watch", "fixtures/acme/watch"];
 
 /// A hand-built snapshot document as the collector would have written it:
 /// with `meta.data_sha256` recorded, so the audit's integrity check passes.
