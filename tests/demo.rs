@@ -34,6 +34,13 @@ fn demo_regenerates_the_committed_reports() {
         "{stdout}"
     );
     assert!(stdout.contains("report.html"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Leavers of the period from 2026-07-01T00:00:00Z: 6 agent(s) \
+             (1 in-time, 1 late, 1 unproven, 3 still-active; SLA 24 h), in terminations.csv"
+        ),
+        "{stdout}"
+    );
     // Between reviews: watch's baseline, a role given through the API, its event.
     for line in [
         "Watch: baseline poll recorded (31 active, 2 pending, 3 deactivated agents)",

@@ -53,6 +53,20 @@ impl AuditOutcome {
         for (rule, n) in &s.by_rule {
             say!("  {rule:<22} {n}")?;
         }
+        if let Some(leavers) = self.data.leavers.as_ref().filter(|l| !l.rows.is_empty()) {
+            let counts: Vec<String> = leavers
+                .by_verdict()
+                .iter()
+                .map(|(v, n)| format!("{n} {}", v.as_str()))
+                .collect();
+            say!(
+                "Leavers of the period from {}: {} agent(s) ({}; SLA {} h), in terminations.csv",
+                leavers.period.start,
+                leavers.rows.len(),
+                counts.join(", "),
+                leavers.sla_hours
+            )?;
+        }
         if let Some(diff) = &self.diff {
             say!("Since {}: {}", diff.old.dir, diff.one_line())?;
         }
