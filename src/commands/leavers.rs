@@ -6,8 +6,9 @@ use std::path::Path;
 use super::{Failure, context};
 use crate::diff::{Fate, MatchedBy, Population, Side};
 use crate::graph::IdentityGraph;
-use crate::leavers::{self, FormerAgent, Leavers, PreviousRun, WatchLog};
+use crate::leavers::{self, Deactivation, FormerAgent, Known, Leavers, PreviousRun, Remediated, WatchLog};
 use crate::policy::Policy;
+use crate::remediate::{ActionKind, Outcome, Remediation};
 
 /// What the audit reads before its snapshot: the previous run and the watch
 /// events, whose agents' keys must be kept when the exports are read (an
@@ -57,7 +58,7 @@ impl Evidence {
                 .iter()
                 .map(|(&id, a)| (id, (a.email.clone(), a.status)))
                 .collect(),
-            remediation: side.remediation.clone(),
+            remediation: side.remediation.as_ref().map(remediated),
         });
         let deleted: Vec<FormerAgent> = match (&self.previous, now) {
             (Some(side), Some(now)) => side
@@ -90,5 +91,36 @@ impl Evidence {
             watch: self.watch.as_ref(),
             deleted: &deleted,
         })
+    }
+}
+
+/// The deactivations of a run's remediation and how each is known; other
+/// actions and outcomes (drifted, blocked, failed: nothing written) are not
+/// evidence of a removal.
+fn remediated(r: &Remediation) -> Remediated {
+    let deactivations = r
+        .actions
+        .iter()
+        .filter(|a| a.action == ActionKind::Deactivate)
+        .filter_map(|a| {
+            let known = match a.outcome {
+                Outcome::Done if a.verified => Known::Verified,
+                Outcome::Done => Known::Answered,
+                Outcome::AlreadyDone => Known::AlreadyDone,
+                _ => return None,
+            };
+            Some(Deactivation {
+                seq: a.seq,
+                agent_id: a.agent_id,
+                at: a.at?,
+                known,
+            })
+        })
+        .collect();
+    Remediated {
+        plan_id: r.plan_id.clone(),
+        approver: r.approver.clone(),
+        finished_at: r.finished_at,
+        deactivations,
     }
 }

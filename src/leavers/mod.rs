@@ -21,7 +21,6 @@ use crate::graph::IdentityGraph;
 use crate::idp::IdentityIndex;
 use crate::model::AgentStatus;
 use crate::policy::Policy;
-use crate::remediate::Remediation;
 
 pub use chart::DelayChart;
 pub use evidence::{Observation, Seen, Source, Verdict, Window, hours};
@@ -37,8 +36,39 @@ pub struct PreviousRun {
     pub collected_at: Timestamp,
     /// Its snapshot's agents by id: email and status at its collection.
     pub agents: BTreeMap<u64, (String, AgentStatus)>,
-    /// Its verified `remediation.json`, if its plan was applied.
-    pub remediation: Option<Remediation>,
+    /// What its `remediation.json` says of deactivations, if its plan was applied.
+    pub remediation: Option<Remediated>,
+}
+
+/// A run's `remediation.json`, as far as leavers read it (the commands
+/// layer converts it, so this module never imports the remediation's types).
+#[derive(Clone, Debug, Default)]
+pub struct Remediated {
+    pub plan_id: String,
+    pub approver: String,
+    pub finished_at: Timestamp,
+    pub deactivations: Vec<Deactivation>,
+}
+
+/// One deactivation action of the plan and how its result is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deactivation {
+    /// The action's `seq` in the plan.
+    pub seq: u32,
+    pub agent_id: u64,
+    /// When the outcome was established.
+    pub at: Timestamp,
+    pub known: Known,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known {
+    /// Written and read back deactivated: the removal itself.
+    Verified,
+    /// Written, and only the write's answer says so (a pending agent).
+    Answered,
+    /// Found deactivated already: gone by then.
+    AlreadyDone,
 }
 
 /// An agent of the previous run that is no agent now: deleted (Freshdesk
@@ -271,5 +301,47 @@ fn row(g: &IdentityGraph, c: Candidate, sla: SignedDuration) -> Termination {
         verdict: window.verdict(c.terminated.at, holds_access, sla),
         window,
         evidence: c.evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Leavers sit between the graph and the rules: they read the model,
+    /// the graph, the IdP identities and the policy, never a later stage
+    /// (the commands layer converts the previous run and its remediation).
+    #[test]
+    fn leavers_import_no_later_stage() {
+        let sources = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("chart.rs", include_str!("chart.rs")),
+            ("evidence.rs", include_str!("evidence.rs")),
+            ("observe.rs", include_str!("observe.rs")),
+            ("termination.rs", include_str!("termination.rs")),
+            ("watch.rs", include_str!("watch.rs")),
+        ];
+        let later = [
+            "rules",
+            "report",
+            "remediate",
+            "diff",
+            "commands",
+            "watch",
+            "rundir",
+            "evidence",
+            "review",
+        ];
+        for (file, text) in sources {
+            for stage in later {
+                let import = format!("crate::{stage}");
+                assert!(
+                    !text.contains(&format!("{import}::")),
+                    "leavers/{file} imports {import}"
+                );
+                assert!(
+                    !text.contains(&format!("{import};")),
+                    "leavers/{file} imports {import}"
+                );
+            }
+        }
     }
 }

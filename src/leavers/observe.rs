@@ -10,26 +10,23 @@ use jiff::Timestamp;
 
 use super::evidence::{Observation, Seen, Source};
 use super::watch::AgentEvent;
-use super::{FormerAgent, Inputs};
+use super::{Deactivation, FormerAgent, Inputs, Known};
 use crate::model::Agent;
-use crate::remediate::{ActionKind, ActionOutcome, Outcome};
 
 /// The evidence inputs, indexed by agent id.
 pub(super) struct Sources<'a> {
     inputs: &'a Inputs<'a>,
-    remediation: HashMap<u64, Vec<&'a ActionOutcome>>,
+    remediation: HashMap<u64, Vec<&'a Deactivation>>,
     watch: HashMap<u64, Vec<&'a AgentEvent>>,
     current: BTreeSet<u64>,
 }
 
 impl<'a> Sources<'a> {
     pub(super) fn new(inputs: &'a Inputs<'a>) -> Sources<'a> {
-        let mut remediation: HashMap<u64, Vec<&ActionOutcome>> = HashMap::new();
+        let mut remediation: HashMap<u64, Vec<&Deactivation>> = HashMap::new();
         let outcome = inputs.previous.and_then(|p| p.remediation.as_ref());
-        for action in outcome.iter().flat_map(|r| &r.actions) {
-            if action.action == ActionKind::Deactivate {
-                remediation.entry(action.agent_id).or_default().push(action);
-            }
+        for action in outcome.iter().flat_map(|r| &r.deactivations) {
+            remediation.entry(action.agent_id).or_default().push(action);
         }
         let mut watch: HashMap<u64, Vec<&AgentEvent>> = HashMap::new();
         for event in inputs.watch.iter().flat_map(|w| &w.events) {
@@ -168,7 +165,7 @@ impl<'a> Sources<'a> {
         let mut seen = Vec::new();
         let label = self.inputs.previous.map(|p| p.label.as_str()).unwrap_or_default();
         for action in self.remediation.get(&id).into_iter().flatten() {
-            seen.extend(remediation(action, label));
+            seen.push(remediation(action, label));
         }
         for event in self.watch.get(&id).into_iter().flatten() {
             seen.extend(watched(event, &self.watch_file()));
@@ -208,20 +205,19 @@ impl<'a> Sources<'a> {
 }
 
 /// A deactivation deskaudit carried out: exact when read back, an upper
-/// bound when only answered or found done already. Other outcomes wrote nothing.
-fn remediation(action: &ActionOutcome, label: &str) -> Option<Observation> {
-    let at = action.at?;
+/// bound when only answered or found done already.
+fn remediation(action: &Deactivation, label: &str) -> Observation {
+    let at = action.at;
     let of = format!("remediation.json of {label}, action {}", action.seq);
-    let (seen, note) = match action.outcome {
-        Outcome::Done if action.verified => (Seen::Removed, format!("deactivation verified {at} ({of})")),
-        Outcome::Done => (
+    let (seen, note) = match action.known {
+        Known::Verified => (Seen::Removed, format!("deactivation verified {at} ({of})")),
+        Known::Answered => (
             Seen::WithoutAccess,
             format!("deactivation answered {at}, not verified by a read ({of})"),
         ),
-        Outcome::AlreadyDone => (Seen::WithoutAccess, format!("found deactivated {at} ({of})")),
-        _ => return None,
+        Known::AlreadyDone => (Seen::WithoutAccess, format!("found deactivated {at} ({of})")),
     };
-    Some(Observation::new(Source::Remediation, at, seen, note))
+    Observation::new(Source::Remediation, at, seen, note)
 }
 
 /// A watch event: the agent as the previous poll saw it (at `previous_at`)
