@@ -186,6 +186,10 @@ fn demo_regenerates_the_committed_reports() {
         "{}",
         run_json["inputs"]
     );
+    assert!(
+        html.contains("<td>watch events</td>"),
+        "the watch file among the inputs"
+    );
     for section in [
         "id=\"leavers\"",
         "class=\"sla\"",

@@ -66,6 +66,8 @@ pub struct Page<'a> {
     pub idp_sources: Vec<Source<'a>>,
     pub assignments: Option<&'a Assignments>,
     pub policy_file: Option<&'a InputFile>,
+    /// `audit --watch`'s events file (leavers).
+    pub watch: Option<&'a InputFile>,
     pub exceptions: Vec<ExceptionLine<'a>>,
     pub suppressed: &'a [SuppressedRow],
     pub unclassified_roles: &'a [UnclassifiedRole],
@@ -263,6 +265,7 @@ impl<'a> Page<'a> {
                 .collect(),
             assignments: run.assignments.as_ref(),
             policy_file: run.policy_file.as_ref(),
+            watch: run.watch.as_ref(),
             exceptions: run
                 .policy
                 .exceptions
