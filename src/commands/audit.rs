@@ -339,7 +339,7 @@ fn finding_record(f: &FindingRow) -> FindingRecord {
         agent_status: f.agent_status.to_owned(),
         roles: f.roles.clone(),
         groups: f.groups.clone(),
-        ticket_scope: f.ticket_scope.clone(),
+        ticket_scope: f.ticket_scope.to_owned(),
         detail: f.detail.clone(),
         rest: serde_json::Map::new(),
     }

@@ -22,7 +22,10 @@ pub(super) fn write_chunks_in_order<T: Sync>(
     render: impl Fn(usize, &[T], &mut Vec<u8>) -> std::io::Result<()> + Sync,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let wave = CHUNK * rayon::current_num_threads().max(1) * 2;
+    // One chunk per core at a time: findings.json and report.html are
+    // written side by side, so the cores stay busy, and every buffer more
+    // is resident at the audit's peak (#13).
+    let wave = CHUNK * rayon::current_num_threads().max(1);
     let mut bufs: Vec<Vec<u8>> = (0..items.len().min(wave).div_ceil(CHUNK))
         .map(|_| Vec::with_capacity(items.len().min(CHUNK) * item_bytes))
         .collect();

@@ -40,7 +40,7 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Re
             f.agent_status,
             &f.roles,
             &f.groups,
-            &f.ticket_scope,
+            f.ticket_scope,
             &f.idp_source,
             &f.idp_status,
             &f.idp_last_login,

@@ -187,7 +187,7 @@ mod tests {
             agent_status: "active",
             roles: "Admin;Agent".into(),
             groups: String::new(),
-            ticket_scope: "Global".into(),
+            ticket_scope: "Global",
             idp_source: "okta:u.csv".into(),
             idp_status: "deprovisioned".into(),
             idp_last_login: String::new(),

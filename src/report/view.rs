@@ -50,7 +50,8 @@ pub struct FindingRow {
     pub agent_status: &'static str,
     pub roles: String,
     pub groups: String,
-    pub ticket_scope: String,
+    /// `Global`, `Group`, `Restricted`, or empty.
+    pub ticket_scope: &'static str,
     pub idp_source: String,
     pub idp_status: String,
     pub idp_last_login: String,
@@ -302,10 +303,7 @@ fn row(graph: &IdentityGraph, f: Finding) -> FindingRow {
         agent_status: agent.status.as_str(),
         roles: join(graph.role_ids_of(f.agent).map(|r| dir.role_name(r)).collect()),
         groups: join(graph.group_ids_of(f.agent).map(|g| dir.group_name(g)).collect()),
-        ticket_scope: graph
-            .scope_of(f.agent)
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        ticket_scope: graph.scope_of(f.agent).map(|s| s.as_str()).unwrap_or_default(),
         idp_source: join(
             links
                 .iter()

@@ -376,7 +376,7 @@ mod tests {
             agent_status: "active",
             roles: format!("Admin;role {text}"),
             groups: String::new(),
-            ticket_scope: String::new(),
+            ticket_scope: "",
             idp_source: format!("okta:{text}.csv;entra:e.csv"),
             idp_status: format!("deprovisioned;{text}"),
             idp_last_login: String::new(),
