@@ -32,6 +32,10 @@ fn collect_accounts(file: &Path, out: &Path) -> Output {
         .expect("binary runs")
 }
 
+fn acme_eu() -> deskaudit::sim::Fixture {
+    deskaudit::sim::Fixture::load(&repo().join("fixtures/acme-eu")).expect("fixtures/acme-eu loads")
+}
+
 fn utf8(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
@@ -54,7 +58,7 @@ fn two_accounts_in_two_profiles_give_two_complete_snapshots() {
     let (_a, acme_sim) = start_sim(acme(), config(Profile::Documented));
     let mut eu = config(Profile::Seed);
     eu.api_key = EU_KEY.to_owned();
-    let (_b, eu_sim) = start_sim(acme(), eu);
+    let (_b, eu_sim) = start_sim(acme_eu(), eu);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = accounts_file(dir.path(), &acme_sim.base_url(), &eu_sim.base_url());
     let out = dir.path().join("snapshots");
@@ -72,20 +76,23 @@ fn two_accounts_in_two_profiles_give_two_complete_snapshots() {
         .collect();
     names.sort();
     assert_eq!(names, ["acme-eu.json", "acme.json"]);
-    for (domain, sim) in [("acme", &acme_sim), ("acme-eu", &eu_sim)] {
+    for (domain, sim, agents) in [("acme", &acme_sim, 42), ("acme-eu", &eu_sim, 6)] {
         let snapshot = Snapshot::read(&out.join(format!("{domain}.json"))).expect("sealed snapshot");
         assert_eq!(snapshot.meta.domain, domain);
         let dir = Directory::from_snapshot(&snapshot).expect("agents");
         assert_eq!(
             dir.agents.len(),
-            42,
+            agents,
             "{domain}: every agent, deactivated and pending too"
         );
         // Each account was asked with its own key (the other's gets 401)
         // and inside its own limit.
         assert!(sim.total_requests() > 0, "{domain} was asked");
         assert_eq!(sim.rate_limited_count(), 0, "{domain} stayed inside its limit");
-        assert!(said.contains(&format!("{domain}: collected 42 agents")), "{said}");
+        assert!(
+            said.contains(&format!("{domain}: collected {agents} agents")),
+            "{said}"
+        );
     }
 }
 
@@ -94,7 +101,7 @@ fn one_account_failing_writes_nothing_and_exits_3() {
     let (_a, acme_sim) = start_sim(acme(), config(Profile::Documented));
     let mut eu = config(Profile::Seed);
     eu.api_key = "another-key".to_owned(); // the file's key for acme-eu is now wrong
-    let (_b, eu_sim) = start_sim(acme(), eu);
+    let (_b, eu_sim) = start_sim(acme_eu(), eu);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = accounts_file(dir.path(), &acme_sim.base_url(), &eu_sim.base_url());
     let out = dir.path().join("snapshots");

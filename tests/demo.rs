@@ -46,6 +46,9 @@ fn demo_regenerates_the_committed_reports() {
         "Watch: baseline poll recorded (31 active, 2 pending, 3 deactivated agents)",
         "Watch: Administrator given to agent 67013470307 through the API; the next poll records:",
         "  agent.roles_changed tom.whitaker@acme.test +Administrator (seq 2)",
+        // Several accounts (#17): both collected at once, each complete.
+        "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, \
+         each with its own key and rate limit: acme 36 agents -> acme.json, acme-eu 6 agents -> acme-eu.json",
     ] {
         assert!(
             stdout.lines().any(|l| l == line),

@@ -8,7 +8,10 @@ use crate::model::Snapshot;
 
 pub fn run(args: &CollectArgs, quiet: bool) -> Result<(), Failure> {
     match &args.accounts {
-        Some(file) => super::collect_accounts::run(file, &args.source, &args.out).map(drop),
+        Some(file) => {
+            let pacing = super::collect_accounts::Pacing::of(&args.source);
+            super::collect_accounts::run(file, pacing, &args.out, false).map(drop)
+        }
         None => collect_to(&args.source, &args.out, &args.out, quiet).map(drop),
     }
 }

@@ -15,7 +15,33 @@ use crate::collect::{CollectError, CollectOptions, collect};
 use crate::model::Snapshot;
 use crate::rundir::{Existing, Staging};
 
-pub fn run(file: &Path, source: &SourceArgs, out: &Path) -> Result<Vec<PathBuf>, Failure> {
+/// How each account is paced: its own governor, with these settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    pub max_in_flight: usize,
+    pub reserve_pct: u8,
+    pub rate_window: std::time::Duration,
+}
+
+impl Pacing {
+    pub fn of(source: &SourceArgs) -> Pacing {
+        Pacing {
+            max_in_flight: usize::from(source.max_in_flight),
+            reserve_pct: source.pacing.reserve,
+            rate_window: std::time::Duration::from_secs(source.pacing.rate_window),
+        }
+    }
+}
+
+/// One account's snapshot, where it was put.
+pub struct Collected {
+    pub domain: String,
+    pub agents: usize,
+    pub path: PathBuf,
+}
+
+/// `quiet`: say nothing per account (the demo says it its own way).
+pub fn run(file: &Path, pacing: Pacing, out: &Path, quiet: bool) -> Result<Vec<Collected>, Failure> {
     // Read (keys too) before the first request: a bad file is bad input.
     let accounts = Accounts::read(file).map_err(Failure::input)?;
     let staging = Staging::begin(out, Existing::Refuse)?;
@@ -29,9 +55,9 @@ pub fn run(file: &Path, source: &SourceArgs, out: &Path) -> Result<Vec<PathBuf>,
             target: account.target,
             key: account.key,
             previous_ids: Vec::new(),
-            max_in_flight: usize::from(source.max_in_flight),
-            reserve_pct: source.pacing.reserve,
-            rate_window: std::time::Duration::from_secs(source.pacing.rate_window),
+            max_in_flight: pacing.max_in_flight,
+            reserve_pct: pacing.reserve_pct,
+            rate_window: pacing.rate_window,
             // Several bars redrawing one terminal garble each other; each
             // account says its figures when it is done instead.
             progress: false,
@@ -71,8 +97,14 @@ pub fn run(file: &Path, source: &SourceArgs, out: &Path) -> Result<Vec<PathBuf>,
         snapshot
             .write_atomic(&path)
             .map_err(|e| Failure::output(context(staging.final_path(&path).display(), e)))?;
-        say(&snapshot, &staging.final_path(&path));
-        written.push(staging.final_path(&path));
+        if !quiet {
+            say(&snapshot, &staging.final_path(&path));
+        }
+        written.push(Collected {
+            domain: domain.clone(),
+            agents: snapshot.agents.len(),
+            path: staging.final_path(&path),
+        });
     }
     staging.commit()?;
     Ok(written)

@@ -25,6 +25,16 @@ const ACCOUNT: &[(&str, &str)] = &[
     ("account.json", include_str!("../../fixtures/acme/account.json")),
     ("contacts.json", include_str!("../../fixtures/acme/contacts.json")),
 ];
+/// The company's second account (#17): collected with the first at once.
+const EU_ACCOUNT: &[(&str, &str)] = &[
+    ("agents.json", include_str!("../../fixtures/acme-eu/agents.json")),
+    ("roles.json", include_str!("../../fixtures/acme-eu/roles.json")),
+    ("groups.json", include_str!("../../fixtures/acme-eu/groups.json")),
+    (
+        "account.json",
+        include_str!("../../fixtures/acme-eu/account.json"),
+    ),
+];
 const DEMO_SPEC: &str = include_str!("../../fixtures/acme/demo.json");
 const IDP_EXPORTS: &[(&str, &str)] = &[
     (
@@ -189,6 +199,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::collection(context("collection failed", e)))
     };
     watch_demo(watched.path(), poll, &api)?;
+    // 5. Several accounts: acme and acme-eu collected at once (#17).
+    accounts_demo(&rt, &base, &config)?;
     rt.block_on(server.shutdown());
     if let Some(diff) = &after.diff {
         say!(
@@ -199,6 +211,67 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     }
     say!("Evidence: {} (SHA-256 {})", bundle.display(), packed.sha256)?;
     Ok(0)
+}
+
+/// `collect --accounts`: a second simulator serves `acme-eu` in the older
+/// guide's API behaviour, with its own key; both accounts are collected at
+/// once into a directory that holds both snapshots or neither.
+fn accounts_demo(rt: &tokio::runtime::Runtime, acme_url: &str, acme: &SimConfig) -> Result<(), Failure> {
+    let dir = tempfile::tempdir().map_err(|e| Failure::output(context("temporary directory", e)))?;
+    write_files(&dir.path().join("acme-eu"), EU_ACCOUNT)?;
+    let fixture = Fixture::load(&dir.path().join("acme-eu")).map_err(Failure::input)?;
+    let eu = SimConfig {
+        profile: sim::Profile::Seed,
+        api_key: "demo-eu-admin-key".to_owned(),
+        ..acme.clone()
+    };
+    let server = rt
+        .block_on(sim::start(fixture, eu.clone(), ([127, 0, 0, 1], 0).into()))
+        .map_err(Failure::collection)?;
+    let accounts = format!(
+        "[[account]]\ndomain = \"acme\"\nbase_url = \"{acme_url}\"\napi_key_file = \"acme.key\"\n\n\
+         [[account]]\ndomain = \"acme-eu\"\nbase_url = \"{}\"\napi_key_file = \"acme-eu.key\"\n",
+        server.base_url()
+    );
+    write_files(
+        dir.path(),
+        &[
+            ("acme.key", &acme.api_key),
+            ("acme-eu.key", &eu.api_key),
+            ("accounts.toml", &accounts),
+        ],
+    )?;
+    let pacing = super::collect_accounts::Pacing {
+        max_in_flight: 8,
+        reserve_pct: 20,
+        rate_window: acme.window,
+    };
+    let collected = super::collect_accounts::run(
+        &dir.path().join("accounts.toml"),
+        pacing,
+        &dir.path().join("snapshots"),
+        true,
+    );
+    rt.block_on(server.shutdown());
+    let each: Vec<String> = collected?
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} agents -> {}",
+                c.domain,
+                c.agents,
+                c.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    say!(
+        "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, each with its own key and rate limit: {}",
+        each.join(", ")
+    )?;
+    Ok(())
 }
 
 /// A baseline poll, a role given through the API, a second poll and its events.
