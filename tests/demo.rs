@@ -77,7 +77,7 @@ fn demo_regenerates_the_committed_reports() {
     assert_eq!(
         header.as_deref(),
         Some(
-            "finding_id,rule,severity,agent_id,agent_email,agent_name,agent_status,roles,groups,ticket_scope,idp_source,idp_status,idp_last_login,detail"
+            "finding_id,rule,severity,agent_id,agent_email,agent_name,agent_status,roles,groups,ticket_scope,idp_source,idp_status,idp_last_login,detail,account"
         )
     );
     // The bundle the demo packed verifies, and names no directory of this machine.

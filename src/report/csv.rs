@@ -5,7 +5,10 @@ use std::io::Write;
 use super::ReportData;
 use crate::text::spreadsheet_cell;
 
-pub const HEADER: [&str; 14] = [
+/// `account` is last, in every run (#17): the Freshdesk account (its
+/// subdomain) the agent belongs to, so files of several accounts' reviews
+/// line up, and a single account's columns are unchanged before it.
+pub const HEADER: [&str; 15] = [
     "finding_id",
     "rule",
     "severity",
@@ -20,6 +23,7 @@ pub const HEADER: [&str; 14] = [
     "idp_status",
     "idp_last_login",
     "detail",
+    "account",
 ];
 
 /// Excel reads a CSV as UTF-8 only when it starts with this byte-order mark.
@@ -28,6 +32,7 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
+    let account = data.run.snapshot_meta.domain.as_str();
     for f in &data.findings {
         let agent_id = f.agent_id.to_string();
         let cells = [
@@ -45,6 +50,7 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Re
             &f.idp_status,
             &f.idp_last_login,
             &f.detail,
+            account,
         ];
         w.write_record(
             cells
