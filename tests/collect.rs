@@ -480,3 +480,40 @@ fn a_429_with_an_http_date_retry_after_is_waited_out() {
         "the waits were read from the HTTP-date: {message}"
     );
 }
+
+/// A 503's `Retry-After` was ignored: the retry came back on our own
+/// backoff (250 ms at first), sooner than the server asked.
+#[test]
+fn a_503_with_retry_after_is_waited_out_for_at_least_that_long() {
+    let cfg = deskaudit::sim::SimConfig {
+        fault_rate: 0.3,
+        seed: 7,
+        unavailable_retry_after: Some(1),
+        ..config(Profile::Documented)
+    };
+    let (_rt, server) = start_sim(acme(), cfg);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("snapshot.json");
+    let run = collect_with(&server.base_url(), &out, Some(ADMIN_KEY), &["-v"]);
+    let message = text(&run);
+    assert!(run.status.success(), "{message}");
+    assert_complete(&Snapshot::read(&out).expect("snapshot"));
+    let waits: Vec<&str> = message
+        .lines()
+        .filter(|l| l.contains("unavailable; waiting"))
+        .collect();
+    assert!(!waits.is_empty(), "no 503 with Retry-After was served: {message}");
+    for line in waits {
+        assert!(
+            line.contains("from=\"retry-after\"") && line.contains("hint_ms=1000"),
+            "{line}"
+        );
+        let wait: u64 = line
+            .split("wait_ms=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("wait_ms");
+        assert!(wait >= 1000, "waited {wait} ms for a Retry-After of 1 s: {line}");
+    }
+}

@@ -149,6 +149,9 @@ impl Client {
         let mut faults = 0;
         let mut waits = 0;
         loop {
+            // A 503's `Retry-After`: the server's own estimate of when to
+            // come back, which a retry waits at least.
+            let mut hint = None;
             self.governor.ready().await;
             self.lock().requests += 1;
             *used += 1;
@@ -195,6 +198,9 @@ impl Client {
                         }
                         _ => {}
                     }
+                    if status == StatusCode::SERVICE_UNAVAILABLE {
+                        hint = retry::retry_after(resp.headers(), Timestamp::now());
+                    }
                     let next = next_link(resp.headers(), url);
                     match resp.bytes().await {
                         Err(e) => Fault::of(&e),
@@ -229,7 +235,12 @@ impl Client {
                 });
             }
             self.lock().retries += 1;
-            let wait = backoff(BACKOFF_START, BACKOFF_CAP, faults - 1);
+            let wait = retry::at_least(backoff(BACKOFF_START, BACKOFF_CAP, faults - 1), hint);
+            if let Some(hint) = hint {
+                tracing::info!(%endpoint, wait_ms = wait.as_millis() as u64, from = "retry-after", hint_ms = hint.as_millis() as u64, "unavailable; waiting");
+                // The whole account is unavailable, not this request: everyone waits.
+                self.governor.pause(wait);
+            }
             // Harmless for a read; what a write would need to know first.
             let may_have_taken_effect = fault.kind.delivery().may_have_taken_effect();
             tracing::warn!(%endpoint, %fault, may_have_taken_effect, wait_ms = wait.as_millis() as u64, "retrying");

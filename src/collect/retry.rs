@@ -225,6 +225,12 @@ fn causes(e: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
     found
 }
 
+/// The wait before a retry: our backoff, or longer when the server said so
+/// (a 503's `Retry-After`, already capped by [`retry_after`]).
+pub fn at_least(backoff: Duration, hint: Option<Duration>) -> Duration {
+    hint.map_or(backoff, |hint| hint.max(backoff))
+}
+
 /// `Retry-After` (RFC 9110 §10.2.3) as a wait, at most [`RETRY_AFTER_CAP`]:
 /// delta-seconds, or an HTTP-date measured from the response's own `Date`
 /// (the server's clock, so a skewed local clock neither stretches nor skips
@@ -356,6 +362,17 @@ mod tests {
             let status = StatusCode::from_u16(code).expect("status");
             assert_eq!(transient_status(status), transient, "{code}");
         }
+    }
+
+    /// A 503's `Retry-After` was ignored: the retry came back on our own
+    /// backoff, sooner than the server asked.
+    #[test]
+    fn a_hint_lengthens_the_backoff_and_never_shortens_it() {
+        let ms = Duration::from_millis;
+        assert_eq!(at_least(ms(250), None), ms(250));
+        assert_eq!(at_least(ms(250), Some(ms(2000))), ms(2000));
+        assert_eq!(at_least(ms(4000), Some(ms(1000))), ms(4000));
+        assert_eq!(at_least(ms(250), Some(ms(0))), ms(250));
     }
 
     /// `Retry-After` was read as delta-seconds only: an HTTP-date was ignored.

@@ -88,6 +88,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// Faults scripted for chosen writes, on top of `fault_rate`.
     pub write_faults: Vec<WriteFault>,
+    /// A 503 fault carries `Retry-After` with these whole seconds
+    /// (documented profile): a service that says when to come back.
+    pub unavailable_retry_after: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -103,6 +106,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             seed: 0,
             write_faults: Vec::new(),
+            unavailable_retry_after: None,
         }
     }
 }

@@ -171,6 +171,11 @@ async fn handle(State(state): State<Arc<SimState>>, request: Request) -> Respons
     // write took effect (the client sees the error, not the agent).
     if let Some(status) = answer.fault.and_then(Fault::error_status) {
         answer.reply = Reply::server_error(status);
+        if let (StatusCode::SERVICE_UNAVAILABLE, Profile::Documented, Some(secs)) =
+            (status, state.config.profile, state.config.unavailable_retry_after)
+        {
+            answer.reply = answer.reply.with_header("retry-after", secs.to_string());
+        }
     }
     if answer.reply.status == StatusCode::NO_CONTENT {
         answer.fault = answer.fault.map(Fault::for_empty_body);
