@@ -5,8 +5,10 @@ use std::io::Write;
 
 use rayon::prelude::*;
 
-/// Items written per task: enough to make a task worth its overhead.
-const CHUNK: usize = 256;
+/// Items written per task: enough to make a task worth its overhead, few
+/// enough that the buffers in flight stay small (256 cost 1.3 MB more peak
+/// RSS at the reference size, at the same CPU time; #13).
+const CHUNK: usize = 128;
 
 /// Writes `items` in order, rendered on every core: `render(start, chunk,
 /// buf)` appends chunk `items[start..start + chunk.len()]` to its own buffer.
