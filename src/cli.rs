@@ -264,8 +264,10 @@ pub struct CollectArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    #[arg(long)]
-    pub snapshot: PathBuf,
+    /// A snapshot; once per account to review several Freshdesk accounts
+    /// together (agents are then keyed by account and id).
+    #[arg(long, required = true)]
+    pub snapshot: Vec<PathBuf>,
     #[command(flatten)]
     pub inputs: AuditInputArgs,
     /// Directory for findings.csv, findings.json, report.html, run.json (a
@@ -375,8 +377,10 @@ pub struct SimArgs {
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
-    #[arg(long)]
-    pub snapshot: PathBuf,
+    /// A snapshot; once per account to review several Freshdesk accounts
+    /// together (agents are then keyed by account and id).
+    #[arg(long, required = true)]
+    pub snapshot: Vec<PathBuf>,
     #[command(flatten)]
     pub inputs: AuditInputArgs,
     /// dot, graphml or json.
@@ -389,8 +393,10 @@ pub struct GraphArgs {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    #[arg(long)]
-    pub snapshot: PathBuf,
+    /// A snapshot; once per account to review several Freshdesk accounts
+    /// together (agents are then keyed by account and id).
+    #[arg(long, required = true)]
+    pub snapshot: Vec<PathBuf>,
     #[command(flatten)]
     pub inputs: AuditInputArgs,
     /// The agent's email (any case), or its id.

@@ -128,7 +128,11 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     }
     let snapshot = staging.path().join("snapshot.json");
     let reviewed = collect_into(&snapshot, &staging.final_path(&snapshot), Vec::new())?;
-    let review = audit(&snapshot, &spec.inputs(&staging.path().join("inputs"))?, &staging)?;
+    let review = audit(
+        std::slice::from_ref(&snapshot),
+        &spec.inputs(&staging.path().join("inputs"))?,
+        &staging,
+    )?;
     staging.commit()?;
     review.print_summary()?;
 
@@ -181,7 +185,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let mut inputs = spec.inputs(&out.join("inputs"))?;
     inputs.as_of = Some(spec.as_of + jiff::SignedDuration::from_hours(24));
     inputs.previous_run = Some(out.clone());
-    let after = audit(&snapshot, &inputs, &recheck)?;
+    let after = audit(std::slice::from_ref(&snapshot), &inputs, &recheck)?;
     recheck.commit()?;
     // 4. Between reviews: watch records a new administrator as an event.
     let watched = tempfile::tempdir().map_err(|e| Failure::output(context("temporary directory", e)))?;

@@ -26,7 +26,12 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
         return Err(not_found(
             &graph,
             &args.email,
-            &args.snapshot.display().to_string(),
+            &args
+                .snapshot
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         ));
     }
     let set = registry::run(&AuditContext {
@@ -43,7 +48,7 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
                 .findings
                 .iter()
                 .filter(|f| f.agent == i)
-                .map(FindingView::from)
+                .map(|f| FindingView::of(f, &graph))
                 .collect(),
         })
         .collect();
@@ -147,10 +152,10 @@ struct FindingView {
     values: BTreeMap<String, String>,
 }
 
-impl From<&Finding> for FindingView {
-    fn from(f: &Finding) -> FindingView {
+impl FindingView {
+    fn of(f: &Finding, graph: &IdentityGraph) -> FindingView {
         FindingView {
-            finding_id: f.id(),
+            finding_id: f.id(&graph.directory),
             rule: f.rule.id,
             severity: f.severity.as_str(),
             detail: f.detail.clone(),

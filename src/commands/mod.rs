@@ -2,6 +2,7 @@
 //! or maps errors to exit codes.
 
 mod audit;
+mod audit_snapshots;
 mod collect;
 mod collect_accounts;
 mod completions;
@@ -142,7 +143,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             audit::check_inputs(&args.inputs)?;
             let snapshot = out.path().join("snapshot.json");
             collect::collect_to(&args.source, &snapshot, &out.final_path(&snapshot), quiet)?;
-            let outcome = audit(&snapshot, &args.inputs, &out)?;
+            let outcome = audit(std::slice::from_ref(&snapshot), &args.inputs, &out)?;
             if args.ocsf {
                 audit::write_ocsf(out.path(), &outcome.data)?;
             }

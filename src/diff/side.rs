@@ -102,9 +102,9 @@ impl Population {
                 let groups = a
                     .group_ids
                     .iter()
-                    .map(|&g| ((g, false), directory.group_name(g)))
+                    .map(|&g| ((g, false), directory.group_name(a.in_account(g))))
                     .chain(a.contribution_group_ids.iter().map(|&g| {
-                        let name = format!("{} (view only)", directory.group_name(g));
+                        let name = format!("{} (view only)", directory.group_name(a.in_account(g)));
                         ((g, true), name)
                     }))
                     .collect();
@@ -113,7 +113,11 @@ impl Population {
                     email: a.email.as_deref().map(str::trim).unwrap_or_default().to_owned(),
                     name: a.name.clone(),
                     status: a.status,
-                    roles: a.role_ids.iter().map(|&r| (r, directory.role_name(r))).collect(),
+                    roles: a
+                        .role_ids
+                        .iter()
+                        .map(|&r| (r, directory.role_name(a.in_account(r))))
+                        .collect(),
                     groups,
                     ticket_scope: a.ticket_scope,
                 };

@@ -125,6 +125,14 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         created_at = Some(created_at.map_or(finished, |t: jiff::Timestamp| t.max(finished)));
     }
 
+    // A bundle of several accounts needs every snapshot: not built yet.
+    if run.inputs.snapshots.len() > 1 {
+        return Err(crate::rundir::RunDirError::SeveralAccounts {
+            dir: run_dir.display().to_string(),
+            count: run.inputs.snapshots.len(),
+        }
+        .into());
+    }
     let (snapshot_path, snapshot_bytes) = rundir.read_recorded("snapshot", &run.inputs.snapshot)?;
     // An edited snapshot is bundled only where the audit accepted it, and marked.
     let edits = if run.snapshot_integrity.is_edited() {

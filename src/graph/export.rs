@@ -72,11 +72,24 @@ impl<'g> NodeIds<'g> {
         NodeIds { graph, sources }
     }
 
+    /// `DOMAIN:` where several accounts are audited at once (their ids may
+    /// collide), else nothing: a single account's ids are as they always were.
+    fn account(&self, account: usize) -> String {
+        let directory = &self.graph.directory;
+        match directory.accounts.get(account) {
+            Some(domain) if directory.several_accounts() => format!("{domain}:"),
+            _ => String::new(),
+        }
+    }
+
     pub fn of(&self, node: Node) -> String {
         match node {
-            Node::Agent(i) => format!("agent:{}", self.graph.agent(i).id),
-            Node::Role(id) => format!("role:{id}"),
-            Node::Group(id) => format!("group:{id}"),
+            Node::Agent(i) => {
+                let agent = self.graph.agent(i);
+                format!("agent:{}{}", self.account(agent.account), agent.id)
+            }
+            Node::Role(key) => format!("role:{}{}", self.account(key.account), key.id),
+            Node::Group(key) => format!("group:{}{}", self.account(key.account), key.id),
             Node::Scope(scope) => format!("scope:{}", scope.as_str().to_ascii_lowercase()),
             Node::Identity(i) => {
                 let identity = &self.graph.idp.identities[i];
@@ -179,15 +192,19 @@ fn scope_code(scope: TicketScope) -> u64 {
 }
 
 /// Sort key: kind first (agents, roles, groups, scopes, identities), then the natural id.
-fn node_order(graph: &IdentityGraph, node: Node) -> (u8, u64, u64, usize) {
+/// Agents, roles and groups by account first (in the snapshots' order).
+fn node_order(graph: &IdentityGraph, node: Node) -> (u8, usize, u64, u64, usize) {
     match node {
-        Node::Agent(i) => (0, graph.agent(i).id, 0, i),
-        Node::Role(id) => (1, id, 0, 0),
-        Node::Group(id) => (2, id, 0, 0),
-        Node::Scope(s) => (3, scope_code(s), 0, 0),
+        Node::Agent(i) => {
+            let agent = graph.agent(i);
+            (0, agent.account, agent.id, 0, i)
+        }
+        Node::Role(key) => (1, key.account, key.id, 0, 0),
+        Node::Group(key) => (2, key.account, key.id, 0, 0),
+        Node::Scope(s) => (3, 0, scope_code(s), 0, 0),
         Node::Identity(i) => {
             let identity = &graph.idp.identities[i];
-            (4, identity.source as u64, identity.line, i)
+            (4, 0, identity.source as u64, identity.line, i)
         }
     }
 }
@@ -201,6 +218,9 @@ fn describe(graph: &IdentityGraph, policy: &Policy, node: Node) -> (&'static str
     match node {
         Node::Agent(i) => {
             let agent = graph.agent(i);
+            if graph.directory.several_accounts() {
+                a.insert("account", text(graph.directory.account_of(agent)));
+            }
             a.insert("agent_id", Attr::Int(agent.id));
             a.insert("name", text(&agent.name));
             if let Some(email) = &agent.email {
@@ -224,9 +244,10 @@ fn describe(graph: &IdentityGraph, policy: &Policy, node: Node) -> (&'static str
             };
             ("agent", label, a)
         }
-        Node::Role(id) => {
-            let role = graph.directory.roles.get(&id);
-            let name = graph.directory.role_name(id);
+        Node::Role(key) => {
+            let role = graph.directory.roles.get(&key);
+            let name = graph.directory.role_name(key);
+            let id = key.id;
             a.insert("role_id", Attr::Int(id));
             a.insert("name", text(&name));
             a.insert("known", Attr::Bool(role.is_some()));
@@ -237,11 +258,11 @@ fn describe(graph: &IdentityGraph, policy: &Policy, node: Node) -> (&'static str
             );
             ("role", name, a)
         }
-        Node::Group(id) => {
-            let name = graph.directory.group_name(id);
-            a.insert("group_id", Attr::Int(id));
+        Node::Group(key) => {
+            let name = graph.directory.group_name(key);
+            a.insert("group_id", Attr::Int(key.id));
             a.insert("name", text(&name));
-            a.insert("known", Attr::Bool(graph.directory.groups.contains_key(&id)));
+            a.insert("known", Attr::Bool(graph.directory.groups.contains_key(&key)));
             ("group", name, a)
         }
         Node::Scope(scope) => {

@@ -10,14 +10,14 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
 use crate::idp::{Identity, IdentityIndex, IdpSet, KeyRewrites, MatchMethod, Resolution};
-use crate::model::{Agent, Directory, TicketScope};
+use crate::model::{Agent, Directory, InAccount, TicketScope};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
     /// Index into `Directory::agents`.
     Agent(usize),
-    Role(u64),
-    Group(u64),
+    Role(InAccount),
+    Group(InAccount),
     Scope(TicketScope),
     /// Index into `IdpSet::identities`.
     Identity(usize),
@@ -102,15 +102,15 @@ impl IdentityGraph {
             agent_edges.push(graph.edge_count());
             let a = graph.add_node(Node::Agent(i));
             for &role in &agent.role_ids {
-                let r = node(&mut graph, Node::Role(role));
+                let r = node(&mut graph, Node::Role(agent.in_account(role)));
                 graph.add_edge(a, r, Edge::HasRole);
             }
             for &group in &agent.group_ids {
-                let g = node(&mut graph, Node::Group(group));
+                let g = node(&mut graph, Node::Group(agent.in_account(group)));
                 graph.add_edge(a, g, Edge::MemberOf);
             }
             for &group in &agent.contribution_group_ids {
-                let g = node(&mut graph, Node::Group(group));
+                let g = node(&mut graph, Node::Group(agent.in_account(group)));
                 graph.add_edge(a, g, Edge::ContributesTo);
             }
             if let Some(scope) = agent.ticket_scope {
@@ -162,7 +162,7 @@ impl IdentityGraph {
     }
 
     /// The agent's roles, in insertion order.
-    pub fn role_ids_of(&self, agent: usize) -> impl Iterator<Item = u64> + '_ {
+    pub fn role_ids_of(&self, agent: usize) -> impl Iterator<Item = InAccount> + '_ {
         self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Role(id), Edge::HasRole) => Some(id),
             _ => None,
@@ -170,7 +170,7 @@ impl IdentityGraph {
     }
 
     /// View-only groups (`contribution_group_ids`), in insertion order.
-    pub fn contribution_group_ids_of(&self, agent: usize) -> impl Iterator<Item = u64> + '_ {
+    pub fn contribution_group_ids_of(&self, agent: usize) -> impl Iterator<Item = InAccount> + '_ {
         self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Group(id), Edge::ContributesTo) => Some(id),
             _ => None,
@@ -183,7 +183,7 @@ impl IdentityGraph {
     }
 
     /// Groups the agent is a member of, in insertion order.
-    pub fn group_ids_of(&self, agent: usize) -> impl Iterator<Item = u64> + '_ {
+    pub fn group_ids_of(&self, agent: usize) -> impl Iterator<Item = InAccount> + '_ {
         self.out(agent).filter_map(|(n, e)| match (n, e) {
             (Node::Group(id), Edge::MemberOf) => Some(id),
             _ => None,
@@ -224,9 +224,9 @@ impl IdentityGraph {
         format!("{}:{}", s.kind, file)
     }
 
-    /// Agents per role id, for admin-count style questions.
-    pub fn holders_by_role(&self) -> BTreeMap<u64, Vec<usize>> {
-        let mut map: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    /// Agents per role, for admin-count style questions.
+    pub fn holders_by_role(&self) -> BTreeMap<InAccount, Vec<usize>> {
+        let mut map: BTreeMap<InAccount, Vec<usize>> = BTreeMap::new();
         for (i, _) in self.agents() {
             for role in self.role_ids_of(i) {
                 map.entry(role).or_default().push(i);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::export::{NodeIds, edge_kind, scope_sees};
 use super::{Edge, IdentityGraph, Node};
 use crate::idp::{IdpStatus, MatchMethod};
-use crate::model::{AgentStatus, TicketScope};
+use crate::model::{AgentStatus, InAccount, TicketScope};
 use crate::policy::Policy;
 
 /// One edge of a grant's path, between node ids as `deskaudit graph` writes them.
@@ -195,35 +195,35 @@ pub fn surface(graph: &IdentityGraph, agent: usize, policy: &Policy) -> Permissi
 
     let mut roles: Vec<RoleGrant> = graph
         .role_ids_of(agent)
-        .map(|id| {
-            let role = graph.directory.roles.get(&id);
-            let name = graph.directory.role_name(id);
+        .map(|key| {
+            let role = graph.directory.roles.get(&key);
+            let name = graph.directory.role_name(key);
             RoleGrant {
-                node: ids.of(Node::Role(id)),
-                privileged: policy.is_privileged(id, role.map(|r| r.name.as_str())),
+                node: ids.of(Node::Role(key)),
+                privileged: policy.is_privileged(key.id, role.map(|r| r.name.as_str())),
                 known: role.is_some(),
-                path: vec![step(&Edge::HasRole, Node::Role(id))],
+                path: vec![step(&Edge::HasRole, Node::Role(key))],
                 explanation: format!("agent → role {} (has role)", quoted(&name)),
-                id,
+                id: key.id,
                 name,
             }
         })
         .collect();
     roles.sort_by(|x, y| (!x.privileged, &x.name, x.id).cmp(&(!y.privileged, &y.name, y.id)));
 
-    let group = |id: u64, membership: Membership| {
-        let name = graph.directory.group_name(id);
+    let group = |key: InAccount, membership: Membership| {
+        let name = graph.directory.group_name(key);
         let (edge, how) = match membership {
             Membership::Member => (Edge::MemberOf, "member"),
             Membership::ViewOnly => (Edge::ContributesTo, "view-only contributor"),
         };
         GroupGrant {
-            node: ids.of(Node::Group(id)),
-            known: graph.directory.groups.contains_key(&id),
-            path: vec![step(&edge, Node::Group(id))],
+            node: ids.of(Node::Group(key)),
+            known: graph.directory.groups.contains_key(&key),
+            path: vec![step(&edge, Node::Group(key))],
             explanation: format!("agent → group {} ({how})", quoted(&name)),
             membership,
-            id,
+            id: key.id,
             name,
         }
     };

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::directory::InAccount;
 use super::error::ModelError;
 use super::lenient::{Contact, Ids, Json};
 use super::time::parse_timestamp;
@@ -61,6 +62,8 @@ impl TicketScope {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Agent {
+    /// Index into `Directory::accounts`: 0 unless several snapshots are audited at once.
+    pub account: usize,
     pub id: u64,
     /// `contact.email` (or top-level `email`) as given; see [`Agent::key`].
     pub email: Option<String>,
@@ -232,6 +235,7 @@ impl<'a> Slim<'a> {
 
         let status = normalise_status(deactivated, active, last_login_at.or(last_active_at).is_some());
         Ok(Agent {
+            account: 0,
             id,
             email,
             name,
@@ -253,6 +257,14 @@ impl<'a> Slim<'a> {
 }
 
 impl Agent {
+    /// One of this agent's role or group ids as the directory keys it.
+    pub fn in_account(&self, id: u64) -> InAccount {
+        InAccount {
+            account: self.account,
+            id,
+        }
+    }
+
     /// Reads one agent object. Unknown fields are ignored here (the snapshot
     /// keeps them); a present field of the wrong type is an error naming it.
     pub fn from_json(raw: &Value) -> Result<Agent, ModelError> {

@@ -14,7 +14,7 @@ const DEACTIVATED_LISTS: [&str; 2] = [
     "GET /api/v2/agents?active=false",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every check passed.
@@ -127,6 +127,31 @@ impl Completeness {
             checks,
         }
     }
+
+    /// Several accounts' verdicts as one: complete only if every account is
+    /// (the worst verdict wins), each check prefixed with its account.
+    pub fn of_accounts(each: &[(&str, Completeness)]) -> Completeness {
+        let verdict = each
+            .iter()
+            .map(|(_, c)| c.verdict)
+            .max()
+            .unwrap_or(Verdict::Incomplete);
+        let checks = each
+            .iter()
+            .flat_map(|(domain, c)| {
+                c.checks.iter().map(move |check| CompletenessCheck {
+                    outcome: check.outcome,
+                    text: format!("{domain}: {}", check.text),
+                })
+            })
+            .collect();
+        Completeness {
+            verdict,
+            found: each.iter().map(|(_, c)| c.found).sum(),
+            account_total: each.iter().map(|(_, c)| c.account_total).sum(),
+            checks,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -232,5 +257,27 @@ mod tests {
         assert_eq!(text(Verdict::Unproven), "\"unproven\"");
         assert_eq!(text(Verdict::Incomplete), "\"incomplete\"");
         assert_eq!(serde_json::to_string(&Check::Warn).expect("json"), "\"warn\"");
+    }
+
+    #[test]
+    fn several_accounts_are_complete_only_if_each_is() {
+        let eu = SnapshotMeta {
+            domain: "acme-eu".into(),
+            ..SnapshotMeta::default()
+        };
+        let unproven = Completeness::of(&eu, &Integrity::Verified, 6);
+        let complete = Completeness {
+            verdict: Verdict::Complete,
+            found: 8,
+            account_total: Some(8),
+            checks: Vec::new(),
+        };
+        let both = Completeness::of_accounts(&[("acme", complete.clone()), ("acme-eu", unproven.clone())]);
+        assert_eq!(both.verdict, unproven.verdict);
+        assert_ne!(both.verdict, Verdict::Complete);
+        assert_eq!(both.found, 14);
+        assert!(both.checks.iter().all(|c| c.text.starts_with("acme-eu: ")));
+        let fine = Completeness::of_accounts(&[("acme", complete.clone()), ("acme-eu", complete)]);
+        assert_eq!((fine.verdict, fine.account_total), (Verdict::Complete, Some(16)));
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::agent::{Agent, Slim};
 use super::error::ModelError;
 use super::lenient::as_u64;
-use super::snapshot::{LeanSnapshot, Snapshot};
+use super::snapshot::{LeanSnapshot, Snapshot, SnapshotMeta};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Role {
@@ -25,12 +25,24 @@ pub struct Group {
     pub name: String,
 }
 
-/// Agents in snapshot order, roles and groups by id.
+/// A role or group of one account: the ids of different Freshdesk
+/// accounts may collide, so the directory keys them by both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InAccount {
+    /// Index into `Directory::accounts`.
+    pub account: usize,
+    pub id: u64,
+}
+
+/// Agents in snapshot order, roles and groups by (account, id).
 #[derive(Clone, Debug)]
 pub struct Directory {
+    /// The accounts' domains (`meta.domain`), in the order of the snapshots.
+    pub accounts: Vec<String>,
     pub agents: Vec<Agent>,
-    pub roles: BTreeMap<u64, Role>,
-    pub groups: BTreeMap<u64, Group>,
+    pub roles: BTreeMap<InAccount, Role>,
+    pub groups: BTreeMap<InAccount, Group>,
+    /// The latest of the snapshots' collection times.
     pub collected_at: Timestamp,
 }
 
@@ -46,7 +58,7 @@ impl Directory {
                 .collect(),
         )?;
         let roles = snapshot.roles.iter().map(role).collect();
-        Directory::assemble(agents, roles, groups, snapshot.meta.collected_at)
+        Directory::assemble(agents, roles, groups, &snapshot.meta)
     }
 
     /// As [`Directory::from_snapshot`], parsing each object from its slice of
@@ -90,7 +102,7 @@ impl Directory {
                 })
                 .collect(),
         )?;
-        Directory::assemble(agents, roles, groups, snapshot.meta.collected_at)
+        Directory::assemble(agents, roles, groups, &snapshot.meta)
     }
 
     /// The roles' and groups' own errors come after the agents'.
@@ -98,7 +110,7 @@ impl Directory {
         agents: Vec<Agent>,
         roles: Vec<Result<Role, ModelError>>,
         groups: Vec<GroupRead>,
-        collected_at: Timestamp,
+        meta: &SnapshotMeta,
     ) -> Result<Directory, ModelError> {
         let roles = roles.into_iter().collect::<Result<Vec<_>, _>>()?;
         let groups = groups
@@ -108,27 +120,82 @@ impl Directory {
         one_entry_per_id("agent", agents.iter().map(|a| a.id))?;
         one_entry_per_id("role", roles.iter().map(|r| r.id))?;
         one_entry_per_id("group", groups.iter().map(|g| g.id))?;
-        let roles = roles.into_iter().map(|r| (r.id, r)).collect();
-        let groups = groups.into_iter().map(|g| (g.id, g)).collect();
+        let key = |id| InAccount { account: 0, id };
+        let roles = roles.into_iter().map(|r| (key(r.id), r)).collect();
+        let groups = groups.into_iter().map(|g| (key(g.id), g)).collect();
         Ok(Directory {
+            accounts: vec![meta.domain.clone()],
             agents,
             roles,
             groups,
-            collected_at,
+            collected_at: meta.collected_at,
         })
     }
 
-    /// Role names, or `#id` for a role the snapshot does not describe.
-    pub fn role_name(&self, id: u64) -> String {
-        self.roles
-            .get(&id)
-            .map_or_else(|| format!("#{id}"), |r| r.name.clone())
+    /// One directory of several accounts' directories (one snapshot each),
+    /// in the order given: agents keep their ids, and each its account;
+    /// roles and groups are keyed by account. Refused: one account twice.
+    pub fn merge(parts: Vec<Directory>) -> Result<Directory, ModelError> {
+        let mut merged = Directory {
+            accounts: Vec::new(),
+            agents: Vec::new(),
+            roles: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            collected_at: Timestamp::UNIX_EPOCH,
+        };
+        for part in parts {
+            let account = merged.accounts.len();
+            for domain in part.accounts {
+                if merged.accounts.contains(&domain) {
+                    return Err(ModelError::field(
+                        "snapshot",
+                        &domain,
+                        "meta.domain",
+                        "this account's snapshot is given twice",
+                    ));
+                }
+                merged.accounts.push(domain);
+            }
+            let rekey = |k: InAccount| InAccount {
+                account: account + k.account,
+                id: k.id,
+            };
+            merged.agents.extend(part.agents.into_iter().map(|mut a| {
+                a.account += account;
+                a
+            }));
+            merged
+                .roles
+                .extend(part.roles.into_iter().map(|(k, r)| (rekey(k), r)));
+            merged
+                .groups
+                .extend(part.groups.into_iter().map(|(k, g)| (rekey(k), g)));
+            merged.collected_at = merged.collected_at.max(part.collected_at);
+        }
+        Ok(merged)
     }
 
-    pub fn group_name(&self, id: u64) -> String {
+    /// More than one account: what is per account must then say which.
+    pub fn several_accounts(&self) -> bool {
+        self.accounts.len() > 1
+    }
+
+    /// The agent's account's domain.
+    pub fn account_of(&self, agent: &Agent) -> &str {
+        self.accounts.get(agent.account).map_or("", String::as_str)
+    }
+
+    /// Role names, or `#id` for a role the snapshot does not describe.
+    pub fn role_name(&self, key: InAccount) -> String {
+        self.roles
+            .get(&key)
+            .map_or_else(|| format!("#{}", key.id), |r| r.name.clone())
+    }
+
+    pub fn group_name(&self, key: InAccount) -> String {
         self.groups
-            .get(&id)
-            .map_or_else(|| format!("#{id}"), |g| g.name.clone())
+            .get(&key)
+            .map_or_else(|| format!("#{}", key.id), |g| g.name.clone())
     }
 }
 
@@ -292,9 +359,48 @@ mod tests {
             groups,
             [(1, vec![10]), (2, vec![10, 11]), (3, vec![]), (4, vec![10])]
         );
-        assert_eq!(directory.group_name(11), "B");
-        assert_eq!(directory.role_name(1), "Admin");
-        assert_eq!(directory.role_name(2), "#2");
+        let key = |id| InAccount { account: 0, id };
+        assert_eq!(directory.group_name(key(11)), "B");
+        assert_eq!(directory.role_name(key(1)), "Admin");
+        assert_eq!(directory.role_name(key(2)), "#2");
+    }
+
+    #[test]
+    fn several_accounts_keep_colliding_ids_apart() {
+        let of = |domain: &str, role: &str, at: &str| {
+            let mut snap = snapshot(
+                vec![json!({"id": 7, "role_ids": [1], "group_ids": [3]})],
+                vec![json!({"id": 1, "name": role})],
+                vec![json!({"id": 3, "name": "Tier 1"})],
+            );
+            snap.meta.domain = domain.to_owned();
+            snap.meta.collected_at = at.parse().expect("time");
+            Directory::from_snapshot(&snap).expect("valid")
+        };
+        let acme = of("acme", "Admin", "2026-12-01T00:00:00Z");
+        let eu = of("acme-eu", "Agent", "2026-12-02T00:00:00Z");
+        assert!(!acme.several_accounts());
+        let merged = Directory::merge(vec![acme, eu]).expect("two accounts");
+        assert!(merged.several_accounts());
+        assert_eq!(merged.accounts, ["acme", "acme-eu"]);
+        let agents: Vec<(usize, u64, &str)> = merged
+            .agents
+            .iter()
+            .map(|a| (a.account, a.id, merged.account_of(a)))
+            .collect();
+        assert_eq!(agents, [(0, 7, "acme"), (1, 7, "acme-eu")]);
+        let role = |agent: &Agent| merged.role_name(agent.in_account(agent.role_ids[0]));
+        assert_eq!(role(&merged.agents[0]), "Admin");
+        assert_eq!(role(&merged.agents[1]), "Agent");
+        assert_eq!((merged.roles.len(), merged.groups.len()), (2, 2));
+        assert_eq!(merged.collected_at.to_string(), "2026-12-02T00:00:00Z");
+
+        let twice = Directory::merge(vec![
+            of("acme", "Admin", "2026-12-01T00:00:00Z"),
+            of("acme", "Admin", "2026-12-01T00:00:00Z"),
+        ])
+        .expect_err("one account twice");
+        assert!(twice.to_string().contains("given twice"), "{twice}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod time;
 
 pub use agent::{Agent, AgentStatus, TicketScope};
 pub use completeness::{Check, Completeness, CompletenessCheck, Verdict};
-pub use directory::{Directory, Group, Role};
+pub use directory::{Directory, Group, InAccount, Role};
 pub use error::ModelError;
 pub use integrity::{Edits, Integrity};
 pub use snapshot::{LeanSnapshot, Snapshot, SnapshotMeta};

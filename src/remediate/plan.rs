@@ -331,7 +331,7 @@ impl<'d> PrivilegedGuard<'d> {
         let last: Vec<String> = lost
             .iter()
             .filter(|role| self.holders[role].len() == 1)
-            .map(|role| self.directory.role_name(*role))
+            .map(|role| self.directory.role_name(agent.in_account(*role)))
             .collect();
         if !last.is_empty() {
             return Some(format!(

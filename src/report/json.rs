@@ -112,11 +112,28 @@ struct RunJson<'a> {
     policy: &'a crate::policy::Policy,
     rules_run: &'a [&'static str],
     collection: &'a crate::model::SnapshotMeta,
+    /// Several accounts audited at once: each snapshot, its integrity, its
+    /// completeness verdict and how it was collected (absent for one account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts: Option<Vec<AccountDoc<'a>>>,
+}
+
+#[derive(Serialize)]
+struct AccountDoc<'a> {
+    domain: &'a str,
+    snapshot: &'a super::InputFile,
+    snapshot_integrity: &'a crate::model::Integrity,
+    completeness: crate::model::Verdict,
+    agents: u64,
+    collection: &'a crate::model::SnapshotMeta,
 }
 
 #[derive(Serialize)]
 struct Inputs<'a> {
     snapshot: &'a super::InputFile,
+    /// Every snapshot, one per account, where there are several (`snapshot` is the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshots: Option<Vec<&'a super::InputFile>>,
     idp: Vec<IdpInput<'a>>,
     assignments: Option<&'a crate::idp::Assignments>,
     policy: Option<&'a super::InputFile>,
@@ -136,6 +153,7 @@ struct IdpInput<'a> {
 
 pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     let run = &data.run;
+    let several = run.accounts.len() > 1;
     let doc = RunJson {
         schema_version: SCHEMA_VERSION,
         tool_version: &run.tool_version,
@@ -144,6 +162,7 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> std::io::Result
         snapshot_integrity: &run.snapshot_integrity,
         inputs: Inputs {
             snapshot: &run.snapshot,
+            snapshots: several.then(|| run.accounts.iter().map(|a| &a.snapshot).collect()),
             idp: run
                 .idp_sources
                 .iter()
@@ -163,6 +182,19 @@ pub fn write_run_json(data: &ReportData, out: &mut dyn Write) -> std::io::Result
         policy: &run.policy,
         rules_run: &run.rules_run,
         collection: &run.snapshot_meta,
+        accounts: several.then(|| {
+            run.accounts
+                .iter()
+                .map(|a| AccountDoc {
+                    domain: &a.meta.domain,
+                    snapshot: &a.snapshot,
+                    snapshot_integrity: &a.integrity,
+                    completeness: a.completeness().verdict,
+                    agents: a.agents,
+                    collection: &a.meta,
+                })
+                .collect()
+        }),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")
@@ -228,6 +260,7 @@ mod tests {
                 },
                 snapshot_meta: crate::model::SnapshotMeta::default(),
                 snapshot_integrity: crate::model::Integrity::Verified,
+                accounts: Vec::new(),
                 idp_sources: Vec::new(),
                 assignments: None,
                 policy_file: None,

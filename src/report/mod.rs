@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use crate::graph::IdentityGraph;
 
 pub use view::{
-    AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary, SuppressedRow,
-    UnclassifiedRole,
+    AccountInput, AmbiguousMatch, FindingRow, InputFile, Population, ReportData, RunInfo, Summary,
+    SuppressedRow, UnclassifiedRole,
 };
 
 pub use self::csv::{UTF8_BOM, write_findings_csv};

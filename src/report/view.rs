@@ -20,6 +20,24 @@ pub struct InputFile {
     pub sha256: String,
 }
 
+/// One account's snapshot as an audit read it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountInput {
+    pub snapshot: InputFile,
+    pub meta: SnapshotMeta,
+    /// Whether the snapshot's data matched its recorded hash.
+    pub integrity: Integrity,
+    /// Agents the snapshot holds, every status.
+    pub agents: u64,
+}
+
+impl AccountInput {
+    /// Whether this account's population is shown complete.
+    pub fn completeness(&self) -> Completeness {
+        Completeness::of(&self.meta, &self.integrity, self.agents)
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct RunInfo {
     pub tool_version: String,
@@ -29,6 +47,9 @@ pub struct RunInfo {
     pub snapshot_meta: SnapshotMeta,
     /// Whether the snapshot's data matched its recorded hash.
     pub snapshot_integrity: Integrity,
+    /// Every snapshot read, one per account, in the order given; the
+    /// `snapshot*` fields above are the first's (the only one, mostly).
+    pub accounts: Vec<AccountInput>,
     pub idp_sources: Vec<IdpSource>,
     pub assignments: Option<crate::idp::Assignments>,
     pub policy_file: Option<InputFile>,
@@ -188,6 +209,15 @@ impl ReportData {
     /// The population checks an auditor asks for first, from the snapshot's
     /// record of how it was collected.
     pub fn completeness(&self) -> Completeness {
+        if self.run.accounts.len() > 1 {
+            let each: Vec<(&str, Completeness)> = self
+                .run
+                .accounts
+                .iter()
+                .map(|a| (a.meta.domain.as_str(), a.completeness()))
+                .collect();
+            return Completeness::of_accounts(&each);
+        }
         let p = &self.summary.population;
         Completeness::of(
             &self.run.snapshot_meta,
@@ -238,13 +268,13 @@ fn unclassified_roles(graph: &IdentityGraph, policy: &Policy) -> Vec<Unclassifie
     graph
         .directory
         .roles
-        .values()
-        .filter(|r| policy.is_unclassified(r.id, &r.name, r.default))
-        .map(|r| UnclassifiedRole {
+        .iter()
+        .filter(|(_, r)| policy.is_unclassified(r.id, &r.name, r.default))
+        .map(|(key, r)| UnclassifiedRole {
             role_id: r.id,
             name: r.name.clone(),
             holders: holders
-                .get(&r.id)
+                .get(key)
                 .into_iter()
                 .flatten()
                 .map(|&i| graph.agent(i))
@@ -294,7 +324,7 @@ fn row(graph: &IdentityGraph, f: Finding) -> FindingRow {
     let join = |items: Vec<String>| items.join(";");
     let links = graph.identities_of(f.agent);
     FindingRow {
-        finding_id: f.id(),
+        finding_id: f.id(&graph.directory),
         rule: f.rule.id,
         severity: f.severity.as_str(),
         agent_id: agent.id,

@@ -170,8 +170,8 @@ fn agent_row(directory: &Directory, agent: &Agent) -> WorkbookRow {
         agent_email: agent.email.clone().unwrap_or_default(),
         agent_name: agent.name.clone(),
         agent_status: agent.status.as_str().to_owned(),
-        roles: names(&agent.role_ids, &|r| directory.role_name(r)).join(";"),
-        groups: names(&agent.group_ids, &|g| directory.group_name(g)).join(";"),
+        roles: names(&agent.role_ids, &|r| directory.role_name(agent.in_account(r))).join(";"),
+        groups: names(&agent.group_ids, &|g| directory.group_name(agent.in_account(g))).join(";"),
         ticket_scope: agent
             .ticket_scope
             .map(|s| s.as_str().to_owned())

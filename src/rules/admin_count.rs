@@ -1,6 +1,8 @@
+use std::collections::BTreeMap;
+
 use super::evidence::{privileged_roles, role_step};
 use super::{AuditContext, Finding, Rule, RuleMeta, Severity};
-use crate::model::AgentStatus;
+use crate::model::{AgentStatus, InAccount};
 
 pub struct AdminCount;
 
@@ -41,62 +43,75 @@ impl Rule for AdminCount {
         let g = ctx.graph;
         // Active holders only: a pending invite cannot administer yet, a deactivated agent
         // no longer can (deactivated-privileged covers that one).
-        let holders: Vec<(usize, Vec<u64>)> = g
+        // Each account has its own administrators: counted per account.
+        let mut by_account: BTreeMap<usize, Vec<(usize, Vec<InAccount>)>> = BTreeMap::new();
+        for (i, agent) in g
             .agents()
             .filter(|(_, agent)| agent.status == AgentStatus::Active)
-            .filter_map(|(i, _)| {
-                let privileged = privileged_roles(ctx, i);
-                (!privileged.is_empty()).then_some((i, privileged))
-            })
-            .collect();
-        let count = holders.len();
-        let Some(breach) = breach(count, bounds.min, bounds.max) else {
-            return Vec::new();
-        };
-        let emails: Vec<String> = holders
-            .iter()
-            .map(|&(i, _)| {
-                let agent = g.agent(i);
-                agent
-                    .email
-                    .as_deref()
-                    .map_or_else(|| format!("agent {}", agent.id), |e| e.trim().to_owned())
-            })
-            .collect();
-        let bound = |b: Option<u32>| b.map_or_else(|| "unset".to_owned(), |b| b.to_string());
-        holders
-            .iter()
-            .map(|(i, privileged)| {
-                let agent = g.agent(*i);
-                let names: Vec<String> = privileged.iter().map(|&r| g.directory.role_name(r)).collect();
-                let detail = match breach {
-                    Breach::Above(max) => format!(
-                        "one of {count} active privileged agents, above admin_count.max {max}: \
-                         at least {} must be downgraded (holds {})",
-                        count - max as usize,
-                        names.join(", ")
-                    ),
-                    Breach::Below(min) if count == 1 => format!(
-                        "the only active privileged agent, below admin_count.min {min}: \
-                         a single point of failure (holds {})",
-                        names.join(", ")
-                    ),
-                    Breach::Below(min) => format!(
-                        "one of only {count} active privileged agents, below admin_count.min {min}: \
-                         too few to cover an absence (holds {})",
-                        names.join(", ")
-                    ),
-                };
-                META.finding(*i, agent.id, detail)
-                    .steps(privileged.iter().map(|&r| role_step(g, agent, r)))
-                    .value("count", count)
-                    .value("min", bound(bounds.min))
-                    .value("max", bound(bounds.max))
-                    .value("holders", emails.join("; "))
-                    .value("privileged_roles", names.join("; "))
-            })
+        {
+            let privileged = privileged_roles(ctx, i);
+            if !privileged.is_empty() {
+                by_account.entry(agent.account).or_default().push((i, privileged));
+            }
+        }
+        by_account
+            .values()
+            .flat_map(|holders| account_findings(ctx, holders))
             .collect()
     }
+}
+
+/// One account's breach of the bounds, a finding per privileged holder.
+fn account_findings(ctx: &AuditContext, holders: &[(usize, Vec<InAccount>)]) -> Vec<Finding> {
+    let g = ctx.graph;
+    let bounds = &ctx.policy.admin_count;
+    let count = holders.len();
+    let Some(breach) = breach(count, bounds.min, bounds.max) else {
+        return Vec::new();
+    };
+    let emails: Vec<String> = holders
+        .iter()
+        .map(|&(i, _)| {
+            let agent = g.agent(i);
+            agent
+                .email
+                .as_deref()
+                .map_or_else(|| format!("agent {}", agent.id), |e| e.trim().to_owned())
+        })
+        .collect();
+    let bound = |b: Option<u32>| b.map_or_else(|| "unset".to_owned(), |b| b.to_string());
+    holders
+        .iter()
+        .map(|(i, privileged)| {
+            let agent = g.agent(*i);
+            let names: Vec<String> = privileged.iter().map(|&r| g.directory.role_name(r)).collect();
+            let detail = match breach {
+                Breach::Above(max) => format!(
+                    "one of {count} active privileged agents, above admin_count.max {max}: \
+                         at least {} must be downgraded (holds {})",
+                    count - max as usize,
+                    names.join(", ")
+                ),
+                Breach::Below(min) if count == 1 => format!(
+                    "the only active privileged agent, below admin_count.min {min}: \
+                         a single point of failure (holds {})",
+                    names.join(", ")
+                ),
+                Breach::Below(min) => format!(
+                    "one of only {count} active privileged agents, below admin_count.min {min}: \
+                         too few to cover an absence (holds {})",
+                    names.join(", ")
+                ),
+            };
+            META.finding(*i, agent.id, detail)
+                .steps(privileged.iter().map(|&r| role_step(g, agent, r)))
+                .value("count", count)
+                .value("min", bound(bounds.min))
+                .value("max", bound(bounds.max))
+                .value("holders", emails.join("; "))
+                .value("privileged_roles", names.join("; "))
+        })
+        .collect()
 }
 
 #[cfg(test)]

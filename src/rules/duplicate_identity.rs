@@ -35,24 +35,29 @@ impl Rule for DuplicateIdentity {
 
     fn check(&self, ctx: &AuditContext) -> Vec<Finding> {
         let g = ctx.graph;
-        // Who holds each identity row, and each folded email, among agents with access.
-        let mut by_identity: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        let mut by_email: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        // Who holds each identity row, and each folded email, among agents
+        // with access, per account: one person with an agent in each of
+        // several accounts is expected, not a duplicate.
+        let mut by_identity: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        let mut by_email: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
         for (i, agent) in g.agents().filter(|(_, a)| a.status.holds_access()) {
             for link in g.identities_of(i) {
-                let holders = by_identity.entry(link.index).or_default();
+                let holders = by_identity.entry((agent.account, link.index)).or_default();
                 if !holders.contains(&i) {
                     holders.push(i);
                 }
             }
             if let Some(key) = agent.key() {
-                by_email.entry(fold_plus_tag(&key)).or_default().push(i);
+                by_email
+                    .entry((agent.account, fold_plus_tag(&key)))
+                    .or_default()
+                    .push(i);
             }
         }
         // Per agent, everything it shares with someone else: direct sharing only, so
         // every agent named in a finding has something in common with its subject.
         let mut shares: BTreeMap<usize, Vec<(Shared, &[usize])>> = BTreeMap::new();
-        for (&identity, holders) in by_identity.iter().filter(|(_, h)| h.len() > 1) {
+        for (&(_, identity), holders) in by_identity.iter().filter(|(_, h)| h.len() > 1) {
             for &i in holders {
                 shares
                     .entry(i)
@@ -60,7 +65,7 @@ impl Rule for DuplicateIdentity {
                     .push((Shared::Identity(identity), holders));
             }
         }
-        for (key, holders) in by_email.iter().filter(|(_, h)| h.len() > 1) {
+        for ((_, key), holders) in by_email.iter().filter(|(_, h)| h.len() > 1) {
             for &i in holders {
                 shares.entry(i).or_default().push((Shared::Email(key), holders));
             }

@@ -2,7 +2,7 @@
 
 use super::PathStep;
 use crate::graph::{IdentityGraph, IdentityLink};
-use crate::model::Agent;
+use crate::model::{Agent, InAccount};
 
 pub(crate) fn agent_label(agent: &Agent) -> String {
     match &agent.email {
@@ -39,21 +39,21 @@ pub(crate) fn identity_steps(graph: &IdentityGraph, agent: &Agent, links: &[Iden
         .collect()
 }
 
-pub(crate) fn role_step(graph: &IdentityGraph, agent: &Agent, role_id: u64) -> PathStep {
+pub(crate) fn role_step(graph: &IdentityGraph, agent: &Agent, role: InAccount) -> PathStep {
     PathStep {
         from: agent_label(agent),
         edge: "has role".to_owned(),
-        to: format!("role {} \"{}\"", role_id, graph.directory.role_name(role_id)),
+        to: format!("role {} \"{}\"", role.id, graph.directory.role_name(role)),
     }
 }
 
 /// The agent's roles that the policy counts as privileged, in graph order.
-pub(crate) fn privileged_roles(ctx: &super::AuditContext, agent: usize) -> Vec<u64> {
+pub(crate) fn privileged_roles(ctx: &super::AuditContext, agent: usize) -> Vec<InAccount> {
     let g = ctx.graph;
     g.role_ids_of(agent)
         .filter(|&r| {
             ctx.policy
-                .is_privileged(r, g.directory.roles.get(&r).map(|r| r.name.as_str()))
+                .is_privileged(r.id, g.directory.roles.get(&r).map(|r| r.name.as_str()))
         })
         .collect()
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::catalogue::Severity;
+use crate::model::Directory;
 
 /// What a rule is, fixed at compile time.
 #[derive(Debug)]
@@ -145,9 +146,16 @@ impl Finding {
         self
     }
 
-    /// Stable across runs: derived from the rule and the agent only.
-    pub fn id(&self) -> String {
-        finding_id(self.rule.id, self.agent_id)
+    /// Stable across runs: derived from the rule and the agent only, and
+    /// the agent's account where `directory` holds several (agent ids of
+    /// different accounts may collide). A single account's ids are as ever.
+    pub fn id(&self, directory: &Directory) -> String {
+        if directory.several_accounts() {
+            let account = directory.account_of(&directory.agents[self.agent]);
+            finding_id_in(self.rule.id, account, self.agent_id)
+        } else {
+            finding_id(self.rule.id, self.agent_id)
+        }
     }
 }
 
@@ -160,8 +168,17 @@ fn tight(mut text: String) -> String {
 }
 
 pub fn finding_id(rule: &str, agent_id: u64) -> String {
+    hashed(&format!("{rule}\0{agent_id}"))
+}
+
+/// As [`finding_id`] for an agent of one of several accounts (`account`: its domain).
+pub fn finding_id_in(rule: &str, account: &str, agent_id: u64) -> String {
+    hashed(&format!("{rule}\0{account}\0{agent_id}"))
+}
+
+fn hashed(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{rule}\0{agent_id}").as_bytes());
+    let digest = Sha256::digest(text.as_bytes());
     format!("DA-{}", &hex::encode(digest)[..12])
 }
 
@@ -195,5 +212,14 @@ mod tests {
         assert_ne!(finding_id("orphaned-agent", 1), finding_id("orphaned-agent", 2));
         assert_ne!(finding_id("orphaned-agent", 1), finding_id("dormant-agent", 1));
         assert!(finding_id("x", 1).starts_with("DA-"));
+        // Several accounts: the same agent id in two accounts, two findings.
+        assert_ne!(
+            finding_id_in("orphaned-agent", "acme", 1),
+            finding_id_in("orphaned-agent", "acme-eu", 1)
+        );
+        assert_ne!(
+            finding_id_in("orphaned-agent", "acme", 1),
+            finding_id("orphaned-agent", 1)
+        );
     }
 }

@@ -34,6 +34,8 @@ pub fn run(ctx: &AuditContext) -> FindingSet {
             .cmp(&a.severity)
             .then_with(|| a.rule.id.cmp(b.rule.id))
             .then_with(|| a.agent_id.cmp(&b.agent_id))
+            // One agent id in several accounts: in the snapshots' order.
+            .then_with(|| a.agent.cmp(&b.agent))
     });
     // An exception still in force moves its finding aside; an expired one
     // does not (and the expired-exception rule reports it).

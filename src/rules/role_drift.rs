@@ -1,7 +1,7 @@
 use super::evidence::{agent_label, identity_label, identity_steps, role_step};
 use super::{AuditContext, Finding, PathStep, Rule, RuleMeta, Severity};
 use crate::graph::IdentityGraph;
-use crate::model::{AgentStatus, TicketScope};
+use crate::model::{AgentStatus, InAccount, TicketScope};
 use crate::policy::{RoleMapping, RoleRef};
 
 pub struct RoleDrift;
@@ -142,11 +142,11 @@ impl Grant {
         }
     }
 
-    fn allows_role(&self, g: &IdentityGraph, role_id: u64) -> bool {
-        let name = g.directory.roles.get(&role_id).map(|r| r.name.as_str());
+    fn allows_role(&self, g: &IdentityGraph, role: InAccount) -> bool {
+        let name = g.directory.roles.get(&role).map(|r| r.name.as_str());
         self.roles.as_ref().is_none_or(|roles| {
             roles.iter().any(|r| match r {
-                RoleRef::Id(id) => *id == role_id,
+                RoleRef::Id(id) => *id == role.id,
                 RoleRef::Name(want) => name.is_some_and(|n| n.trim().eq_ignore_ascii_case(want.trim())),
             })
         })
@@ -168,7 +168,7 @@ fn check_agent(g: &IdentityGraph, mapping: &[RoleMapping], i: usize) -> Option<F
     if links.is_empty() {
         return None;
     }
-    let roles: Vec<u64> = g.role_ids_of(i).collect();
+    let roles: Vec<InAccount> = g.role_ids_of(i).collect();
     let role_names: Vec<String> = roles.iter().map(|&r| g.directory.role_name(r)).collect();
     let attrs = Attributes::of(g, i);
     let entries: Vec<(usize, &RoleMapping)> = mapping
@@ -229,7 +229,7 @@ fn check_agent(g: &IdentityGraph, mapping: &[RoleMapping], i: usize) -> Option<F
     }
 
     let grant = Grant::of(&entries);
-    let drifted: Vec<u64> = roles
+    let drifted: Vec<InAccount> = roles
         .iter()
         .copied()
         .filter(|&r| !grant.allows_role(g, r))
@@ -239,8 +239,8 @@ fn check_agent(g: &IdentityGraph, mapping: &[RoleMapping], i: usize) -> Option<F
         (Some(have), Some(max)) => have < max,
         _ => false,
     };
-    let group_ids: Vec<u64> = g.group_ids_of(i).collect();
-    let outside: Vec<u64> = group_ids
+    let group_ids: Vec<InAccount> = g.group_ids_of(i).collect();
+    let outside: Vec<InAccount> = group_ids
         .iter()
         .copied()
         .filter(|&gid| !grant.allows_group(&g.directory.group_name(gid)))
@@ -306,7 +306,7 @@ fn check_agent(g: &IdentityGraph, mapping: &[RoleMapping], i: usize) -> Option<F
         finding_steps.extend(outside.iter().map(|&gid| PathStep {
             from: agent_label(agent),
             edge: "member of".to_owned(),
-            to: format!("group {} \"{}\"", gid, g.directory.group_name(gid)),
+            to: format!("group {} \"{}\"", gid.id, g.directory.group_name(gid)),
         }));
     }
     let allowed_roles = grant.roles.as_ref().map_or_else(

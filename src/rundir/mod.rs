@@ -40,6 +40,11 @@ pub enum RunDirError {
     },
     #[error(transparent)]
     Snapshot(#[from] ModelError),
+    /// An audit of several accounts, which this step reads one account of only.
+    #[error(
+        "{dir}: an audit of {count} Freshdesk accounts; this step reads the run of one account only, for now (#17)"
+    )]
+    SeveralAccounts { dir: String, count: usize },
     /// A file in the run directory that belongs to another audit.
     #[error("{file}: does not belong to this run: {reason}. A run directory holds exactly one audit")]
     Foreign { file: String, reason: String },
@@ -80,6 +85,9 @@ pub struct RunJson {
 #[derive(Clone, Debug, Deserialize)]
 pub struct RunInputs {
     pub snapshot: RecordedFile,
+    /// Every account's snapshot, where the audit read several.
+    #[serde(default)]
+    pub snapshots: Vec<RecordedFile>,
     #[serde(default)]
     pub idp: Vec<RecordedIdp>,
     #[serde(default)]
@@ -273,6 +281,13 @@ impl RunDir {
 
     /// The snapshot the audit read (checked against its recorded hash), and where it is.
     pub fn snapshot(&self) -> Result<(PathBuf, Snapshot), RunDirError> {
+        // Never one account's snapshot read as if it were the whole review.
+        if self.run.inputs.snapshots.len() > 1 {
+            return Err(RunDirError::SeveralAccounts {
+                dir: self.dir.display().to_string(),
+                count: self.run.inputs.snapshots.len(),
+            });
+        }
         let (path, bytes) = self.read_recorded("snapshot", &self.run.inputs.snapshot)?;
         // An edited snapshot is read only where the audit accepted it.
         let edits = if self.run.snapshot_integrity.is_edited() {
