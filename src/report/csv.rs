@@ -32,7 +32,6 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
-    let account = data.run.snapshot_meta.domain.as_str();
     for f in &data.findings {
         let agent_id = f.agent_id.to_string();
         let cells = [
@@ -50,7 +49,7 @@ pub fn write_findings_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Re
             &f.idp_status,
             &f.idp_last_login,
             &f.detail,
-            account,
+            f.account.as_str(),
         ];
         w.write_record(
             cells

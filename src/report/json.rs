@@ -213,6 +213,7 @@ mod tests {
             finding_id: format!("f{i:04}"),
             rule: "orphaned-agent",
             severity: "high",
+            account: crate::report::view::Account::new("acme"),
             agent_id: i as u64,
             agent_email: format!("a{i}@x.test"),
             agent_name: format!("Zoë \"{i}\" <b>\n\t\u{1}"),

@@ -59,12 +59,35 @@ pub struct RunInfo {
     pub rules_run: Vec<&'static str>,
 }
 
+/// The Freshdesk account (its domain) a finding's agent is in: one shared
+/// text per account, not a copy per row (a large audit holds 100,000 rows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account(std::sync::Arc<str>);
+
+impl Account {
+    pub fn new(domain: &str) -> Account {
+        Account(domain.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Account {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 /// One row of findings.csv, and one element of findings.json's `findings`.
 #[derive(Clone, Debug, Serialize)]
 pub struct FindingRow {
     pub finding_id: String,
     pub rule: &'static str,
     pub severity: &'static str,
+    /// The agent's account (`meta.domain` of its snapshot), in every run.
+    pub account: Account,
     pub agent_id: u64,
     pub agent_email: String,
     pub agent_name: String,
@@ -174,7 +197,11 @@ impl ReportData {
             findings, suppressed, ..
         } = set;
         let suppressed_count = suppressed.len() as u64;
-        let findings: Vec<FindingRow> = findings.into_par_iter().map(|f| row(graph, f)).collect();
+        let accounts: Vec<Account> = graph.directory.accounts.iter().map(|d| Account::new(d)).collect();
+        let findings: Vec<FindingRow> = findings
+            .into_par_iter()
+            .map(|f| row(graph, &accounts, f))
+            .collect();
         let mut by_rule: BTreeMap<&'static str, u64> = run.rules_run.iter().map(|r| (*r, 0)).collect();
         let mut by_severity = BTreeMap::new();
         for f in &findings {
@@ -195,7 +222,7 @@ impl ReportData {
             suppressed: suppressed
                 .into_iter()
                 .map(|(f, exception)| SuppressedRow {
-                    finding: row(graph, f),
+                    finding: row(graph, &accounts, f),
                     exception,
                 })
                 .collect(),
@@ -318,7 +345,7 @@ fn ambiguous(graph: &IdentityGraph) -> Vec<AmbiguousMatch> {
         .collect()
 }
 
-fn row(graph: &IdentityGraph, f: Finding) -> FindingRow {
+fn row(graph: &IdentityGraph, accounts: &[Account], f: Finding) -> FindingRow {
     let agent = graph.agent(f.agent);
     let dir = &graph.directory;
     let join = |items: Vec<String>| items.join(";");
@@ -327,6 +354,10 @@ fn row(graph: &IdentityGraph, f: Finding) -> FindingRow {
         finding_id: f.id(&graph.directory),
         rule: f.rule.id,
         severity: f.severity.as_str(),
+        account: accounts
+            .get(agent.account)
+            .cloned()
+            .unwrap_or_else(|| Account::new("")),
         agent_id: agent.id,
         agent_email: agent.email.clone().unwrap_or_default(),
         agent_name: agent.name.clone(),

@@ -50,13 +50,14 @@ pub fn write_html(data: &ReportData, graph: &IdentityGraph, out: &mut dyn Write)
     let env = environment()?;
     let page = Page::new(data);
     let inline_rule_text = page.inline_rule_text;
+    let show_account = data.run.accounts.len() > 1;
     let frame = Value::from(Serde(&page));
 
     render(&env, "page_start.html", frame.clone(), out)?;
     let rows = |_: usize, chunk: &[FindingRow], buf: &mut Vec<u8>| {
         let mut html = Html::new(buf);
         for f in chunk {
-            rows::finding_row(&mut html, f, inline_rule_text);
+            rows::finding_row(&mut html, f, inline_rule_text, show_account);
         }
         Ok(())
     };

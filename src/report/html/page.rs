@@ -35,7 +35,8 @@ pub fn live_count(n: usize) -> usize {
 #[derive(Serialize)]
 pub struct Page<'a> {
     pub tool_version: &'a str,
-    pub domain: &'a str,
+    /// The account's domain; several accounts' joined by `, `.
+    pub domain: String,
     pub as_of: String,
     pub as_of_source: &'a str,
     pub collected_at: String,
@@ -231,7 +232,12 @@ impl<'a> Page<'a> {
         let filter_rules = rules.iter().filter(|r| r.count > 0).map(|r| r.id).collect();
         Page {
             tool_version: &run.tool_version,
-            domain: &run.snapshot_meta.domain,
+            domain: run
+                .accounts
+                .iter()
+                .map(|a| a.meta.domain.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             as_of: run.as_of.to_string(),
             as_of_source: &run.as_of_source,
             collected_at: run.snapshot_meta.collected_at.to_string(),

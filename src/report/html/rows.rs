@@ -35,8 +35,9 @@ fn severity_badge(h: &mut Html, severity: &str) {
 
 /// One `<tr>` of the findings table. `inline_rule_text`: the rule's summary,
 /// action and controls are repeated in the row (small reports); otherwise the
-/// row links to the rule's entry in the catalogue.
-pub fn finding_row(h: &mut Html, f: &FindingRow, inline_rule_text: bool) {
+/// row links to the rule's entry in the catalogue. `show_account`: several
+/// accounts were audited, so the agent cell names the agent's account.
+pub fn finding_row(h: &mut Html, f: &FindingRow, inline_rule_text: bool, show_account: bool) {
     h.markup("<tr id=\"f-");
     h.text(&f.finding_id);
     h.markup("\"><td>");
@@ -51,6 +52,10 @@ pub fn finding_row(h: &mut Html, f: &FindingRow, inline_rule_text: bool) {
     h.text(or(&f.agent_name, "(no name)"));
     h.markup("</a> <small>");
     h.text(&f.agent_email);
+    if show_account {
+        h.markup(" · account ");
+        h.text(f.account.as_str());
+    }
     h.markup("</small></td><td>");
     h.text(f.agent_status);
     h.markup("</td><td>");
@@ -370,6 +375,7 @@ mod tests {
             finding_id: format!("id{text}"),
             rule: "orphaned-agent",
             severity: "high",
+            account: crate::report::view::Account::new("acme"),
             agent_id: 7,
             agent_email: format!("a{text}@x.test"),
             agent_name: format!("name {text}"),
@@ -474,8 +480,25 @@ mod tests {
 
     fn row(text: &str, inline: bool) -> String {
         let mut buf = Vec::new();
-        finding_row(&mut Html::new(&mut buf), &finding(text), inline);
+        finding_row(&mut Html::new(&mut buf), &finding(text), inline, false);
         String::from_utf8(buf).expect("utf-8")
+    }
+
+    #[test]
+    fn the_account_is_named_only_where_several_were_audited() {
+        let mut f = finding("x");
+        f.account = crate::report::view::Account::new("acme-eu<b>");
+        let mut buf = Vec::new();
+        finding_row(&mut Html::new(&mut buf), &f, false, true);
+        let several = String::from_utf8(buf).expect("utf-8");
+        assert!(
+            several.contains(" · account acme-eu&lt;b&gt;</small>"),
+            "{several}"
+        );
+        assert!(
+            !row("x", false).contains("account"),
+            "one account: the row is as ever"
+        );
     }
 
     fn panel(text: &str) -> String {
