@@ -287,6 +287,11 @@ pub struct AuditArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Several accounts (as `collect --accounts`): all collected at once into
+    /// `--out/snapshots/DOMAIN.json`, then audited together; any account
+    /// failing is exit 3 with nothing written.
+    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file", "previous"])]
+    pub accounts: Option<PathBuf>,
     #[command(flatten)]
     pub inputs: AuditInputArgs,
     /// Directory for the snapshot and the reports (a new or empty one).

@@ -12,12 +12,13 @@ use deskaudit::sim::Profile;
 
 const EU_KEY: &str = "eu-admin-key-77d1";
 
-/// `collect --accounts FILE --out OUT` with each account's key in its own
-/// environment variable, and no FRESHDESK_API_KEY at all.
-fn collect_accounts(file: &Path, out: &Path) -> Output {
+/// `COMMAND --accounts FILE --out OUT ...extra` from the repository root,
+/// with each account's key in its own environment variable, and no
+/// FRESHDESK_API_KEY at all.
+fn with_accounts(command: &str, file: &Path, out: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_deskaudit"))
         .args([
-            "collect",
+            command,
             "--accounts",
             utf8(file),
             "--out",
@@ -25,11 +26,22 @@ fn collect_accounts(file: &Path, out: &Path) -> Output {
             "--rate-window",
             "2",
         ])
+        .args(extra)
+        .current_dir(repo())
         .env_remove("FRESHDESK_API_KEY")
         .env("DA_TEST_ACME_KEY", ADMIN_KEY)
         .env("DA_TEST_EU_KEY", EU_KEY)
         .output()
         .expect("binary runs")
+}
+
+fn collect_accounts(file: &Path, out: &Path) -> Output {
+    with_accounts("collect", file, out, &[])
+}
+
+/// `run --accounts` with the demo's acme inputs.
+fn run_accounts(file: &Path, out: &Path) -> Output {
+    with_accounts("run", file, out, &ACME_INPUTS)
 }
 
 fn acme_eu() -> deskaudit::sim::Fixture {
@@ -53,12 +65,21 @@ fn accounts_file(dir: &Path, acme_url: &str, eu_url: &str) -> std::path::PathBuf
     file
 }
 
+/// The two simulators: `acme_fixture` in the documented profile, acme-eu in
+/// the older guide's answering to `eu_key`.
+fn start_both(
+    acme_fixture: deskaudit::sim::Fixture,
+    eu_key: &str,
+) -> [(tokio::runtime::Runtime, deskaudit::sim::RunningSim); 2] {
+    let acme = start_sim(acme_fixture, config(Profile::Documented));
+    let mut eu = config(Profile::Seed);
+    eu.api_key = eu_key.to_owned();
+    [acme, start_sim(acme_eu(), eu)]
+}
+
 #[test]
 fn two_accounts_in_two_profiles_give_two_complete_snapshots() {
-    let (_a, acme_sim) = start_sim(acme(), config(Profile::Documented));
-    let mut eu = config(Profile::Seed);
-    eu.api_key = EU_KEY.to_owned();
-    let (_b, eu_sim) = start_sim(acme_eu(), eu);
+    let [(_a, acme_sim), (_b, eu_sim)] = start_both(acme(), EU_KEY);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = accounts_file(dir.path(), &acme_sim.base_url(), &eu_sim.base_url());
     let out = dir.path().join("snapshots");
@@ -98,10 +119,8 @@ fn two_accounts_in_two_profiles_give_two_complete_snapshots() {
 
 #[test]
 fn one_account_failing_writes_nothing_and_exits_3() {
-    let (_a, acme_sim) = start_sim(acme(), config(Profile::Documented));
-    let mut eu = config(Profile::Seed);
-    eu.api_key = "another-key".to_owned(); // the file's key for acme-eu is now wrong
-    let (_b, eu_sim) = start_sim(acme_eu(), eu);
+    // The file's key for acme-eu is now wrong.
+    let [(_a, acme_sim), (_b, eu_sim)] = start_both(acme(), "another-key");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = accounts_file(dir.path(), &acme_sim.base_url(), &eu_sim.base_url());
     let out = dir.path().join("snapshots");
@@ -183,10 +202,7 @@ fn a_bad_accounts_file_is_exit_2_before_any_request() {
 fn audit_both(edit_acme: impl FnOnce(&mut deskaudit::sim::Fixture), dir: &Path) -> std::path::PathBuf {
     let mut fixture = acme();
     edit_acme(&mut fixture);
-    let (_a, acme_sim) = start_sim(fixture, config(Profile::Documented));
-    let mut eu = config(Profile::Seed);
-    eu.api_key = EU_KEY.to_owned();
-    let (_b, eu_sim) = start_sim(acme_eu(), eu);
+    let [(_a, acme_sim), (_b, eu_sim)] = start_both(fixture, EU_KEY);
     let file = accounts_file(dir, &acme_sim.base_url(), &eu_sim.base_url());
     let snapshots = dir.join("snapshots");
     let run = collect_accounts(&file, &snapshots);
@@ -353,4 +369,47 @@ fn one_account_given_twice_is_refused() {
         text(&run)
     );
     assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn run_accounts_collects_and_audits_every_account_or_writes_nothing() {
+    for (eu_key, code) in [(EU_KEY, 0), ("another-key", 3)] {
+        let [(_a, acme_sim), (_b, eu_sim)] = start_both(acme(), eu_key);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = accounts_file(dir.path(), &acme_sim.base_url(), &eu_sim.base_url());
+        let out = dir.path().join("run");
+        let run = run_accounts(&file, &out);
+        assert_eq!(run.status.code(), Some(code), "{}", text(&run));
+        let said = text(&run);
+        assert!(
+            !said.contains(ADMIN_KEY) && !said.contains(EU_KEY),
+            "a key leaked: {said}"
+        );
+        if code == 3 {
+            assert!(said.contains("acme-eu: "), "the failing account is named: {said}");
+            assert!(!out.exists(), "nothing written when one account fails");
+            continue;
+        }
+        let mut names: Vec<String> = std::fs::read_dir(out.join("snapshots"))
+            .expect("snapshots")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["acme-eu.json", "acme.json"]);
+        let locks: Vec<_> = std::fs::read_dir(&out)
+            .expect("run")
+            .map(|e| e.expect("entry").file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".lock"))
+            .collect();
+        assert!(locks.is_empty(), "no lock left in the run: {locks:?}");
+        let doc = findings_json(&out);
+        let kevin = findings_of(&doc, "terminated-active", "kevin.brandt@acme.test");
+        assert_eq!(kevin.len(), 2, "{kevin:?}");
+        let run_json = std::fs::read_to_string(out.join("run.json")).expect("run.json");
+        let recorded = out.join("snapshots").join("acme-eu.json");
+        assert!(
+            run_json.contains(&*recorded.display().to_string()),
+            "final paths: {run_json}"
+        );
+    }
 }

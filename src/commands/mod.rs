@@ -141,9 +141,24 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Run(args) => {
             let out = Staging::begin(&args.out, existing(args.replace))?;
             audit::check_inputs(&args.inputs)?;
-            let snapshot = out.path().join("snapshot.json");
-            collect::collect_to(&args.source, &snapshot, &out.final_path(&snapshot), quiet)?;
-            let outcome = audit(std::slice::from_ref(&snapshot), &args.inputs, &out)?;
+            let snapshots = match &args.accounts {
+                // Every account's snapshot or none: a failing account is
+                // exit 3 here, and the staged run goes with `out`.
+                Some(file) => {
+                    let pacing = collect_accounts::Pacing::of(&args.source);
+                    let dir = out.path().join("snapshots");
+                    collect_accounts::run(file, pacing, &dir, quiet)?
+                        .into_iter()
+                        .map(|c| c.path)
+                        .collect()
+                }
+                None => {
+                    let snapshot = out.path().join("snapshot.json");
+                    collect::collect_to(&args.source, &snapshot, &out.final_path(&snapshot), quiet)?;
+                    vec![snapshot]
+                }
+            };
+            let outcome = audit(&snapshots, &args.inputs, &out)?;
             if args.ocsf {
                 audit::write_ocsf(out.path(), &outcome.data)?;
             }
