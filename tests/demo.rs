@@ -49,6 +49,9 @@ fn demo_regenerates_the_committed_reports() {
         // Several accounts (#17): both collected at once, each complete.
         "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, \
          each with its own key and rate limit: acme 36 agents -> acme.json, acme-eu 6 agents -> acme-eu.json",
+        // ... and audited together: acme has revoked Kevin by now, acme-eu has not.
+        "Accounts: one audit of both, agents keyed by (account, id): 31 findings; \
+         leavers still active: kevin.brandt@acme.test in acme-eu",
     ] {
         assert!(
             stdout.lines().any(|l| l == line),

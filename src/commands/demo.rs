@@ -204,7 +204,9 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     };
     watch_demo(watched.path(), poll, &api)?;
     // 5. Several accounts: acme and acme-eu collected at once (#17).
-    accounts_demo(&rt, &base, &config)?;
+    let mut accounts_inputs = spec.inputs(&out.join("inputs"))?;
+    accounts_inputs.watch = None;
+    accounts_demo(&rt, &base, &config, &accounts_inputs)?;
     rt.block_on(server.shutdown());
     if let Some(diff) = &after.diff {
         say!(
@@ -219,8 +221,14 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
 
 /// `collect --accounts`: a second simulator serves `acme-eu` in the older
 /// guide's API behaviour, with its own key; both accounts are collected at
-/// once into a directory that holds both snapshots or neither.
-fn accounts_demo(rt: &tokio::runtime::Runtime, acme_url: &str, acme: &SimConfig) -> Result<(), Failure> {
+/// once into a directory that holds both snapshots or neither, then audited
+/// together (acme has revoked its leavers by now; acme-eu has not).
+fn accounts_demo(
+    rt: &tokio::runtime::Runtime,
+    acme_url: &str,
+    acme: &SimConfig,
+    inputs: &AuditInputArgs,
+) -> Result<(), Failure> {
     let dir = tempfile::tempdir().map_err(|e| Failure::output(context("temporary directory", e)))?;
     write_files(&dir.path().join("acme-eu"), EU_ACCOUNT)?;
     let fixture = Fixture::load(&dir.path().join("acme-eu")).map_err(Failure::input)?;
@@ -257,7 +265,8 @@ fn accounts_demo(rt: &tokio::runtime::Runtime, acme_url: &str, acme: &SimConfig)
         true,
     );
     rt.block_on(server.shutdown());
-    let each: Vec<String> = collected?
+    let collected = collected?;
+    let each: Vec<String> = collected
         .iter()
         .map(|c| {
             format!(
@@ -274,6 +283,21 @@ fn accounts_demo(rt: &tokio::runtime::Runtime, acme_url: &str, acme: &SimConfig)
     say!(
         "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, each with its own key and rate limit: {}",
         each.join(", ")
+    )?;
+    let run = Staging::begin(&dir.path().join("run"), Existing::Refuse)?;
+    let snapshots: Vec<PathBuf> = collected.into_iter().map(|c| c.path).collect();
+    let both = audit(&snapshots, inputs, &run)?;
+    let leavers: Vec<String> = both
+        .data
+        .findings
+        .iter()
+        .filter(|f| f.rule == "terminated-active")
+        .map(|f| format!("{} in {}", f.agent_email, f.account.as_str()))
+        .collect();
+    say!(
+        "Accounts: one audit of both, agents keyed by (account, id): {} findings; leavers still active: {}",
+        both.data.findings.len(),
+        leavers.join(", ")
     )?;
     Ok(())
 }
