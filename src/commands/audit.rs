@@ -121,9 +121,7 @@ fn load_with(snapshots: &[PathBuf], inputs: &AuditInputArgs, emails: &[String]) 
         .ok_or_else(|| Failure::input("no --snapshot given"))?;
     let snapshot_file = first.snapshot.clone();
     let snapshot_integrity = first.integrity.clone();
-    let mut snapshot_meta = first.meta.clone();
-    // Several accounts: the audit is as of the latest collection.
-    snapshot_meta.collected_at = directory.collected_at;
+    let snapshot_meta = first.meta.clone();
     let (policy, policy_file) = match &inputs.policy {
         Some(path) => {
             let policy = Policy::load(path).map_err(Failure::input)?;
@@ -133,7 +131,9 @@ fn load_with(snapshots: &[PathBuf], inputs: &AuditInputArgs, emails: &[String]) 
     };
     let (as_of, as_of_source) = match inputs.as_of {
         Some(t) => (t, "--as-of".to_owned()),
-        None => (snapshot_meta.collected_at, "snapshot collected_at".to_owned()),
+        None if accounts.len() == 1 => (snapshot_meta.collected_at, "snapshot collected_at".to_owned()),
+        // Several accounts: as of the latest collection.
+        None => (directory.collected_at, "latest snapshot collected_at".to_owned()),
     };
     // Only identities some agent could resolve to are kept while reading.
     let wanted: KeySet = directory
