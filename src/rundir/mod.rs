@@ -80,6 +80,29 @@ pub struct RunJson {
     /// so their snapshot is checked again now).
     #[serde(default)]
     pub snapshot_integrity: Integrity,
+    /// Every account's snapshot and its integrity, where the audit read
+    /// several (absent for one account: `inputs.snapshot` and
+    /// `snapshot_integrity` say it).
+    #[serde(default)]
+    pub accounts: Vec<RecordedAccount>,
+}
+
+/// One account of an audit of several, as `run.json`'s `accounts` lists it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RecordedAccount {
+    pub domain: String,
+    pub snapshot: RecordedFile,
+    #[serde(default)]
+    pub snapshot_integrity: Integrity,
+}
+
+/// One account's snapshot read back from a run directory.
+#[derive(Debug)]
+pub struct AccountSnapshot {
+    /// The Freshdesk subdomain (the snapshot's `meta.domain`).
+    pub domain: String,
+    pub path: PathBuf,
+    pub snapshot: Snapshot,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -279,6 +302,47 @@ impl RunDir {
         })
     }
 
+    /// Every account's snapshot the audit read, in the audit's order, each
+    /// checked against its recorded hash (one entry for a one-account audit).
+    pub fn snapshots(&self) -> Result<Vec<AccountSnapshot>, RunDirError> {
+        let recorded: Vec<(&RecordedFile, &Integrity)> = if self.run.accounts.is_empty() {
+            vec![(&self.run.inputs.snapshot, &self.run.snapshot_integrity)]
+        } else {
+            self.run
+                .accounts
+                .iter()
+                .map(|a| (&a.snapshot, &a.snapshot_integrity))
+                .collect()
+        };
+        recorded
+            .into_iter()
+            .map(|(file, integrity)| {
+                let (path, snapshot) = self.read_snapshot(file, integrity)?;
+                Ok(AccountSnapshot {
+                    domain: snapshot.meta.domain.clone(),
+                    path,
+                    snapshot,
+                })
+            })
+            .collect()
+    }
+
+    fn read_snapshot(
+        &self,
+        file: &RecordedFile,
+        integrity: &Integrity,
+    ) -> Result<(PathBuf, Snapshot), RunDirError> {
+        let (path, bytes) = self.read_recorded("snapshot", file)?;
+        // An edited snapshot is read only where the audit accepted it.
+        let edits = if integrity.is_edited() {
+            Edits::Accept
+        } else {
+            Edits::Refuse
+        };
+        let (snapshot, _) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
+        Ok((path, snapshot))
+    }
+
     /// The snapshot the audit read (checked against its recorded hash), and where it is.
     pub fn snapshot(&self) -> Result<(PathBuf, Snapshot), RunDirError> {
         // Never one account's snapshot read as if it were the whole review.
@@ -288,15 +352,7 @@ impl RunDir {
                 count: self.run.inputs.snapshots.len(),
             });
         }
-        let (path, bytes) = self.read_recorded("snapshot", &self.run.inputs.snapshot)?;
-        // An edited snapshot is read only where the audit accepted it.
-        let edits = if self.run.snapshot_integrity.is_edited() {
-            Edits::Accept
-        } else {
-            Edits::Refuse
-        };
-        let (snapshot, _) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
-        Ok((path, snapshot))
+        self.read_snapshot(&self.run.inputs.snapshot, &self.run.snapshot_integrity)
     }
 
     /// The reviewers' decisions, when `review import` has recorded them;
