@@ -49,9 +49,6 @@ fn demo_regenerates_the_committed_reports() {
         // Several accounts (#17): both collected at once, each complete.
         "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, \
          each with its own key and rate limit: acme 36 agents -> acme.json, acme-eu 6 agents -> acme-eu.json",
-        // ... and audited together: acme has revoked Kevin by now, acme-eu has not.
-        "Accounts: one audit of both, agents keyed by (account, id): 31 findings; \
-         leavers still active: kevin.brandt@acme.test in acme-eu",
     ] {
         assert!(
             stdout.lines().any(|l| l == line),
@@ -60,6 +57,27 @@ fn demo_regenerates_the_committed_reports() {
     }
 
     let read = |dir: &std::path::Path, name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
+    // ... and audited together into accounts/run: acme has revoked Kevin by
+    // now, acme-eu has not.
+    let both = "Accounts: one audit of both, agents keyed by (account, id): 31 findings; \
+                leavers still active: kevin.brandt@acme.test in acme-eu (report: ";
+    assert!(
+        stdout.lines().any(|l| l.starts_with(both)),
+        "{both:?} missing from:\n{stdout}"
+    );
+    assert_eq!(
+        read(&out, "accounts/run/findings.csv"),
+        read(&committed, "accounts/run/findings.csv"),
+        "accounts/run/findings.csv drifted from reports/demo (DESKAUDIT_BLESS=1 to accept)"
+    );
+    let accounts_run: Value = serde_json::from_str(&read(&out, "accounts/run/run.json")).expect("run.json");
+    let domains: Vec<&str> = accounts_run["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["domain"].as_str().expect("domain"))
+        .collect();
+    assert_eq!(domains, ["acme", "acme-eu"]);
     assert_eq!(
         read(&out, "findings.csv"),
         read(&committed, "findings.csv"),

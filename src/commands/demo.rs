@@ -206,7 +206,7 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     // 5. Several accounts: acme and acme-eu collected at once (#17).
     let mut accounts_inputs = spec.inputs(&out.join("inputs"))?;
     accounts_inputs.watch = None;
-    accounts_demo(&rt, &base, &config, &accounts_inputs)?;
+    accounts_demo(&rt, &base, &config, &accounts_inputs, &out.join("accounts"))?;
     rt.block_on(server.shutdown());
     if let Some(diff) = &after.diff {
         say!(
@@ -222,12 +222,16 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
 /// `collect --accounts`: a second simulator serves `acme-eu` in the older
 /// guide's API behaviour, with its own key; both accounts are collected at
 /// once into a directory that holds both snapshots or neither, then audited
-/// together (acme has revoked its leavers by now; acme-eu has not).
+/// together (acme has revoked its leavers by now; acme-eu has not), into
+/// `out`: `snapshots/DOMAIN.json` and the run of both in `run/`. The keys and
+/// the accounts file (with the simulators' passing ports) stay in a
+/// temporary directory.
 fn accounts_demo(
     rt: &tokio::runtime::Runtime,
     acme_url: &str,
     acme: &SimConfig,
     inputs: &AuditInputArgs,
+    out: &Path,
 ) -> Result<(), Failure> {
     let dir = tempfile::tempdir().map_err(|e| Failure::output(context("temporary directory", e)))?;
     write_files(&dir.path().join("acme-eu"), EU_ACCOUNT)?;
@@ -261,7 +265,7 @@ fn accounts_demo(
     let collected = super::collect_accounts::run(
         &dir.path().join("accounts.toml"),
         pacing,
-        &dir.path().join("snapshots"),
+        &out.join("snapshots"),
         true,
     );
     rt.block_on(server.shutdown());
@@ -284,9 +288,11 @@ fn accounts_demo(
         "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, each with its own key and rate limit: {}",
         each.join(", ")
     )?;
-    let run = Staging::begin(&dir.path().join("run"), Existing::Refuse)?;
+    let run_dir = out.join("run");
+    let run = Staging::begin(&run_dir, Existing::Refuse)?;
     let snapshots: Vec<PathBuf> = collected.into_iter().map(|c| c.path).collect();
     let both = audit(&snapshots, inputs, &run)?;
+    run.commit()?;
     let leavers: Vec<String> = both
         .data
         .findings
@@ -295,9 +301,10 @@ fn accounts_demo(
         .map(|f| format!("{} in {}", f.agent_email, f.account.as_str()))
         .collect();
     say!(
-        "Accounts: one audit of both, agents keyed by (account, id): {} findings; leavers still active: {}",
+        "Accounts: one audit of both, agents keyed by (account, id): {} findings; leavers still active: {} (report: {})",
         both.data.findings.len(),
-        leavers.join(", ")
+        leavers.join(", "),
+        run_dir.join("report.html").display()
     )?;
     Ok(())
 }
