@@ -7,7 +7,7 @@ use super::leavers::Evidence;
 use super::stdout::say;
 use super::{Failure, context};
 use crate::cli::AuditInputArgs;
-use crate::diff::{Diff, Population, Side};
+use crate::diff::{AccountRef, Diff, Population, Side};
 use crate::graph::IdentityGraph;
 use crate::idp::{Assignments, IdpSet, KeySet, LoadOptions};
 use crate::model::Edits;
@@ -92,9 +92,9 @@ pub struct Loaded {
     pub policy: Policy,
     pub as_of: jiff::Timestamp,
     pub run: RunInfo,
-    /// The snapshot's contacts (agents deleted since a previous snapshot),
+    /// Each snapshot's contacts (agents deleted since a previous snapshot),
     /// which the graph does not keep: the diff finds removed agents there.
-    pub contacts: Vec<serde_json::Value>,
+    pub contacts: Vec<Vec<serde_json::Value>>,
 }
 
 /// Snapshots + IdP exports + policy → the identity graph (shared by audit, graph, explain).
@@ -312,6 +312,17 @@ fn diff_with_previous(old: &Side, now: Population, data: &ReportData, out: &Path
         population: now,
         decisions: None,
         remediation: None,
+        accounts: data
+            .run
+            .accounts
+            .iter()
+            .map(|a| AccountRef {
+                domain: a.meta.domain.clone(),
+                collected_at: a.meta.collected_at,
+                snapshot_sha256: a.snapshot.sha256.clone(),
+                agents: usize::try_from(a.agents).unwrap_or(usize::MAX),
+            })
+            .collect(),
     };
     Diff::compute(old, &new)
 }
@@ -330,7 +341,11 @@ fn finding_record(f: &FindingRow) -> FindingRecord {
         groups: f.groups.clone(),
         ticket_scope: f.ticket_scope.to_owned(),
         detail: f.detail.clone(),
-        rest: serde_json::Map::new(),
+        // As findings.json has it: the diff matches several accounts' findings by it.
+        rest: serde_json::Map::from_iter([(
+            "account".to_owned(),
+            serde_json::Value::from(f.account.as_str()),
+        )]),
     }
 }
 

@@ -15,8 +15,9 @@ pub struct Snapshots {
     pub directory: Directory,
     /// One per snapshot, in the order given (the directory's accounts' order).
     pub accounts: Vec<AccountInput>,
-    /// The snapshots' contacts (agents deleted since a previous snapshot).
-    pub contacts: Vec<serde_json::Value>,
+    /// Each snapshot's contacts (agents deleted since a previous snapshot),
+    /// in the order of the directory's accounts.
+    pub contacts: Vec<Vec<serde_json::Value>>,
 }
 
 /// Reads each snapshot at `paths` (refusing an edited one unless `edits`
@@ -26,7 +27,7 @@ pub fn read_all(paths: &[PathBuf], edits: Edits) -> Result<Snapshots, Failure> {
     let mut accounts: Vec<AccountInput> = Vec::with_capacity(paths.len());
     let mut contacts = Vec::new();
     for path in paths {
-        let (directory, account, mut more) = read_one(path, edits)?;
+        let (directory, account, more) = read_one(path, edits)?;
         if let Some(first) = accounts.iter().find(|a| a.meta.domain == account.meta.domain) {
             return Err(Failure::input(format!(
                 "{}: account {} is already audited from {}: give each account's snapshot once",
@@ -37,7 +38,7 @@ pub fn read_all(paths: &[PathBuf], edits: Edits) -> Result<Snapshots, Failure> {
         }
         directories.push(directory);
         accounts.push(account);
-        contacts.append(&mut more);
+        contacts.push(more);
     }
     let directory = if directories.len() == 1 {
         directories

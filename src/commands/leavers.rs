@@ -1,6 +1,7 @@
 //! The audit's leavers: the evidence beyond the snapshot (`--previous-run`,
 //! `--watch`) read once, and turned into what `crate::leavers` computes from.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::{Failure, context};
@@ -55,32 +56,23 @@ impl Evidence {
             agents: side
                 .population
                 .agents
-                .iter()
-                .map(|(&id, a)| (id, (a.email.clone(), a.status)))
+                .values()
+                .map(|a| (a.id, (a.email.clone(), a.status)))
                 .collect(),
             remediation: side.remediation.as_ref().map(remediated),
         });
         let deleted: Vec<FormerAgent> = match (&self.previous, now) {
-            (Some(side), Some(now)) => side
-                .population
-                .agents
-                .values()
-                .filter_map(|before| match now.fate(before.id, Some(before)) {
-                    Fate::Deleted(contact, how) => Some(FormerAgent {
-                        id: before.id,
-                        email: before.email.clone(),
-                        found: format!(
-                            "contact {} (same {})",
-                            contact.id,
-                            match how {
-                                MatchedBy::Id => "id",
-                                MatchedBy::Email => "email",
-                            }
-                        ),
-                    }),
-                    Fate::Present(_) | Fate::Missing => None,
-                })
-                .collect(),
+            (Some(side), Some(now)) => {
+                let (before, now) = within_accounts(&side.population, now);
+                before
+                    .agents
+                    .iter()
+                    .filter_map(|(key, a)| match now.fate(key, Some(a)) {
+                        Fate::Deleted(contact, how) => Some(former(a.id, &a.email, contact.id, how)),
+                        Fate::Present(_) | Fate::Missing => None,
+                    })
+                    .collect()
+            }
             _ => Vec::new(),
         };
         leavers::compute(&leavers::Inputs {
@@ -91,6 +83,31 @@ impl Evidence {
             watch: self.watch.as_ref(),
             deleted: &deleted,
         })
+    }
+}
+
+/// The two populations as they are compared: by (account, id) where either
+/// holds several accounts, else by id alone (as the diff compares them).
+fn within_accounts<'a>(
+    before: &'a Population,
+    now: &'a Population,
+) -> (Cow<'a, Population>, Cow<'a, Population>) {
+    if before.accounts().len() > 1 || now.accounts().len() > 1 {
+        (Cow::Borrowed(before), Cow::Borrowed(now))
+    } else {
+        (Cow::Owned(before.unlabelled()), Cow::Owned(now.unlabelled()))
+    }
+}
+
+fn former(id: u64, email: &str, contact: u64, how: MatchedBy) -> FormerAgent {
+    let how = match how {
+        MatchedBy::Id => "id",
+        MatchedBy::Email => "email",
+    };
+    FormerAgent {
+        id,
+        email: email.to_owned(),
+        found: format!("contact {contact} (same {how})"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The population between two snapshots: agents added, removed (deleted or
 //! missing), and changes of status or access for agents in both.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use super::side::{AccessDelta, AgentState, Fate, MatchedBy, Population};
@@ -20,6 +22,9 @@ pub struct AgentChanges {
 /// One agent as one snapshot describes it.
 #[derive(Clone, Debug, Serialize)]
 pub struct AgentSummary {
+    /// The agent's account; set only where the diff compares several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub agent_name: String,
@@ -32,6 +37,7 @@ pub struct AgentSummary {
 impl AgentSummary {
     pub fn of(a: &AgentState) -> AgentSummary {
         AgentSummary {
+            account: label(a),
             agent_id: a.id,
             agent_email: a.email.clone(),
             agent_name: a.name.clone(),
@@ -67,6 +73,9 @@ pub enum RemovalReason {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StatusChange {
+    /// The agent's account; set only where the diff compares several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub agent_name: String,
@@ -76,6 +85,9 @@ pub struct StatusChange {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct AccessChange {
+    /// The agent's account; set only where the diff compares several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub agent_name: String,
@@ -85,15 +97,24 @@ pub struct AccessChange {
     pub delta: AccessDelta,
 }
 
-pub fn compare(old: &Population, new: &Population) -> AgentChanges {
+/// The account label of an agent: none when the diff compares one account.
+pub fn label(a: &AgentState) -> Option<String> {
+    (!a.account.is_empty()).then(|| a.account.clone())
+}
+
+/// Agents of an account audited on one side only (`one_sided`) are not
+/// compared: the account as a whole is reported added or removed instead.
+pub fn compare(old: &Population, new: &Population, one_sided: &BTreeSet<String>) -> AgentChanges {
     let mut changes = AgentChanges::default();
-    for (id, a) in &new.agents {
-        if !old.agents.contains_key(id) {
+    let compared = |a: &AgentState| !one_sided.contains(&a.account);
+    for (key, a) in &new.agents {
+        if compared(a) && !old.agents.contains_key(key) {
             changes.added.push(AgentSummary::of(a));
         }
     }
-    for (id, before) in &old.agents {
-        let after = match new.fate(*id, Some(before)) {
+    for (key, before) in old.agents.iter().filter(|(_, a)| compared(a)) {
+        let id = &key.id;
+        let after = match new.fate(key, Some(before)) {
             Fate::Present(after) => after,
             Fate::Deleted(contact, how) => {
                 changes.removed.push(RemovedAgent {
@@ -116,6 +137,7 @@ pub fn compare(old: &Population, new: &Population) -> AgentChanges {
         };
         if before.status != after.status {
             changes.status_changed.push(StatusChange {
+                account: label(after),
                 agent_id: *id,
                 agent_email: after.email.clone(),
                 agent_name: after.name.clone(),
@@ -126,6 +148,7 @@ pub fn compare(old: &Population, new: &Population) -> AgentChanges {
         let delta = AccessDelta::between(before, after);
         if !delta.is_empty() {
             changes.access_changed.push(AccessChange {
+                account: label(after),
                 agent_id: *id,
                 agent_email: after.email.clone(),
                 agent_name: after.name.clone(),

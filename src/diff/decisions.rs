@@ -1,10 +1,12 @@
 //! The reviewers' decisions of OLD (`decisions.json`) checked against NEW's
 //! snapshot: was each revoke carried out, did each modify change anything.
 
+use std::collections::BTreeSet;
+
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::side::{AccessDelta, Fate, Side};
+use super::side::{AccessDelta, AgentKey, Fate, Side};
 use crate::model::AgentStatus;
 use crate::rundir::{Decision, DecisionKind, WorkbookRef};
 
@@ -23,10 +25,18 @@ pub struct DecisionChecks {
     pub revokes_carried_out: Vec<DecisionCheck>,
     pub modifies: Vec<DecisionCheck>,
     pub keeps: Vec<DecisionCheck>,
+    /// Decisions that cannot be checked: their account was not audited by
+    /// NEW, or OLD cannot tell which account the agent is in. Only where the
+    /// diff compares several accounts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<DecisionCheck>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DecisionCheck {
+    /// The agent's account; set only where the diff compares several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub decision: DecisionKind,
@@ -69,6 +79,8 @@ pub enum Now {
     Deleted,
     /// Not in NEW's snapshot, not even as a contact.
     Absent,
+    /// In an account NEW did not audit (or OLD cannot say which account).
+    Unknown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -83,7 +95,9 @@ pub enum Outcome {
     Kept,
 }
 
-pub fn check(old: &Side, new: &Side) -> DecisionChecks {
+/// `several`: the sides are labelled with accounts; `one_sided`: the
+/// accounts only one side audited.
+pub fn check(old: &Side, new: &Side, several: bool, one_sided: &BTreeSet<String>) -> DecisionChecks {
     let Some(decisions) = &old.decisions else {
         return DecisionChecks::default();
     };
@@ -96,7 +110,19 @@ pub fn check(old: &Side, new: &Side) -> DecisionChecks {
     let mut sorted: Vec<&Decision> = decisions.decisions.iter().collect();
     sorted.sort_by_key(|d| d.agent_id);
     for d in sorted {
-        let c = check_one(d, old, new);
+        let c = match account_of(d, old, several) {
+            Ok(account) if one_sided.contains(&account) => unchecked(
+                d,
+                Some(account.clone()),
+                format!("NEW did not audit account {account}: cannot be checked"),
+            ),
+            Ok(account) => check_one(d, &AgentKey::new(&account, d.agent_id), old, new),
+            Err(why) => unchecked(d, None, why),
+        };
+        if c.now == Now::Unknown {
+            checks.unchecked.push(c);
+            continue;
+        }
         match (d.decision, c.outcome) {
             (DecisionKind::Revoke, Outcome::NotCarriedOut) => checks.revokes_not_carried_out.push(c),
             (DecisionKind::Revoke, _) => checks.revokes_carried_out.push(c),
@@ -107,9 +133,61 @@ pub fn check(old: &Side, new: &Side) -> DecisionChecks {
     checks
 }
 
-fn check_one(d: &Decision, old: &Side, new: &Side) -> DecisionCheck {
-    let before = old.population.agents.get(&d.agent_id);
-    let fate = new.population.fate(d.agent_id, before);
+/// The account of the agent a decision is about: the account of a finding
+/// it cites, else the only account of OLD holding an agent with its id
+/// (decisions.json names no account). "" for a diff of one account.
+fn account_of(d: &Decision, old: &Side, several: bool) -> Result<String, String> {
+    if !several {
+        return Ok(String::new());
+    }
+    let cited = old
+        .findings
+        .iter()
+        .chain(&old.suppressed)
+        .find(|f| f.agent_id == d.agent_id && d.finding_ids.contains(&f.finding_id));
+    if let Some(f) = cited {
+        return Ok(old.account_of(f));
+    }
+    let holding: Vec<&str> = old
+        .population
+        .agents
+        .keys()
+        .filter(|k| k.id == d.agent_id)
+        .map(|k| k.account.as_str())
+        .collect();
+    match holding.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(format!("agent {} is in none of OLD's accounts", d.agent_id)),
+        several => Err(format!(
+            "agent id {} is in several of OLD's accounts ({}) and the decision cites no finding: cannot tell which",
+            d.agent_id,
+            several.join(", ")
+        )),
+    }
+}
+
+/// A decision the diff cannot check against NEW, and why.
+fn unchecked(d: &Decision, account: Option<String>, detail: String) -> DecisionCheck {
+    DecisionCheck {
+        account,
+        agent_id: d.agent_id,
+        agent_email: d.agent_email.clone(),
+        decision: d.decision,
+        reviewer: d.reviewer.clone(),
+        justification: d.justification.clone(),
+        finding_ids: d.finding_ids.clone(),
+        before: None,
+        now: Now::Unknown,
+        outcome: Outcome::Unknown,
+        detail,
+        access: None,
+        carried_out: None,
+    }
+}
+
+fn check_one(d: &Decision, key: &AgentKey, old: &Side, new: &Side) -> DecisionCheck {
+    let before = old.population.agents.get(key);
+    let fate = new.population.fate(key, before);
     let now = match fate {
         Fate::Present(a) => match a.status {
             AgentStatus::Active => Now::Active,
@@ -129,7 +207,7 @@ fn check_one(d: &Decision, old: &Side, new: &Side) -> DecisionCheck {
     };
     let mut access = None;
     let mut carried_out = None;
-    let remediated = remediated(old, d.agent_id);
+    let remediated = remediated(old, key);
     let (outcome, detail) = match d.decision {
         DecisionKind::Revoke => match (gone, remediated) {
             (Some(how), Some(at)) => {
@@ -184,31 +262,30 @@ fn check_one(d: &Decision, old: &Side, new: &Side) -> DecisionCheck {
         },
         DecisionKind::Keep => (Outcome::Kept, format!("{} in NEW's snapshot", now_str(now))),
     };
+    let account = (!key.account.is_empty()).then(|| key.account.clone());
     DecisionCheck {
-        agent_id: d.agent_id,
-        agent_email: d.agent_email.clone(),
-        decision: d.decision,
-        reviewer: d.reviewer.clone(),
-        justification: d.justification.clone(),
-        finding_ids: d.finding_ids.clone(),
         before: before.map(|b| b.status),
         now,
         outcome,
-        detail,
         access,
         carried_out,
+        ..unchecked(d, account, detail)
     }
 }
 
 /// When OLD's own remediation verified the agent's access removed (done or
 /// already done, by its read-back).
-fn remediated(old: &Side, agent_id: u64) -> Option<Timestamp> {
+fn remediated(old: &Side, key: &AgentKey) -> Option<Timestamp> {
     use crate::remediate::Outcome as Done;
-    old.remediation
-        .as_ref()?
+    let remediation = old.remediation.as_ref()?;
+    // A remediation applies to one account: another account's agent of the same id is not it.
+    if !key.account.is_empty() && remediation.domain != key.account {
+        return None;
+    }
+    remediation
         .actions
         .iter()
-        .find(|a| a.agent_id == agent_id && matches!(a.outcome, Done::Done | Done::AlreadyDone))
+        .find(|a| a.agent_id == key.id && matches!(a.outcome, Done::Done | Done::AlreadyDone))
         .and_then(|a| a.at)
 }
 
@@ -219,5 +296,6 @@ pub fn now_str(now: Now) -> &'static str {
         Now::Deactivated => "deactivated",
         Now::Deleted => "deleted",
         Now::Absent => "absent",
+        Now::Unknown => "unknown",
     }
 }

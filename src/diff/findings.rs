@@ -1,11 +1,14 @@
 //! Findings matched by `finding_id` (a hash of rule and agent id, stable
-//! across runs): new, resolved, accepted by an exception, persisting.
+//! across runs): new, resolved, accepted by an exception, persisting. Where
+//! several accounts are compared, by (account, rule, agent id) instead: a
+//! finding's id hashes its account only in a run of several, so the same
+//! finding of a run of one account and of a run of several has two ids.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::side::{Fate, Side};
+use super::side::{AgentKey, Fate, Side};
 use crate::rules::Severity;
 use crate::rundir::FindingRecord;
 
@@ -25,6 +28,9 @@ pub struct FindingChanges {
 pub struct FindingChange {
     pub finding_id: String,
     pub rule: String,
+    /// The agent's account; set only where the diff compares several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// NEW's severity, or OLD's for a resolved finding.
     pub severity: String,
     /// OLD's severity, set only when it differs from NEW's.
@@ -57,6 +63,8 @@ pub enum Resolution {
     AgentMissing,
     /// NEW did not run the rule (disabled, or its input not given).
     RuleNotRun,
+    /// NEW did not audit the agent's account at all: unconfirmed.
+    AccountNotAudited,
 }
 
 impl Resolution {
@@ -67,35 +75,51 @@ impl Resolution {
             Resolution::AgentDeleted => "agent deleted (now a contact)",
             Resolution::AgentMissing => "UNCONFIRMED: agent missing from NEW's snapshot",
             Resolution::RuleNotRun => "UNCONFIRMED: NEW did not run this rule",
+            Resolution::AccountNotAudited => "UNCONFIRMED: NEW did not audit this account",
         }
     }
 }
 
-pub fn compare(old: &Side, new: &Side) -> FindingChanges {
-    let by_id = |records: &[FindingRecord]| -> BTreeMap<String, FindingRecord> {
-        records
-            .iter()
-            .map(|f| (f.finding_id.clone(), f.clone()))
-            .collect()
+/// How a finding is matched across the runs: `(finding_id, "", 0)` for one
+/// account, `(account, rule, agent id)` for several.
+type Key = (String, String, u64);
+
+/// `several`: the sides are labelled with accounts; `one_sided`: the
+/// accounts only one side audited.
+pub fn compare(old: &Side, new: &Side, several: bool, one_sided: &BTreeSet<String>) -> FindingChanges {
+    let key_of = |side: &Side, f: &FindingRecord| -> Key {
+        if several {
+            (side.account_of(f), f.rule.clone(), f.agent_id)
+        } else {
+            (f.finding_id.clone(), String::new(), 0)
+        }
     };
-    let (old_f, old_s) = (by_id(&old.findings), by_id(&old.suppressed));
-    let (new_f, new_s) = (by_id(&new.findings), by_id(&new.suppressed));
+    let account = |side: &Side, f: &FindingRecord| several.then(|| side.account_of(f));
+    let by_key = |side: &Side, records: &[FindingRecord]| -> BTreeMap<Key, FindingRecord> {
+        records.iter().map(|f| (key_of(side, f), f.clone())).collect()
+    };
+    let (old_f, old_s) = (by_key(old, &old.findings), by_key(old, &old.suppressed));
+    let (new_f, new_s) = (by_key(new, &new.findings), by_key(new, &new.suppressed));
     // An empty `rules_run` means the run did not record it: assume every rule ran.
     let ran = |side: &Side, rule: &str| side.rules_run.is_empty() || side.rules_run.iter().any(|r| r == rule);
 
     let mut changes = FindingChanges::default();
     for (id, f) in &new_f {
         match old_f.get(id) {
-            Some(before) => changes.persisting.push(change(f, Some(before), None, None)),
+            Some(before) => changes
+                .persisting
+                .push(change(f, account(new, f), Some(before), None, None)),
             None => {
-                let note = if old_s.contains_key(id) {
+                let note = if several && one_sided.contains(&new.account_of(f)) {
+                    Some(format!("OLD did not audit account {}", new.account_of(f)))
+                } else if old_s.contains_key(id) {
                     Some("suppressed by an exception in OLD: the exception expired or was removed".to_owned())
                 } else if !ran(old, &f.rule) {
                     Some("OLD did not run this rule".to_owned())
                 } else {
                     None
                 };
-                changes.new.push(change(f, None, None, note));
+                changes.new.push(change(f, account(new, f), None, None, note));
             }
         }
     }
@@ -104,16 +128,23 @@ pub fn compare(old: &Side, new: &Side) -> FindingChanges {
             continue;
         }
         if let Some(accepted) = new_s.get(id) {
-            changes
-                .accepted
-                .push(change(accepted, Some(f), None, exception_note(accepted)));
+            changes.accepted.push(change(
+                accepted,
+                account(new, accepted),
+                Some(f),
+                None,
+                exception_note(accepted),
+            ));
             continue;
         }
-        let resolution = if !ran(new, &f.rule) {
+        let agent = AgentKey::new(if several { id.0.as_str() } else { "" }, f.agent_id);
+        let resolution = if several && one_sided.contains(&agent.account) {
+            Resolution::AccountNotAudited
+        } else if !ran(new, &f.rule) {
             Resolution::RuleNotRun
         } else {
-            let old_agent = old.population.agents.get(&f.agent_id);
-            match new.population.fate(f.agent_id, old_agent) {
+            let old_agent = old.population.agents.get(&agent);
+            match new.population.fate(&agent, old_agent) {
                 Fate::Present(a) if a.status == crate::model::AgentStatus::Deactivated => {
                     Resolution::AgentDeactivated
                 }
@@ -124,7 +155,9 @@ pub fn compare(old: &Side, new: &Side) -> FindingChanges {
                 Fate::Missing => Resolution::AgentMissing,
             }
         };
-        changes.resolved.push(change(f, None, Some(resolution), None));
+        changes
+            .resolved
+            .push(change(f, account(old, f), None, Some(resolution), None));
     }
     for list in [
         &mut changes.new,
@@ -137,13 +170,19 @@ pub fn compare(old: &Side, new: &Side) -> FindingChanges {
     changes
 }
 
-/// The findings files' order: severity (critical first), rule, agent id.
-fn order(f: &FindingChange) -> (std::cmp::Reverse<Option<Severity>>, &str, u64) {
-    (std::cmp::Reverse(f.severity.parse().ok()), &f.rule, f.agent_id)
+/// The findings files' order: severity (critical first), rule, account, agent id.
+fn order(f: &FindingChange) -> (std::cmp::Reverse<Option<Severity>>, &str, Option<&str>, u64) {
+    (
+        std::cmp::Reverse(f.severity.parse().ok()),
+        &f.rule,
+        f.account.as_deref(),
+        f.agent_id,
+    )
 }
 
 fn change(
     f: &FindingRecord,
+    account: Option<String>,
     before: Option<&FindingRecord>,
     resolution: Option<Resolution>,
     note: Option<String>,
@@ -151,6 +190,7 @@ fn change(
     FindingChange {
         finding_id: f.finding_id.clone(),
         rule: f.rule.clone(),
+        account,
         severity: f.severity.clone(),
         old_severity: before
             .filter(|b| b.severity != f.severity)

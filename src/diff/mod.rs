@@ -7,6 +7,7 @@
 //! running now (`audit --previous-run`), so `deskaudit diff` and the report
 //! see the same [`Diff`]. [`Diff`] is the public JSON (`schema_version` 1).
 
+mod accounts;
 mod agents;
 mod decisions;
 mod findings;
@@ -18,10 +19,11 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use accounts::AccountChanges;
 pub use agents::{AgentChanges, AgentSummary, RemovalReason};
 pub use decisions::{DecisionCheck, DecisionChecks, Outcome};
 pub use findings::{FindingChange, FindingChanges};
-pub use side::{Fate, MatchedBy, Population, Side};
+pub use side::{AccountRef, Fate, MatchedBy, Population, Side};
 pub use text::write_text;
 
 use crate::rundir::RunDirError;
@@ -65,6 +67,9 @@ pub struct Diff {
     /// Reasons to distrust the comparison (order of runs, missing agents, ...).
     pub warnings: Vec<String>,
     pub summary: DiffSummary,
+    /// Which accounts each side audited; only where either side has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<AccountChanges>,
     pub findings: FindingChanges,
     pub agents: AgentChanges,
     pub decisions: DecisionChecks,
@@ -78,6 +83,10 @@ pub struct RunRef {
     pub as_of: Timestamp,
     pub collected_at: Timestamp,
     pub snapshot_sha256: String,
+    /// Every account of the run, where it audited several (`domain` and
+    /// `snapshot_sha256` above are then the first's).
+    #[serde(skip_serializing_if = "accounts::at_most_one")]
+    pub accounts: Vec<AccountRef>,
 }
 
 /// Counts of every list, for a summary line or a table header.
@@ -103,9 +112,24 @@ pub struct DiffSummary {
 
 impl Diff {
     pub fn compute(old: &Side, new: &Side) -> Diff {
-        let findings = findings::compare(old, new);
-        let agents = agents::compare(&old.population, &new.population);
-        let decisions = decisions::check(old, new);
+        // Agents are keyed by (account, id) only where several accounts are
+        // compared: two runs of one account compare by id, as they always did.
+        let several = old.several_accounts() || new.several_accounts();
+        let unlabelled;
+        let (old, new) = if several {
+            (old, new)
+        } else {
+            unlabelled = (old.unlabelled(), new.unlabelled());
+            (&unlabelled.0, &unlabelled.1)
+        };
+        let accounts = several.then(|| AccountChanges::between(old, new));
+        let one_sided = accounts
+            .as_ref()
+            .map(AccountChanges::one_sided)
+            .unwrap_or_default();
+        let findings = findings::compare(old, new, several, &one_sided);
+        let agents = agents::compare(&old.population, &new.population, &one_sided);
+        let decisions = decisions::check(old, new, several, &one_sided);
         let removed = |reason| agents.removed.iter().filter(|r| r.reason == reason).count();
         let modifies = |outcome| decisions.modifies.iter().filter(|c| c.outcome == outcome).count();
         let summary = DiffSummary {
@@ -130,13 +154,17 @@ impl Diff {
             modifies_unknown: modifies(Outcome::Unknown),
             keeps: decisions.keeps.len(),
         };
-        let warnings = warnings(old, new, &summary);
+        let mut warnings = warnings(old, new, &summary);
+        if let Some(accounts) = &accounts {
+            warnings.extend(accounts.warnings());
+        }
         Diff {
             schema_version: SCHEMA_VERSION,
             old: run_ref(old),
             new: run_ref(new),
             warnings,
             summary,
+            accounts,
             findings,
             agents,
             decisions,
@@ -181,6 +209,7 @@ fn run_ref(side: &Side) -> RunRef {
         as_of: side.as_of,
         collected_at: side.collected_at,
         snapshot_sha256: side.snapshot_sha256.clone(),
+        accounts: side.accounts.clone(),
     }
 }
 
@@ -192,10 +221,16 @@ fn warnings(old: &Side, new: &Side, s: &DiffSummary) -> Vec<String> {
             new.as_of, old.as_of
         ));
     }
-    if new.snapshot_sha256 == old.snapshot_sha256 {
+    fn shas(side: &Side) -> Vec<&str> {
+        let mut all: Vec<&str> = side.accounts.iter().map(|a| a.snapshot_sha256.as_str()).collect();
+        all.sort_unstable();
+        all
+    }
+    if new.snapshot_sha256 == old.snapshot_sha256 && shas(new) == shas(old) {
         w.push("both runs audited the same snapshot: agent changes cannot show".to_owned());
     }
-    if !old.domain.is_empty() && !new.domain.is_empty() && old.domain != new.domain {
+    let several = old.several_accounts() || new.several_accounts();
+    if !several && !old.domain.is_empty() && !new.domain.is_empty() && old.domain != new.domain {
         w.push(format!(
             "the runs audit different accounts (OLD: {}, NEW: {})",
             old.domain, new.domain
@@ -214,3 +249,5 @@ fn warnings(old: &Side, new: &Side, s: &DiffSummary) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_accounts;

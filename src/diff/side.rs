@@ -29,6 +29,18 @@ pub struct Side {
     pub decisions: Option<Decisions>,
     /// What `remediate apply` did with them (`remediation.json`).
     pub remediation: Option<crate::remediate::Remediation>,
+    /// Every account the run audited, in its order (one for a one-account run).
+    pub accounts: Vec<AccountRef>,
+}
+
+/// One account of a side: which snapshot of it the run read.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AccountRef {
+    pub domain: String,
+    pub collected_at: Timestamp,
+    pub snapshot_sha256: String,
+    /// Agents of the account in this side's snapshot.
+    pub agents: usize,
 }
 
 impl Side {
@@ -36,19 +48,50 @@ impl Side {
     /// (if any), and the snapshot the audit read, checked against its hash.
     pub fn from_run_dir(dir: &Path) -> Result<Side, DiffError> {
         let run = RunDir::open(dir).map_err(|e| DiffError::run_dir(dir, e))?;
-        let (_, snapshot) = run.snapshot().map_err(|e| DiffError::run_dir(dir, e))?;
+        // Every account's snapshot, each checked against its own recorded hash.
+        let snapshots = run.snapshots().map_err(|e| DiffError::run_dir(dir, e))?;
         let decisions = run.decisions().map_err(|e| DiffError::run_dir(dir, e))?;
         let remediation =
             crate::remediate::read_outcome(&run).map_err(|e| DiffError::Remediation(e.to_string()))?;
-        let population = Population::from_snapshot(&snapshot).map_err(|e| DiffError::Snapshot {
+        let recorded: Vec<&str> = if run.run.accounts.is_empty() {
+            vec![run.run.inputs.snapshot.sha256.as_str()]
+        } else {
+            run.run
+                .accounts
+                .iter()
+                .map(|a| a.snapshot.sha256.as_str())
+                .collect()
+        };
+        let mut population = Population::default();
+        let mut accounts = Vec::with_capacity(snapshots.len());
+        for (each, sha256) in snapshots.iter().zip(recorded) {
+            let part = Population::from_snapshot(&each.snapshot).map_err(|e| DiffError::Snapshot {
+                file: each.path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            accounts.push(AccountRef {
+                domain: each.domain.clone(),
+                collected_at: each.snapshot.meta.collected_at,
+                snapshot_sha256: sha256.to_owned(),
+                agents: part.agents.len(),
+            });
+            population.agents.extend(part.agents);
+            population.contacts.extend(part.contacts);
+        }
+        let first = accounts.first().ok_or_else(|| DiffError::Snapshot {
             file: run.run.inputs.snapshot.path.clone(),
-            reason: e.to_string(),
+            reason: "the run records no snapshot".to_owned(),
         })?;
         Ok(Side {
             dir: dir.display().to_string(),
             as_of: run.run.as_of,
-            collected_at: snapshot.meta.collected_at,
-            domain: snapshot.meta.domain.clone(),
+            // The latest collection, as the audit of several takes its as-of from.
+            collected_at: accounts
+                .iter()
+                .map(|a| a.collected_at)
+                .max()
+                .unwrap_or(first.collected_at),
+            domain: first.domain.clone(),
             snapshot_sha256: run.run.inputs.snapshot.sha256.clone(),
             rules_run: run.run.rules_run.clone(),
             findings: run.findings.findings,
@@ -56,21 +99,67 @@ impl Side {
             population,
             decisions,
             remediation,
+            accounts,
         })
+    }
+
+    /// More than one account: agents are then told apart by account.
+    pub fn several_accounts(&self) -> bool {
+        self.accounts.len() > 1
+    }
+
+    /// The domain of the account a finding record is about: its `account`
+    /// field (findings.json has it in every run since #17), else this run's
+    /// only account.
+    pub fn account_of(&self, f: &FindingRecord) -> String {
+        match f.rest.get("account").and_then(Value::as_str) {
+            Some(account) => account.to_owned(),
+            None => self.domain.clone(),
+        }
+    }
+
+    /// The same side with every account label blanked: two one-account runs
+    /// are compared by agent id alone, as they always were, even when their
+    /// domains differ (a renamed account; the diff warns).
+    pub fn unlabelled(&self) -> Side {
+        let mut side = self.clone();
+        side.population = side.population.unlabelled();
+        side
     }
 }
 
-/// The agents of one snapshot, by id, and the contacts it recorded (a deleted
-/// agent is demoted to a contact with the same id).
+/// An agent (or the contact a deleted agent became) within its account:
+/// ids of different accounts may collide.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AgentKey {
+    /// The account's domain; empty when the diff compares one account.
+    pub account: String,
+    pub id: u64,
+}
+
+impl AgentKey {
+    pub fn new(account: &str, id: u64) -> AgentKey {
+        AgentKey {
+            account: account.to_owned(),
+            id,
+        }
+    }
+}
+
+/// The agents of one or several snapshots, by (account, id), and the
+/// contacts they recorded (a deleted agent is demoted to a contact with the
+/// same id, in its own account).
 #[derive(Clone, Debug, Default)]
 pub struct Population {
-    pub agents: BTreeMap<u64, AgentState>,
-    pub contacts: BTreeMap<u64, Contact>,
+    pub agents: BTreeMap<AgentKey, AgentState>,
+    pub contacts: BTreeMap<AgentKey, Contact>,
 }
 
 /// One agent's access as the diff compares it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentState {
+    /// The account's domain (empty once [`Population::unlabelled`]).
+    pub account: String,
     pub id: u64,
     pub email: String,
     pub name: String,
@@ -84,6 +173,7 @@ pub struct AgentState {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Contact {
+    pub account: String,
     pub id: u64,
     pub email: Option<String>,
 }
@@ -91,14 +181,19 @@ pub struct Contact {
 impl Population {
     pub fn from_snapshot(snapshot: &Snapshot) -> Result<Population, crate::model::ModelError> {
         let directory = Directory::from_snapshot(snapshot)?;
-        Ok(Population::new(&directory, &snapshot.contacts))
+        Ok(Population::new(
+            &directory,
+            std::slice::from_ref(&snapshot.contacts),
+        ))
     }
 
-    pub fn new(directory: &Directory, contacts: &[Value]) -> Population {
+    /// `contacts[i]`: the contacts of the snapshot of `directory.accounts[i]`.
+    pub fn new(directory: &Directory, contacts: &[Vec<Value>]) -> Population {
         let agents = directory
             .agents
             .iter()
             .map(|a| {
+                let account = directory.account_of(a).to_owned();
                 let groups = a
                     .group_ids
                     .iter()
@@ -109,6 +204,7 @@ impl Population {
                     }))
                     .collect();
                 let state = AgentState {
+                    account: account.clone(),
                     id: a.id,
                     email: a.email.as_deref().map(str::trim).unwrap_or_default().to_owned(),
                     name: a.name.clone(),
@@ -121,28 +217,68 @@ impl Population {
                     groups,
                     ticket_scope: a.ticket_scope,
                 };
-                (a.id, state)
+                (AgentKey::new(&account, a.id), state)
             })
             .collect();
         // Contacts are kept leniently: one without an id cannot be matched, so it is skipped.
         let contacts = contacts
             .iter()
-            .filter_map(|c| {
-                let id = c.get("id").and_then(id_of)?;
-                let email = c
-                    .get("email")
-                    .and_then(Value::as_str)
-                    .map(|e| e.trim().to_owned());
-                Some((id, Contact { id, email }))
+            .enumerate()
+            .flat_map(|(i, list)| {
+                let account = directory.accounts.get(i).map_or("", String::as_str);
+                list.iter().filter_map(move |c| {
+                    let id = c.get("id").and_then(id_of)?;
+                    let email = c
+                        .get("email")
+                        .and_then(Value::as_str)
+                        .map(|e| e.trim().to_owned());
+                    let account = account.to_owned();
+                    Some((AgentKey::new(&account, id), Contact { account, id, email }))
+                })
             })
             .collect();
         Population { agents, contacts }
     }
 
-    /// The contact a deleted agent became: the same id, else the same email
-    /// (a hand-edited or re-exported snapshot may have renumbered it).
+    /// Every key's account blanked (see [`Side::unlabelled`]).
+    pub fn unlabelled(&self) -> Population {
+        let blank = |k: &AgentKey| AgentKey::new("", k.id);
+        Population {
+            agents: self
+                .agents
+                .iter()
+                .map(|(k, a)| {
+                    let mut a = a.clone();
+                    a.account.clear();
+                    (blank(k), a)
+                })
+                .collect(),
+            contacts: self
+                .contacts
+                .iter()
+                .map(|(k, c)| {
+                    let mut c = c.clone();
+                    c.account.clear();
+                    (blank(k), c)
+                })
+                .collect(),
+        }
+    }
+
+    /// The domains whose agents or contacts this population holds.
+    pub fn accounts(&self) -> BTreeSet<&str> {
+        self.agents
+            .keys()
+            .chain(self.contacts.keys())
+            .map(|k| k.account.as_str())
+            .collect()
+    }
+
+    /// The contact a deleted agent became, in the agent's own account: the
+    /// same id, else the same email (a hand-edited or re-exported snapshot
+    /// may have renumbered it).
     pub fn contact_for(&self, agent: &AgentState) -> Option<(&Contact, MatchedBy)> {
-        if let Some(c) = self.contacts.get(&agent.id) {
+        if let Some(c) = self.contacts.get(&AgentKey::new(&agent.account, agent.id)) {
             return Some((c, MatchedBy::Id));
         }
         let email = agent.email.to_lowercase();
@@ -151,6 +287,7 @@ impl Population {
         }
         self.contacts
             .values()
+            .filter(|c| c.account == agent.account)
             .find(|c| c.email.as_deref().is_some_and(|e| e.to_lowercase() == email))
             .map(|c| (c, MatchedBy::Email))
     }
@@ -182,11 +319,11 @@ pub enum Fate<'a> {
 }
 
 impl Population {
-    pub fn fate(&self, agent_id: u64, old: Option<&AgentState>) -> Fate<'_> {
-        if let Some(a) = self.agents.get(&agent_id) {
+    pub fn fate(&self, key: &AgentKey, old: Option<&AgentState>) -> Fate<'_> {
+        if let Some(a) = self.agents.get(key) {
             return Fate::Present(a);
         }
-        let by_id = self.contacts.get(&agent_id).map(|c| (c, MatchedBy::Id));
+        let by_id = self.contacts.get(key).map(|c| (c, MatchedBy::Id));
         match by_id.or_else(|| old.and_then(|o| self.contact_for(o))) {
             Some((c, how)) => Fate::Deleted(c, how),
             None => Fate::Missing,
@@ -300,7 +437,18 @@ pub(crate) mod test_support {
             population: Population::from_snapshot(&snapshot).expect("test population"),
             decisions: None,
             remediation: None,
+            accounts: vec![AccountRef {
+                domain: snapshot.meta.domain.clone(),
+                collected_at: snapshot.meta.collected_at,
+                snapshot_sha256: snapshot.compute_data_sha256(),
+                agents: snapshot.agents.len(),
+            }],
         }
+    }
+
+    /// Agent `id` of the test account.
+    pub fn key(id: u64) -> AgentKey {
+        AgentKey::new("acme", id)
     }
 
     pub fn record((rule, agent_id, severity): (&str, u64, &str)) -> FindingRecord {
@@ -330,7 +478,7 @@ pub(crate) mod test_support {
 mod tests {
     use serde_json::json;
 
-    use super::test_support::{agent, side};
+    use super::test_support::{agent, key, side};
     use super::*;
 
     #[test]
@@ -347,9 +495,9 @@ mod tests {
             json!([]),
             &[],
         );
-        let renamed = new.population.agents.get_mut(&1).expect("agent 1");
+        let renamed = new.population.agents.get_mut(&key(1)).expect("agent 1");
         renamed.roles.insert(1, "Admin (renamed)".into());
-        let (a, b) = (&old.population.agents[&1], &new.population.agents[&1]);
+        let (a, b) = (&old.population.agents[&key(1)], &new.population.agents[&key(1)]);
         assert!(AccessDelta::between(a, b).is_empty());
     }
 
@@ -367,7 +515,7 @@ mod tests {
             json!([]),
             &[],
         );
-        let delta = AccessDelta::between(&old.population.agents[&1], &new.population.agents[&1]);
+        let delta = AccessDelta::between(&old.population.agents[&key(1)], &new.population.agents[&key(1)]);
         assert_eq!(delta.roles_added, ["Agent"]);
         assert_eq!(delta.roles_removed, ["Administrator"]);
         assert_eq!(delta.groups_removed, ["Tier 2"]);
@@ -383,7 +531,7 @@ mod tests {
         let mut raw = agent(1, "active", &[2], &[10], 2);
         raw["contribution_group_ids"] = json!([11]);
         let s = side("2026-07-01T00:00:00Z", json!([raw]), json!([]), &[]);
-        let groups: Vec<&String> = s.population.agents[&1].groups.values().collect();
+        let groups: Vec<&String> = s.population.agents[&key(1)].groups.values().collect();
         assert_eq!(groups, ["Tier 1", "Tier 2 (view only)"]);
     }
 
@@ -413,12 +561,14 @@ mod tests {
             json!([{"email": "a1@acme.test"}]),
             &[],
         );
-        let before = old.population.agents.get(&1);
-        assert!(matches!(by_id.population.fate(1, before), Fate::Deleted(c, MatchedBy::Id) if c.id == 1));
+        let before = old.population.agents.get(&key(1));
         assert!(
-            matches!(by_email.population.fate(1, before), Fate::Deleted(c, MatchedBy::Email) if c.id == 77)
+            matches!(by_id.population.fate(&key(1), before), Fate::Deleted(c, MatchedBy::Id) if c.id == 1)
+        );
+        assert!(
+            matches!(by_email.population.fate(&key(1), before), Fate::Deleted(c, MatchedBy::Email) if c.id == 77)
         );
         // A contact without an id cannot be matched at all: it is skipped, not an error.
-        assert!(matches!(none.population.fate(1, before), Fate::Missing));
+        assert!(matches!(none.population.fate(&key(1), before), Fate::Missing));
     }
 }

@@ -18,6 +18,18 @@ pub fn write_text(diff: &Diff, out: &mut dyn Write) -> io::Result<()> {
             short(&run.snapshot_sha256)
         )?;
     }
+    if let Some(accounts) = &diff.accounts {
+        writeln!(out, "  accounts compared: {}", list_or_none(&accounts.compared))?;
+        for (label, list) in [
+            ("audited by NEW only", &accounts.added),
+            ("audited by OLD only", &accounts.removed),
+        ] {
+            if !list.is_empty() {
+                let domains: Vec<String> = list.iter().map(|a| a.domain.clone()).collect();
+                writeln!(out, "  accounts {label}: {}", domains.join(", "))?;
+            }
+        }
+    }
     for w in &diff.warnings {
         writeln!(out, "\nWARNING: {w}")?;
     }
@@ -85,7 +97,8 @@ pub fn write_text(diff: &Diff, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  status changed:")?;
         for c in &a.status_changed {
             let (from, to) = (c.before.as_str(), c.after.as_str());
-            writeln!(out, "    ~ {} {}: {from} -> {to}", c.agent_id, c.agent_email)?;
+            let who = in_account(c.account.as_deref());
+            writeln!(out, "    ~ {who}{} {}: {from} -> {to}", c.agent_id, c.agent_email)?;
         }
     }
     if !a.access_changed.is_empty() {
@@ -93,7 +106,8 @@ pub fn write_text(diff: &Diff, out: &mut dyn Write) -> io::Result<()> {
         for c in &a.access_changed {
             writeln!(
                 out,
-                "    ~ {} {}: {}",
+                "    ~ {}{} {}: {}",
+                in_account(c.account.as_deref()),
                 c.agent_id,
                 c.agent_email,
                 c.delta.describe()
@@ -129,6 +143,7 @@ pub fn write_text(diff: &Diff, out: &mut dyn Write) -> io::Result<()> {
         ("revoke carried out", "ok", &d.revokes_carried_out),
         ("modify", "~", &d.modifies),
         ("keep", "=", &d.keeps),
+        ("NOT CHECKED (account not compared)", "?", &d.unchecked),
     ] {
         if !list.is_empty() {
             writeln!(out, "  {label}:")?;
@@ -152,8 +167,12 @@ fn finding_list(out: &mut dyn Write, label: &str, mark: &str, list: &[FindingCha
         };
         write!(
             out,
-            "    {mark} [{severity}] {} {} {} ({})",
-            f.rule, f.agent_id, f.agent_email, f.finding_id
+            "    {mark} [{severity}] {} {}{} {} ({})",
+            f.rule,
+            in_account(f.account.as_deref()),
+            f.agent_id,
+            f.agent_email,
+            f.finding_id
         )?;
         if let Some(r) = f.resolution {
             write!(out, ": {}", r.describe())?;
@@ -177,7 +196,8 @@ fn decision_line(out: &mut dyn Write, mark: &str, c: &DecisionCheck) -> io::Resu
     };
     writeln!(
         out,
-        "    {mark} {} {} ({before} -> {}): {outcome}{}",
+        "    {mark} {}{} {} ({before} -> {}): {outcome}{}",
+        in_account(c.account.as_deref()),
         c.agent_id,
         c.agent_email,
         now_str(c.now),
@@ -192,9 +212,23 @@ fn decision_line(out: &mut dyn Write, mark: &str, c: &DecisionCheck) -> io::Resu
     )
 }
 
+/// `acme-eu/` before an agent id where the diff compares several accounts.
+fn in_account(account: Option<&str>) -> String {
+    account.map(|a| format!("{a}/")).unwrap_or_default()
+}
+
+fn list_or_none(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
 fn agent_line(a: &AgentSummary) -> String {
     let mut line = format!(
-        "{} {} ({}) {}",
+        "{}{} {} ({}) {}",
+        in_account(a.account.as_deref()),
         a.agent_id,
         a.agent_email,
         a.agent_name,

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
 
+pub mod accounts;
+
 pub const ADMIN_KEY: &str = "test-admin-key-4f9c";
 
 /// The demo's audit inputs: the acme exports, assignments, policy and as-of.
