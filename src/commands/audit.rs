@@ -221,12 +221,6 @@ pub fn check_inputs(inputs: &AuditInputArgs) -> Result<(), Failure> {
 pub fn audit(snapshots: &[PathBuf], inputs: &AuditInputArgs, out: &Staging) -> Result<AuditOutcome, Failure> {
     // Read first: a bad previous run or watch file stops the audit before
     // the exports are read, and their agents' identities are kept.
-    if snapshots.len() > 1 && inputs.previous_run.is_some() {
-        // The comparison keys agents by id alone, which several accounts share.
-        return Err(Failure::input(
-            "--previous-run: not taken with several --snapshot yet (the comparison of several accounts is still being built, #17)",
-        ));
-    }
     let mut evidence = Evidence::read(inputs.previous_run.as_deref(), inputs.watch.as_deref())?;
     let Loaded {
         graph,
