@@ -199,7 +199,10 @@ pub struct PacingArgs {
 pub struct SourceArgs {
     #[command(flatten)]
     pub account: AccountArgs,
-    /// The previous review's snapshot: agents deleted since then are looked up.
+    /// The previous review's snapshot: agents deleted since then are looked
+    /// up. With --accounts, the previous `collect --accounts` directory
+    /// (`DOMAIN.json` per account; an account without one is collected
+    /// without).
     #[arg(long)]
     pub previous: Option<PathBuf>,
     /// Requests in flight at once.
@@ -253,7 +256,7 @@ pub struct CollectArgs {
     /// Several accounts (TOML, `[[account]]` with `domain`, optional
     /// `base_url`, and `api_key_file` or `api_key_env`): collected at once,
     /// each inside its own rate limit, into `--out DIR/DOMAIN.json`.
-    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file", "previous"])]
+    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file"])]
     pub accounts: Option<PathBuf>,
     /// Snapshot file to write (atomically; nothing is left on failure); with
     /// --accounts, a new directory that gets one snapshot per account, or
@@ -290,7 +293,7 @@ pub struct RunArgs {
     /// Several accounts (as `collect --accounts`): all collected at once into
     /// `--out/snapshots/DOMAIN.json`, then audited together; any account
     /// failing is exit 3 with nothing written.
-    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file", "previous"])]
+    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file"])]
     pub accounts: Option<PathBuf>,
     #[command(flatten)]
     pub inputs: AuditInputArgs,

@@ -31,12 +31,19 @@ fn agent_mut(fixture: &mut Fixture, id: u64) -> &mut Value {
 /// One review of both accounts: `collect --accounts` into `dir/snapshots`
 /// (with `collect_extra`), then `audit` of both into `dir/run` as of `as_of`
 /// (with `audit_extra`). The run directory.
-fn review(acme: Fixture, eu: Fixture, dir: &Path, as_of: &str, audit_extra: &[&str]) -> PathBuf {
+fn review(
+    acme: Fixture,
+    eu: Fixture,
+    dir: &Path,
+    as_of: &str,
+    collect_extra: &[&str],
+    audit_extra: &[&str],
+) -> PathBuf {
     let [(_a, acme_sim), (_b, eu_sim)] = start_pair(acme, eu, EU_KEY);
     std::fs::create_dir_all(dir).expect("dir");
     let file = accounts_file(dir, &acme_sim.base_url(), &eu_sim.base_url());
     let snapshots = dir.join("snapshots");
-    let collected = with_accounts("collect", &file, &snapshots, &[]);
+    let collected = with_accounts("collect", &file, &snapshots, collect_extra);
     assert_eq!(collected.status.code(), Some(0), "{}", text(&collected));
     let run = dir.join("run");
     let mut args = vec!["--as-of", as_of];
@@ -51,6 +58,18 @@ fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("json")
 }
 
+/// The fixtures as they are, reviewed into `dir/q3` as of 2026-07-01.
+fn first_review(dir: &Path) -> PathBuf {
+    review(
+        acme(),
+        acme_eu(),
+        &dir.join("q3"),
+        "2026-07-01T00:00:00Z",
+        &[],
+        &[],
+    )
+}
+
 /// Jonas Berg (acme-eu) made an administrator between the reviews.
 fn eu_with_jonas_promoted() -> Fixture {
     let mut eu = acme_eu();
@@ -61,19 +80,14 @@ fn eu_with_jonas_promoted() -> Fixture {
 #[test]
 fn the_diff_of_two_reviews_of_both_accounts_names_the_account_that_changed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let q3 = review(
-        acme(),
-        acme_eu(),
-        &dir.path().join("q3"),
-        "2026-07-01T00:00:00Z",
-        &[],
-    );
+    let q3 = first_review(dir.path());
     let q4_dir = dir.path().join("q4");
     let q4 = review(
         acme(),
         eu_with_jonas_promoted(),
         &q4_dir,
         "2026-10-01T00:00:00Z",
+        &[],
         &["--previous-run", utf8(&q3)],
     );
 
@@ -145,6 +159,7 @@ fn previous_run_of_one_account_against_a_review_of_two_says_which_account_is_new
         acme_eu(),
         &dir.path().join("q4"),
         "2026-10-01T00:00:00Z",
+        &[],
         &["--previous-run", utf8(&q3)],
     );
     let diff = json_of(&std::fs::read(q4.join("diff.json")).expect("diff.json"));
@@ -198,4 +213,86 @@ fn redacted(whole: Value) -> Value {
         }
     }
     doc
+}
+
+#[test]
+fn collect_accounts_previous_finds_an_agent_deleted_in_one_account_as_a_contact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q3 = first_review(dir.path());
+    // Olivia Hart deleted in acme (demoted to a contact); acme-eu's agent of
+    // the same id, Jonas Berg, is still there.
+    let mut acme_q4 = acme();
+    let olivia = acme_q4
+        .agents
+        .iter()
+        .position(|a| a["id"].as_u64() == Some(COLLIDING))
+        .expect("Olivia");
+    let olivia = acme_q4.agents.remove(olivia);
+    acme_q4.contacts.push(serde_json::json!({
+        "id": COLLIDING, "name": "Olivia Hart", "email": olivia["contact"]["email"],
+        "active": true, "deleted": false, "other_emails": []
+    }));
+    let previous = dir.path().join("q3/snapshots");
+    let q4 = review(
+        acme_q4,
+        acme_eu(),
+        &dir.path().join("q4"),
+        "2026-10-01T00:00:00Z",
+        &["--previous", utf8(&previous)],
+        &["--previous-run", utf8(&q3)],
+    );
+    let snapshot = |domain: &str| -> Value {
+        json_of(&std::fs::read(dir.path().join(format!("q4/snapshots/{domain}.json"))).expect("snapshot"))
+    };
+    let has = |doc: &Value, list: &str| {
+        doc[list]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|x| x["id"] == COLLIDING)
+    };
+    let (acme_doc, eu_doc) = (snapshot("acme"), snapshot("acme-eu"));
+    assert!(
+        has(&acme_doc, "contacts"),
+        "acme looked Olivia up and found her contact"
+    );
+    assert!(!has(&acme_doc, "agents"));
+    assert!(has(&eu_doc, "agents") && !has(&eu_doc, "contacts"));
+
+    let diff = json_of(&std::fs::read(q4.join("diff.json")).expect("diff.json"));
+    let removed = diff["agents"]["removed"].as_array().expect("removed");
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["account"], "acme");
+    assert_eq!(removed[0]["agent_id"], COLLIDING);
+    assert_eq!(removed[0]["reason"], "deleted");
+    assert_eq!(diff["summary"]["agents_removed_missing"], 0);
+}
+
+#[test]
+fn collect_accounts_previous_without_an_accounts_snapshot_collects_it_without_and_says_so() {
+    let [(_a, acme_sim), (_b, eu_sim)] = start_both(acme(), EU_KEY);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = accounts_file(dir.path(), &acme_sim.base_url(), &eu_sim.base_url());
+    let first = dir.path().join("first");
+    let run = with_accounts("collect", &file, &first, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    // `previous/acme.json` copied from `first/FROM.json`, then collected again into `out`.
+    let again = |from: &str, out: &str, code: i32, said: &str| {
+        let previous = dir.path().join(format!("{out}-previous"));
+        std::fs::create_dir(&previous).expect("dir");
+        std::fs::copy(first.join(format!("{from}.json")), previous.join("acme.json")).expect("copy");
+        let run = with_accounts(
+            "collect",
+            &file,
+            &dir.path().join(out),
+            &["--previous", utf8(&previous)],
+        );
+        assert_eq!(run.status.code(), Some(code), "{}", text(&run));
+        assert!(text(&run).contains(said), "{}", text(&run));
+    };
+    // Only acme's previous snapshot: acme-eu is collected without.
+    again("acme", "second", 0, "acme-eu: no previous snapshot");
+    // acme-eu's snapshot under acme's name: refused before any request.
+    again("acme-eu", "third", 2, "the snapshot of account acme-eu, not acme");
+    assert!(!dir.path().join("third").exists());
 }

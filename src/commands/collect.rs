@@ -10,10 +10,24 @@ pub fn run(args: &CollectArgs, quiet: bool) -> Result<(), Failure> {
     match &args.accounts {
         Some(file) => {
             let pacing = super::collect_accounts::Pacing::of(&args.source);
-            super::collect_accounts::run(file, pacing, &args.out, false).map(drop)
+            let previous = args.source.previous.as_deref();
+            super::collect_accounts::run_after(file, pacing, previous, &args.out, false).map(drop)
         }
         None => collect_to(&args.source, &args.out, &args.out, quiet).map(drop),
     }
+}
+
+/// The previous snapshot at `path` (`--previous`): its domain and its
+/// agents' ids, which the collection looks up again (a deleted agent is
+/// found as a contact).
+pub fn previous_agents(path: &Path) -> Result<(String, Vec<u64>), Failure> {
+    let snapshot = Snapshot::read(path).map_err(|e| Failure::input(context("--previous", e)))?;
+    let ids = snapshot
+        .agents
+        .iter()
+        .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
+        .collect();
+    Ok((snapshot.meta.domain, ids))
 }
 
 /// Collects and writes the snapshot atomically; on any failure nothing is
@@ -24,12 +38,7 @@ pub fn collect_to(source: &SourceArgs, out: &Path, shown: &Path, quiet: bool) ->
     let (target, key) = account(&source.account)?;
     // Read before the first request: a bad file is bad input, not a failed collection.
     let previous_ids = match &source.previous {
-        Some(path) => Snapshot::read(path)
-            .map_err(|e| Failure::input(context("--previous", e)))?
-            .agents
-            .iter()
-            .filter_map(|a| a.get("id").and_then(serde_json::Value::as_u64))
-            .collect(),
+        Some(path) => previous_agents(path)?.1,
         None => Vec::new(),
     };
     let opts = CollectOptions {

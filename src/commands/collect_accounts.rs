@@ -42,27 +42,47 @@ pub struct Collected {
 
 /// `quiet`: say nothing per account (the demo says it its own way).
 pub fn run(file: &Path, pacing: Pacing, out: &Path, quiet: bool) -> Result<Vec<Collected>, Failure> {
+    run_after(file, pacing, None, out, quiet)
+}
+
+/// As [`run`], each account looking up again the agents of its snapshot in
+/// `previous` (see [`previous_ids`]).
+pub fn run_after(
+    file: &Path,
+    pacing: Pacing,
+    previous: Option<&Path>,
+    out: &Path,
+    quiet: bool,
+) -> Result<Vec<Collected>, Failure> {
     // Read (keys too) before the first request: a bad file is bad input.
     let accounts = Accounts::read(file).map_err(Failure::input)?;
-    let staging = Staging::begin(out, Existing::Refuse)?;
     let domains: Vec<String> = accounts
         .accounts
         .iter()
         .map(|a| a.target.domain.clone())
         .collect();
-    let runs = accounts.accounts.into_iter().map(|account| {
-        collect(CollectOptions {
-            target: account.target,
-            key: account.key,
-            previous_ids: Vec::new(),
-            max_in_flight: pacing.max_in_flight,
-            reserve_pct: pacing.reserve_pct,
-            rate_window: pacing.rate_window,
-            // Several bars redrawing one terminal garble each other; each
-            // account says its figures when it is done instead.
-            progress: false,
-        })
-    });
+    let previous_ids = match previous {
+        Some(dir) => previous_ids(dir, &domains)?,
+        None => vec![Vec::new(); domains.len()],
+    };
+    let staging = Staging::begin(out, Existing::Refuse)?;
+    let runs = accounts
+        .accounts
+        .into_iter()
+        .zip(previous_ids)
+        .map(|(account, previous_ids)| {
+            collect(CollectOptions {
+                target: account.target,
+                key: account.key,
+                previous_ids,
+                max_in_flight: pacing.max_in_flight,
+                reserve_pct: pacing.reserve_pct,
+                rate_window: pacing.rate_window,
+                // Several bars redrawing one terminal garble each other; each
+                // account says its figures when it is done instead.
+                progress: false,
+            })
+        });
     let results = runtime()?.block_on(async {
         tokio::select! {
             all = futures::future::join_all(runs) => Ok(all),
@@ -108,6 +128,47 @@ pub fn run(file: &Path, pacing: Pacing, out: &Path, quiet: bool) -> Result<Vec<C
     }
     staging.commit()?;
     Ok(written)
+}
+
+/// Each account's previous agent ids (in `domains`' order), from
+/// `DIR/DOMAIN.json` as an earlier `collect --accounts` wrote it (or
+/// `DIR/snapshots/DOMAIN.json`, as `run --accounts` did). An account without
+/// one is collected without, and said so: it may be new to the review.
+fn previous_ids(dir: &Path, domains: &[String]) -> Result<Vec<Vec<u64>>, Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "--previous {}: with --accounts, a directory of the previous `collect --accounts` (DOMAIN.json per account)",
+            dir.display()
+        )));
+    }
+    let nested = dir.join("snapshots");
+    let base = if nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    };
+    let mut ids = Vec::with_capacity(domains.len());
+    for domain in domains {
+        let path = base.join(format!("{domain}.json"));
+        if !path.exists() {
+            eprintln!(
+                "{domain}: no previous snapshot ({} is absent): collected without --previous, so agents deleted since are not looked up",
+                path.display()
+            );
+            ids.push(Vec::new());
+            continue;
+        }
+        let (recorded, agents) = super::collect::previous_agents(&path)?;
+        // Another account's snapshot under this name would look its ids up in the wrong account.
+        if recorded != *domain {
+            return Err(Failure::input(format!(
+                "--previous {}: the snapshot of account {recorded}, not {domain}",
+                path.display()
+            )));
+        }
+        ids.push(agents);
+    }
+    Ok(ids)
 }
 
 fn say(snapshot: &Snapshot, shown: &Path) {

@@ -147,7 +147,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
                 Some(file) => {
                     let pacing = collect_accounts::Pacing::of(&args.source);
                     let dir = out.path().join("snapshots");
-                    collect_accounts::run(file, pacing, &dir, quiet)?
+                    let previous = args.source.previous.as_deref();
+                    collect_accounts::run_after(file, pacing, previous, &dir, quiet)?
                         .into_iter()
                         .map(|c| c.path)
                         .collect()
