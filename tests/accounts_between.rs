@@ -296,3 +296,47 @@ fn collect_accounts_previous_without_an_accounts_snapshot_collects_it_without_an
     again("acme-eu", "third", 2, "the snapshot of account acme-eu, not acme");
     assert!(!dir.path().join("third").exists());
 }
+
+#[test]
+fn explain_shows_every_accounts_agent_of_one_person_each_with_its_account() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    first_review(dir.path());
+    let snapshots = dir.path().join("q3/snapshots");
+    let (a, b) = (snapshots.join("acme.json"), snapshots.join("acme-eu.json"));
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["explain", "--snapshot", utf8(&a), "--snapshot", utf8(&b)];
+        args.extend_from_slice(&INPUTS[..6]);
+        args.extend_from_slice(extra);
+        args.push("kevin.brandt@acme.test");
+        let run = deskaudit(&args, None);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+        run
+    };
+    let said = text(&explain(&[]));
+    assert!(
+        said.contains("2 agents match `kevin.brandt@acme.test` in 2 accounts (acme, acme-eu)."),
+        "{said}"
+    );
+    assert!(
+        said.contains("Agent 67013470205 in account acme: Kevin Brandt"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Agent 68013470004 in account acme-eu: Kevin Brandt"),
+        "{said}"
+    );
+
+    let doc = json_of(&explain(&["--json"]).stdout);
+    let accounts: Vec<(&str, u64)> = doc["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .map(|x| {
+            (
+                x["account"].as_str().unwrap_or_default(),
+                x["agent"]["id"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(accounts, [("acme", 67013470205), ("acme-eu", 68013470004)]);
+}

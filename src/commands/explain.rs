@@ -40,9 +40,12 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
         as_of,
         leavers: None,
     });
+    // One person may be an agent in several accounts: each agent says which.
+    let several = graph.directory.several_accounts();
     let explained: Vec<Explained> = matches
         .iter()
         .map(|&i| Explained {
+            account: several.then(|| graph.directory.account_of(graph.agent(i)).to_owned()),
             surface: surface(&graph, i, &policy),
             findings: set
                 .findings
@@ -137,6 +140,9 @@ struct ExplainDocument {
 
 #[derive(Serialize)]
 struct Explained {
+    /// The agent's account (its domain); only where several are explained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
     #[serde(flatten)]
     surface: PermissionSurface,
     findings: Vec<FindingView>,
@@ -172,7 +178,18 @@ impl FindingView {
 
 fn write_text(w: &mut impl Write, query: &str, as_of: &str, explained: &[Explained]) -> io::Result<()> {
     if explained.len() > 1 {
-        writeln!(w, "{} agents match `{}`.", explained.len(), clean(query.trim()))?;
+        let mut accounts: Vec<&str> = explained.iter().filter_map(|e| e.account.as_deref()).collect();
+        accounts.dedup();
+        let across = match accounts.as_slice() {
+            [] | [_] => String::new(),
+            several => format!(" in {} accounts ({})", several.len(), clean(&several.join(", "))),
+        };
+        writeln!(
+            w,
+            "{} agents match `{}`{across}.",
+            explained.len(),
+            clean(query.trim())
+        )?;
         writeln!(w)?;
     }
     for (n, e) in explained.iter().enumerate() {
@@ -195,7 +212,12 @@ fn write_one(w: &mut impl Write, as_of: &str, e: &Explained) -> io::Result<()> {
     } else {
         clean(&a.name)
     };
-    writeln!(w, "Agent {}: {name} <{email}>", a.id)?;
+    let account = e
+        .account
+        .as_deref()
+        .map(|d| format!(" in account {}", clean(d)))
+        .unwrap_or_default();
+    writeln!(w, "Agent {}{account}: {name} <{email}>", a.id)?;
     let kind = a
         .agent_type
         .as_deref()
