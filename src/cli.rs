@@ -312,7 +312,13 @@ pub struct RunArgs {
 pub struct WatchArgs {
     #[command(flatten)]
     pub account: AccountArgs,
-    /// The state directory: the last complete snapshot and events.jsonl (one per account).
+    /// Several accounts (as `collect --accounts`): each polled at once
+    /// within its own rate-limit budget, each with its own state in
+    /// `--state DIR/DOMAIN`; every event names its account.
+    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file"])]
+    pub accounts: Option<PathBuf>,
+    /// The state directory: the last complete snapshot and events.jsonl (one
+    /// per account; with --accounts, one subdirectory per account).
     #[arg(long, value_name = "DIR")]
     pub state: PathBuf,
     /// Minimum time between the starts of two polls (`15m`, `1h`, `90s`).

@@ -343,6 +343,8 @@ fn every_kind() -> Vec<deskaudit::watch::Event> {
     ];
     let ctx = PollContext {
         domain: "acme".into(),
+        // As `watch --accounts` labels it: metadata.tenant_uid is checked too.
+        account: Some("acme".into()),
         poll_id: "p-1".into(),
         observed_at: "2026-06-01T00:15:00Z".parse().expect("ts"),
         previous_at: Some("2026-06-01T00:00:00Z".parse().expect("ts")),

@@ -17,6 +17,7 @@ mod review;
 mod sim;
 pub(crate) mod stdout;
 mod watch;
+mod watch_accounts;
 
 use std::fmt;
 

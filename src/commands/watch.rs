@@ -16,7 +16,7 @@ use tokio::sync::{Notify, watch as signal_watch};
 use tokio::time::Instant;
 
 use super::audit::{self, finding_view};
-use super::collect::{account, interruption};
+use super::collect::interruption;
 use super::stdout::stdout;
 use super::{Failure, context, runtime};
 use crate::cli::{AuditInputArgs, WatchArgs};
@@ -33,7 +33,7 @@ const ONCE_DELIVERY: Duration = Duration::from_secs(60);
 const MAX_IN_FLIGHT: usize = 2;
 
 pub fn run(args: &WatchArgs, quiet: bool) -> Result<u8, Failure> {
-    let (target, key) = account(&args.account)?;
+    let watched = super::watch_accounts::watched(args)?;
     let rules = rules_inputs(args);
     if let Some(inputs) = &rules {
         audit::check_inputs(inputs)?;
@@ -44,28 +44,24 @@ pub fn run(args: &WatchArgs, quiet: bool) -> Result<u8, Failure> {
         .map(Endpoint::parse)
         .transpose()
         .map_err(Failure::input)?;
-    let (mut state, recovery) = StateDir::open(&args.state).map_err(state_failure)?;
-    if !quiet {
-        say_recovery(&recovery);
-    }
-    let delivery = match endpoint {
-        Some(endpoint) => {
-            let backoff = Backoff {
-                first: Duration::from_millis(args.webhook_backoff_ms.max(1)),
-                ..Backoff::DEFAULT
-            };
-            let authorization = std::env::var("DESKAUDIT_WEBHOOK_AUTHORIZATION").ok();
-            let delivery = Delivery::new(
-                state.dir(),
-                endpoint,
-                args.events_format,
-                backoff,
-                authorization.as_deref(),
-            );
-            Some(delivery.map_err(webhook_failure)?)
+    let mut states = Vec::with_capacity(watched.len());
+    let mut deliveries = Vec::with_capacity(watched.len());
+    for w in &watched {
+        let (mut state, recovery) = StateDir::open(&w.state).map_err(state_failure)?;
+        if let Some(account) = &w.label {
+            state.label_events(account);
         }
-        None => None,
-    };
+        if !quiet {
+            say_recovery(w.label.as_deref(), &recovery);
+        }
+        // Each account's delivery keeps its own place in its own events.jsonl.
+        let delivery = match &endpoint {
+            Some(endpoint) => Some(delivery(args, &state, endpoint.clone())?),
+            None => None,
+        };
+        states.push(state);
+        deliveries.push(delivery);
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let (stop_tx, stop) = signal_watch::channel(None::<&'static str>);
@@ -74,28 +70,37 @@ pub fn run(args: &WatchArgs, quiet: bool) -> Result<u8, Failure> {
             let signal = signalled.await;
             let _ = stop_tx.send(Some(signal));
         });
-        let wake = Arc::new(Notify::new());
-        let mut loop_delivery = None;
-        let mut once_delivery = None;
-        match delivery {
-            Some(d) if args.once => once_delivery = Some(d),
-            Some(d) => {
-                let mut stopped = stop.clone();
-                loop_delivery = Some(tokio::spawn(d.run(Arc::clone(&wake), async move {
-                    let _ = stopped.wait_for(Option::is_some).await;
-                })));
+        let wakes: Vec<Arc<Notify>> = watched.iter().map(|_| Arc::new(Notify::new())).collect();
+        let mut loop_deliveries = Vec::new();
+        let mut once_deliveries = Vec::new();
+        for (delivery, wake) in deliveries.into_iter().zip(&wakes) {
+            match delivery {
+                Some(d) if args.once => once_deliveries.push(d),
+                Some(d) => {
+                    let mut stopped = stop.clone();
+                    loop_deliveries.push(tokio::spawn(d.run(Arc::clone(wake), async move {
+                        let _ = stopped.wait_for(Option::is_some).await;
+                    })));
+                }
+                None => {}
             }
-            None => {}
         }
-        let poller = Poller {
-            args,
-            rules: rules.as_ref(),
-            target: &target,
-            key: &key,
-            quiet,
-        };
-        let code = poller.run(&mut state, stop.clone(), &wake).await;
-        if let Some(mut delivery) = once_delivery {
+        // Every account polled at once; one account's failed poll is its own
+        // `poll.failed`, and the others go on. A state or output failure stops all.
+        let polls = watched.iter().zip(states.iter_mut()).zip(&wakes).map(|((w, state), wake)| {
+            let poller = Poller {
+                args,
+                rules: rules.as_ref(),
+                target: &w.target,
+                key: &w.key,
+                label: w.label.as_deref(),
+                quiet,
+            };
+            let stop = stop.clone();
+            async move { poller.run(state, stop, wake).await }
+        });
+        let codes = futures::future::try_join_all(polls).await;
+        for mut delivery in once_deliveries {
             let mut stopped = stop.clone();
             tokio::select! {
                 done = tokio::time::timeout(ONCE_DELIVERY, delivery.catch_up()) => match done {
@@ -106,12 +111,30 @@ pub fn run(args: &WatchArgs, quiet: bool) -> Result<u8, Failure> {
                 _ = stopped.wait_for(Option::is_some) => {}
             }
         }
-        if let Some(task) = loop_delivery {
+        for task in loop_deliveries {
             task.abort();
             let _ = task.await;
         }
-        code
+        // Exit 3 when any account's poll failed (`--once`).
+        codes.map(|codes| codes.into_iter().max().unwrap_or(0))
     })
+}
+
+/// One account's webhook delivery from its state directory.
+fn delivery(args: &WatchArgs, state: &StateDir, endpoint: Endpoint) -> Result<Delivery, Failure> {
+    let backoff = Backoff {
+        first: Duration::from_millis(args.webhook_backoff_ms.max(1)),
+        ..Backoff::DEFAULT
+    };
+    let authorization = std::env::var("DESKAUDIT_WEBHOOK_AUTHORIZATION").ok();
+    Delivery::new(
+        state.dir(),
+        endpoint,
+        args.events_format,
+        backoff,
+        authorization.as_deref(),
+    )
+    .map_err(webhook_failure)
 }
 
 struct Poller<'a> {
@@ -119,6 +142,8 @@ struct Poller<'a> {
     rules: Option<&'a AuditInputArgs>,
     target: &'a crate::collect::Target,
     key: &'a crate::collect::ApiKey,
+    /// The account, where several are watched: each line said names it.
+    label: Option<&'a str>,
     quiet: bool,
 }
 
@@ -215,8 +240,12 @@ impl Poller<'_> {
     }
 
     fn note(&self, line: &str) {
-        if !self.quiet {
-            eprintln!("{line}");
+        if self.quiet {
+            return;
+        }
+        match self.label {
+            Some(account) => eprintln!("{account}: {line}"),
+            None => eprintln!("{line}"),
         }
     }
 }
@@ -268,18 +297,19 @@ fn rules_inputs(args: &WatchArgs) -> Option<AuditInputArgs> {
     })
 }
 
-fn say_recovery(recovery: &Recovery) {
+fn say_recovery(account: Option<&str>, recovery: &Recovery) {
+    let who = account.map(|a| format!("{a}: ")).unwrap_or_default();
     if let Some((poll, appended)) = &recovery.finished_poll {
-        eprintln!("watch: finished poll {poll} that a stop interrupted ({appended} event(s) appended)");
+        eprintln!("{who}watch: finished poll {poll} that a stop interrupted ({appended} event(s) appended)");
     }
     if recovery.dropped_staged {
         eprintln!(
-            "watch: dropped a poll that a stop interrupted before it was recorded; the next poll finds its changes"
+            "{who}watch: dropped a poll that a stop interrupted before it was recorded; the next poll finds its changes"
         );
     }
     if recovery.torn_bytes > 0 {
         eprintln!(
-            "watch: cut {} byte(s) of a half-written last line off events.jsonl",
+            "{who}watch: cut {} byte(s) of a half-written last line off events.jsonl",
             recovery.torn_bytes
         );
     }

@@ -138,6 +138,10 @@ pub struct Event {
     pub kind: EventKind,
     /// The Freshdesk subdomain.
     pub domain: String,
+    /// The account (its domain) where `watch --accounts` watches several;
+    /// absent for a one-account watch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub poll_id: String,
     /// This poll's finish: the change had happened by then.
     pub observed_at: Timestamp,
@@ -166,6 +170,8 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PollContext {
     pub domain: String,
+    /// Set where several accounts are watched: every event then names it.
+    pub account: Option<String>,
     pub poll_id: String,
     pub observed_at: Timestamp,
     pub previous_at: Option<Timestamp>,
@@ -176,6 +182,7 @@ impl PollContext {
     pub fn new(cur: &Observed, prev: Option<&Observed>) -> PollContext {
         PollContext {
             domain: cur.domain.clone(),
+            account: None,
             poll_id: poll_id(&[&cur.domain, &cur.snapshot_sha256, &cur.collected_at.to_string()]),
             observed_at: cur.collected_at,
             previous_at: prev.map(|p| p.started_at),
@@ -191,6 +198,7 @@ impl PollContext {
     ) -> PollContext {
         PollContext {
             domain: domain.to_owned(),
+            account: None,
             poll_id: poll_id(&[domain, "failed", &started_at.to_string()]),
             observed_at: at,
             previous_at,
@@ -265,6 +273,7 @@ fn event(ctx: &PollContext, change: Change, seq: u64, error: Option<String>) -> 
         seq,
         kind: change.kind,
         domain: ctx.domain.clone(),
+        account: ctx.account.clone(),
         poll_id: ctx.poll_id.clone(),
         observed_at: ctx.observed_at,
         previous_at: ctx.previous_at,
@@ -288,6 +297,7 @@ mod tests {
     fn ctx() -> PollContext {
         PollContext {
             domain: "acme".into(),
+            account: None,
             poll_id: "p-1".into(),
             observed_at: "2026-06-01T00:15:00Z".parse().expect("ts"),
             previous_at: Some("2026-06-01T00:00:00Z".parse().expect("ts")),
@@ -375,5 +385,21 @@ mod tests {
             (json!("poll.failed"), json!("boom"))
         );
         assert_eq!(text["previous_at"], Value::Null);
+    }
+
+    #[test]
+    fn an_event_of_several_accounts_names_its_account_and_its_id_does_not_change() {
+        let plain = assemble(&ctx(), vec![deactivated(7)], 1).remove(0);
+        let labelled = PollContext {
+            account: Some("acme".into()),
+            ..ctx()
+        };
+        let event = assemble(&labelled, vec![deactivated(7)], 1).remove(0);
+        let line = serde_json::to_value(&event).expect("json");
+        assert_eq!(line["account"], "acme");
+        assert_eq!(event.event_id, plain.event_id);
+        assert!(serde_json::to_value(&plain).expect("json").get("account").is_none());
+        let back: Event = serde_json::from_value(line).expect("reads back");
+        assert_eq!(back, event);
     }
 }

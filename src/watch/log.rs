@@ -163,6 +163,7 @@ mod tests {
 
     fn events(poll: &str, first_seq: u64, n: usize) -> Vec<Event> {
         let ctx = PollContext {
+            account: None,
             domain: "acme".into(),
             poll_id: poll.into(),
             observed_at: "2026-06-01T00:00:00Z".parse().expect("ts"),

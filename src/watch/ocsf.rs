@@ -328,6 +328,11 @@ fn metadata(uid: &str, event: Option<&Event>) -> Value {
         object.insert("correlation_uid".into(), json!(event.poll_id));
         object.insert("sequence".into(), json!(event.seq));
         object.insert("log_name".into(), json!("events.jsonl"));
+        // OCSF 1.1.0's own attribute for whose data this is: the Freshdesk
+        // account, where `watch --accounts` watches several.
+        if let Some(account) = &event.account {
+            object.insert("tenant_uid".into(), json!(account));
+        }
     }
     metadata
 }
@@ -388,6 +393,7 @@ mod tests {
     fn event(kind: EventKind, before: Option<Value>, after: Option<Value>) -> Event {
         let ctx = PollContext {
             domain: "acme".into(),
+            account: None,
             poll_id: "p-1".into(),
             observed_at: "2026-06-01T00:15:00Z".parse().expect("ts"),
             previous_at: Some("2026-06-01T00:00:00Z".parse().expect("ts")),

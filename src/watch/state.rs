@@ -71,6 +71,8 @@ pub struct StateDir {
     dir: PathBuf,
     log: EventLog,
     last: Option<Observed>,
+    /// Written into every event where several accounts are watched.
+    account: Option<String>,
     _lock: DirLock,
 }
 
@@ -107,6 +109,7 @@ impl StateDir {
             dir: dir.to_path_buf(),
             log,
             last,
+            account: None,
             _lock: lock,
         };
         Ok((state, recovery))
@@ -114,6 +117,11 @@ impl StateDir {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Every event recorded from now on names `account` (`watch --accounts`).
+    pub fn label_events(&mut self, account: &str) {
+        self.account = Some(account.to_owned());
     }
 
     /// The last complete poll, if any.
@@ -134,7 +142,8 @@ impl StateDir {
         error: &str,
     ) -> Result<Event, WatchError> {
         let previous_at = self.last.as_ref().map(|l| l.started_at);
-        let ctx = PollContext::failed(domain, started_at, Timestamp::now(), previous_at);
+        let mut ctx = PollContext::failed(domain, started_at, Timestamp::now(), previous_at);
+        ctx.account.clone_from(&self.account);
         let event = event::failure(&ctx, started_at, error, self.log.next_seq());
         self.log.append(std::slice::from_ref(&event))?;
         Ok(event)
@@ -210,7 +219,8 @@ impl<'a> Staged<'a> {
             }
             None => vec![baseline(&cur)],
         };
-        let ctx = PollContext::new(&cur, state.last.as_ref());
+        let mut ctx = PollContext::new(&cur, state.last.as_ref());
+        ctx.account.clone_from(&state.account);
         let events = event::assemble(&ctx, found, state.log.next_seq());
         let record = Record {
             schema_version: STATE_VERSION,

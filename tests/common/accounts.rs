@@ -14,7 +14,7 @@ pub const EU_KEY: &str = "eu-admin-key-77d1";
 /// with each account's key in its own environment variable, and no
 /// FRESHDESK_API_KEY at all.
 pub fn with_accounts(command: &str, file: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deskaudit"))
+    with_keys()
         .args([
             command,
             "--accounts",
@@ -25,12 +25,21 @@ pub fn with_accounts(command: &str, file: &Path, out: &Path, extra: &[&str]) -> 
             "2",
         ])
         .args(extra)
+        .output()
+        .expect("binary runs")
+}
+
+/// The binary, run from the repository root with each account's key in its
+/// own environment variable (as `accounts_file` names them), and no
+/// FRESHDESK_API_KEY at all.
+pub fn with_keys() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deskaudit"));
+    command
         .current_dir(repo())
         .env_remove("FRESHDESK_API_KEY")
         .env("DA_TEST_ACME_KEY", ADMIN_KEY)
-        .env("DA_TEST_EU_KEY", EU_KEY)
-        .output()
-        .expect("binary runs")
+        .env("DA_TEST_EU_KEY", EU_KEY);
+    command
 }
 
 pub fn acme_eu() -> Fixture {
