@@ -49,6 +49,9 @@ fn demo_regenerates_the_committed_reports() {
         // Several accounts (#17): both collected at once, each complete.
         "Accounts: collect --accounts took acme (documented API) and acme-eu (older guide's API) at once, \
          each with its own key and rate limit: acme 36 agents -> acme.json, acme-eu 6 agents -> acme-eu.json",
+        // One person across accounts: explain names each agent's account.
+        "Accounts: explain lena.hoffmann@eu.acme.test over both snapshots: one person, 2 agents: \
+         agent 67013470647 in acme (pending), agent 68013470001 in acme-eu (active)",
     ] {
         assert!(
             stdout.lines().any(|l| l == line),

@@ -306,6 +306,26 @@ fn accounts_demo(
         leavers.join(", "),
         run_dir.join("report.html").display()
     )?;
+    explain_across(&snapshots, inputs)?;
+    Ok(())
+}
+
+/// A person with an agent in each account (an EU administrator invited into
+/// acme too): `explain` over both snapshots finds one person, each agent
+/// named with its account (#17).
+fn explain_across(snapshots: &[PathBuf], inputs: &AuditInputArgs) -> Result<(), Failure> {
+    const PERSON: &str = "lena.hoffmann@eu.acme.test";
+    let loaded = super::load(snapshots, inputs)?;
+    let agents = super::explain::agents_of(&loaded.graph, PERSON);
+    let each: Vec<String> = agents
+        .iter()
+        .map(|(account, id, status)| format!("agent {id} in {account} ({})", status.as_str()))
+        .collect();
+    say!(
+        "Accounts: explain {PERSON} over both snapshots: one person, {} agents: {}",
+        agents.len(),
+        each.join(", ")
+    )?;
     Ok(())
 }
 

@@ -76,6 +76,18 @@ pub fn run(args: &ExplainArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// One person's agents across the accounts of `graph`: (account, agent id,
+/// status), in the accounts' order (the demo shows them).
+pub(super) fn agents_of<'g>(graph: &'g IdentityGraph, email: &str) -> Vec<(&'g str, u64, AgentStatus)> {
+    find_agents(graph, email)
+        .into_iter()
+        .map(|i| {
+            let agent = graph.agent(i);
+            (graph.directory.account_of(agent), agent.id, agent.status)
+        })
+        .collect()
+}
+
 /// Agents whose key (email trimmed, lower-cased) is the query, or whose id it is.
 fn find_agents(graph: &IdentityGraph, query: &str) -> Vec<usize> {
     let needle = query.trim().to_lowercase();

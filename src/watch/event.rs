@@ -398,7 +398,12 @@ mod tests {
         let line = serde_json::to_value(&event).expect("json");
         assert_eq!(line["account"], "acme");
         assert_eq!(event.event_id, plain.event_id);
-        assert!(serde_json::to_value(&plain).expect("json").get("account").is_none());
+        assert!(
+            serde_json::to_value(&plain)
+                .expect("json")
+                .get("account")
+                .is_none()
+        );
         let back: Event = serde_json::from_value(line).expect("reads back");
         assert_eq!(back, event);
     }
