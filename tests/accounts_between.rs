@@ -131,6 +131,13 @@ fn the_diff_of_two_reviews_of_both_accounts_names_the_account_that_changed() {
     assert_eq!(recorded["agents"], doc["agents"]);
     assert_eq!(recorded["findings"]["new"], doc["findings"]["new"]);
     insta::assert_json_snapshot!("accounts_between_diff", redacted(recorded));
+    // The report's "Since the previous review" names the account too.
+    let html = std::fs::read_to_string(q4.join("report.html")).expect("report.html");
+    assert!(
+        html.contains(&format!("acme-eu #{COLLIDING}")),
+        "no account in the report's diff"
+    );
+    assert!(html.contains("Accounts compared: acme, acme-eu"));
 }
 
 #[test]
