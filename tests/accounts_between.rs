@@ -20,14 +20,6 @@ const EU_ADMIN_ROLE: u64 = 68000110001;
 /// The acme inputs without their as-of (each review gives its own).
 const INPUTS: &[&str] = ACME_INPUTS.split_at(10).0;
 
-fn agent_mut(fixture: &mut Fixture, id: u64) -> &mut Value {
-    fixture
-        .agents
-        .iter_mut()
-        .find(|a| a["id"].as_u64() == Some(id))
-        .expect("the fixture has the agent")
-}
-
 /// One review of both accounts: `collect --accounts` into `dir/snapshots`
 /// (with `collect_extra`), then `audit` of both into `dir/run` as of `as_of`
 /// (with `audit_extra`). The run directory.

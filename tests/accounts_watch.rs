@@ -182,3 +182,62 @@ fn one_accounts_failing_poll_is_its_own_poll_failed_and_the_other_goes_on() {
     let refused = watch_once(file, &single, &[]);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
 }
+
+/// Kevin Brandt's agent in acme-eu given acme's agent id for him, so the two
+/// accounts' agents of one leaver collide.
+const KEVIN_EU: u64 = 68013470004;
+
+#[test]
+fn a_watch_event_of_one_account_is_no_evidence_for_another_accounts_agent_of_the_same_id() {
+    let mut eu = acme_eu();
+    agent_mut(&mut eu, KEVIN_EU)["id"] = json!(KEVIN);
+    let sims = start_pair(acme(), eu, EU_KEY);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = accounts_file(dir.path(), &sims[0].1.base_url(), &sims[1].1.base_url());
+    let state = dir.path().join("state");
+    assert_eq!(watch_once(&file, &state, &[]).status.code(), Some(0));
+    // acme-eu deactivates its Kevin; acme's (the same id) stays active.
+    let url = format!("{}/api/v2/agents/{KEVIN}", sims[1].1.base_url());
+    let status = sims[1].0.block_on(async {
+        reqwest::Client::new()
+            .delete(&url)
+            .basic_auth(EU_KEY, Some("X"))
+            .send()
+            .await
+            .expect("simulator answers")
+            .status()
+    });
+    assert!(status.is_success(), "{status}");
+    assert_eq!(watch_once(&file, &state, &[]).status.code(), Some(0));
+    let eu_events = kinds(&events(&state, "acme-eu"));
+    assert_eq!(
+        eu_events[1],
+        ("agent.deactivated".into(), "acme-eu".into(), Some(KEVIN))
+    );
+
+    // Both accounts' last complete polls audited together, with acme-eu's events.
+    let (a, b) = (
+        state.join("acme/snapshot.json"),
+        state.join("acme-eu/snapshot.json"),
+    );
+    let out = dir.path().join("run");
+    let eu_state = state.join("acme-eu");
+    let mut args = vec!["--watch", utf8(&eu_state)];
+    args.extend_from_slice(&ACME_INPUTS[..6]);
+    let audit = audit_snapshots(&a, &b, &out, &args);
+    assert_eq!(audit.status.code(), Some(0), "{}", text(&audit));
+    let csv = std::fs::read_to_string(out.join("terminations.csv")).expect("terminations.csv");
+    let kevin_rows: Vec<&str> = csv.lines().filter(|l| l.starts_with("kevin.brandt@")).collect();
+    assert_eq!(kevin_rows.len(), 2, "{csv}");
+    let row = |status: &str| {
+        kevin_rows
+            .iter()
+            .find(|l| l.contains(&format!(",{KEVIN},kevin.brandt@acme.test,{status},")))
+            .unwrap_or_else(|| panic!("no {status} row: {csv}"))
+    };
+    assert!(row("deactivated").contains("watch"), "acme-eu's own event: {csv}");
+    assert!(
+        !row("active").contains("watch"),
+        "acme-eu's event is no evidence for acme's agent: {csv}"
+    );
+}

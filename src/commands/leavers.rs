@@ -49,6 +49,17 @@ impl Evidence {
         as_of: jiff::Timestamp,
         now: Option<&Population>,
     ) -> Leavers {
+        // Told apart by account where this audit or the previous run has
+        // several (ids may collide), as the diff compares them.
+        let by_account =
+            graph.directory.several_accounts() || self.previous.as_ref().is_some_and(Side::several_accounts);
+        let label = |account: &str| {
+            if by_account {
+                account.to_owned()
+            } else {
+                String::new()
+            }
+        };
         let previous = self.previous.as_ref().map(|side| PreviousRun {
             label: side.dir.clone(),
             as_of: side.as_of,
@@ -57,18 +68,21 @@ impl Evidence {
                 .population
                 .agents
                 .values()
-                .map(|a| (a.id, (a.email.clone(), a.status)))
+                .map(|a| ((label(&a.account), a.id), (a.email.clone(), a.status)))
                 .collect(),
+            by_account,
             remediation: side.remediation.as_ref().map(remediated),
         });
         let deleted: Vec<FormerAgent> = match (&self.previous, now) {
             (Some(side), Some(now)) => {
-                let (before, now) = within_accounts(&side.population, now);
+                let (before, now) = within_accounts(&side.population, now, by_account);
                 before
                     .agents
                     .iter()
                     .filter_map(|(key, a)| match now.fate(key, Some(a)) {
-                        Fate::Deleted(contact, how) => Some(former(a.id, &a.email, contact.id, how)),
+                        Fate::Deleted(contact, how) => {
+                            Some(former(&key.account, a.id, &a.email, contact.id, how))
+                        }
                         Fate::Present(_) | Fate::Missing => None,
                     })
                     .collect()
@@ -86,25 +100,27 @@ impl Evidence {
     }
 }
 
-/// The two populations as they are compared: by (account, id) where either
-/// holds several accounts, else by id alone (as the diff compares them).
+/// The two populations as they are compared: by (account, id) where
+/// `by_account`, else by id alone (as the diff compares them).
 fn within_accounts<'a>(
     before: &'a Population,
     now: &'a Population,
+    by_account: bool,
 ) -> (Cow<'a, Population>, Cow<'a, Population>) {
-    if before.accounts().len() > 1 || now.accounts().len() > 1 {
+    if by_account {
         (Cow::Borrowed(before), Cow::Borrowed(now))
     } else {
         (Cow::Owned(before.unlabelled()), Cow::Owned(now.unlabelled()))
     }
 }
 
-fn former(id: u64, email: &str, contact: u64, how: MatchedBy) -> FormerAgent {
+fn former(account: &str, id: u64, email: &str, contact: u64, how: MatchedBy) -> FormerAgent {
     let how = match how {
         MatchedBy::Id => "id",
         MatchedBy::Email => "email",
     };
     FormerAgent {
+        account: account.to_owned(),
         id,
         email: email.to_owned(),
         found: format!("contact {contact} (same {how})"),
@@ -135,6 +151,7 @@ fn remediated(r: &Remediation) -> Remediated {
         })
         .collect();
     Remediated {
+        domain: r.domain.clone(),
         plan_id: r.plan_id.clone(),
         approver: r.approver.clone(),
         finished_at: r.finished_at,

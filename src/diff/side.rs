@@ -265,15 +265,6 @@ impl Population {
         }
     }
 
-    /// The domains whose agents or contacts this population holds.
-    pub fn accounts(&self) -> BTreeSet<&str> {
-        self.agents
-            .keys()
-            .chain(self.contacts.keys())
-            .map(|k| k.account.as_str())
-            .collect()
-    }
-
     /// The contact a deleted agent became, in the agent's own account: the
     /// same id, else the same email (a hand-edited or re-exported snapshot
     /// may have renumbered it).

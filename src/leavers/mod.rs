@@ -34,8 +34,12 @@ pub struct PreviousRun {
     pub label: String,
     pub as_of: Timestamp,
     pub collected_at: Timestamp,
-    /// Its snapshot's agents by id: email and status at its collection.
-    pub agents: BTreeMap<u64, (String, AgentStatus)>,
+    /// Its snapshot's agents by (account, id): email and status at its
+    /// collection. The account is "" unless `by_account`.
+    pub agents: BTreeMap<(String, u64), (String, AgentStatus)>,
+    /// Agents are told apart by account (this audit or the previous run
+    /// audited several accounts, whose ids may collide).
+    pub by_account: bool,
     /// What its `remediation.json` says of deactivations, if its plan was applied.
     pub remediation: Option<Remediated>,
 }
@@ -44,6 +48,8 @@ pub struct PreviousRun {
 /// layer converts it, so this module never imports the remediation's types).
 #[derive(Clone, Debug, Default)]
 pub struct Remediated {
+    /// The account the plan was applied to.
+    pub domain: String,
     pub plan_id: String,
     pub approver: String,
     pub finished_at: Timestamp,
@@ -76,6 +82,8 @@ pub enum Known {
 /// or by a watch `agent.deleted` event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormerAgent {
+    /// Its account ("" unless agents are told apart by account).
+    pub account: String,
     pub id: u64,
     pub email: String,
     /// How it was found: `contact 67013470078 (same id)`.
@@ -212,7 +220,7 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         // The documented API lists a deactivated agent without its contact,
         // so without its email: the previous run or the watch knew it.
         if agent.key().is_none()
-            && let Some(known) = seen.known_email(agent.id)
+            && let Some(known) = seen.known_email(&seen.label(agent), agent.id)
         {
             identities = resolve(&known);
             email = known;

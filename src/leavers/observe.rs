@@ -13,30 +13,68 @@ use super::watch::AgentEvent;
 use super::{Deactivation, FormerAgent, Inputs, Known};
 use crate::model::Agent;
 
-/// The evidence inputs, indexed by agent id.
+/// An agent within its account: ("", id) unless agents are told apart by account.
+type Key = (String, u64);
+
+/// The evidence inputs, indexed by (account, agent id): with several
+/// accounts, ids may collide, and one account's evidence is not another's.
 pub(super) struct Sources<'a> {
     inputs: &'a Inputs<'a>,
-    remediation: HashMap<u64, Vec<&'a Deactivation>>,
-    watch: HashMap<u64, Vec<&'a AgentEvent>>,
-    current: BTreeSet<u64>,
+    by_account: bool,
+    remediation: HashMap<Key, Vec<&'a Deactivation>>,
+    watch: HashMap<Key, Vec<&'a AgentEvent>>,
+    current: BTreeSet<Key>,
 }
 
 impl<'a> Sources<'a> {
     pub(super) fn new(inputs: &'a Inputs<'a>) -> Sources<'a> {
-        let mut remediation: HashMap<u64, Vec<&Deactivation>> = HashMap::new();
+        let by_account =
+            inputs.graph.directory.several_accounts() || inputs.previous.is_some_and(|p| p.by_account);
+        let label = |domain: &str| {
+            if by_account {
+                domain.to_owned()
+            } else {
+                String::new()
+            }
+        };
+        let mut remediation: HashMap<Key, Vec<&Deactivation>> = HashMap::new();
         let outcome = inputs.previous.and_then(|p| p.remediation.as_ref());
-        for action in outcome.iter().flat_map(|r| &r.deactivations) {
-            remediation.entry(action.agent_id).or_default().push(action);
+        if let Some(r) = outcome {
+            for action in &r.deactivations {
+                remediation
+                    .entry((label(&r.domain), action.agent_id))
+                    .or_default()
+                    .push(action);
+            }
         }
-        let mut watch: HashMap<u64, Vec<&AgentEvent>> = HashMap::new();
+        let mut watch: HashMap<Key, Vec<&AgentEvent>> = HashMap::new();
         for event in inputs.watch.iter().flat_map(|w| &w.events) {
-            watch.entry(event.agent_id).or_default().push(event);
+            let domain = event.domain.as_deref().unwrap_or_default();
+            watch
+                .entry((label(domain), event.agent_id))
+                .or_default()
+                .push(event);
         }
+        let current = inputs
+            .graph
+            .agents()
+            .map(|(_, a)| (label(inputs.graph.directory.account_of(a)), a.id))
+            .collect();
         Sources {
             inputs,
+            by_account,
             remediation,
             watch,
-            current: inputs.graph.agents().map(|(_, a)| a.id).collect(),
+            current,
+        }
+    }
+
+    /// The account label of an agent of this snapshot.
+    pub(super) fn label(&self, agent: &Agent) -> String {
+        if self.by_account {
+            self.inputs.graph.directory.account_of(agent).to_owned()
+        } else {
+            String::new()
         }
     }
 
@@ -78,15 +116,16 @@ impl<'a> Sources<'a> {
     /// the watch saw deleted, that are no agent now.
     pub(super) fn deleted(&self) -> Vec<FormerAgent> {
         let mut former: Vec<FormerAgent> = self.inputs.deleted.to_vec();
-        let mut known: BTreeSet<u64> = former.iter().map(|f| f.id).collect();
-        known.extend(&self.current);
-        for events in self.watch.values() {
+        let mut known: BTreeSet<Key> = former.iter().map(|f| (f.account.clone(), f.id)).collect();
+        known.extend(self.current.iter().cloned());
+        for ((account, _), events) in &self.watch {
             for e in events {
                 if e.is_deletion()
                     && let Some(email) = &e.email
-                    && known.insert(e.agent_id)
+                    && known.insert((account.clone(), e.agent_id))
                 {
                     former.push(FormerAgent {
+                        account: account.clone(),
                         id: e.agent_id,
                         email: email.clone(),
                         found: format!("{} line {}: {}", self.watch_file(), e.line, e.kind),
@@ -94,21 +133,22 @@ impl<'a> Sources<'a> {
                 }
             }
         }
-        former.sort_by_key(|f| f.id);
+        former.sort_by(|a, b| (a.id, &a.account).cmp(&(b.id, &b.account)));
         former
     }
 
     /// The email the previous run or a watch event gives agent `id` (the
     /// previous run's first: it saw the agent whole).
-    pub(super) fn known_email(&self, id: u64) -> Option<String> {
+    pub(super) fn known_email(&self, account: &str, id: u64) -> Option<String> {
+        let key = (account.to_owned(), id);
         let previous = self
             .inputs
             .previous
-            .and_then(|p| p.agents.get(&id))
+            .and_then(|p| p.agents.get(&key))
             .map(|(email, _)| email.clone());
         let watched = || {
             self.watch
-                .get(&id)
+                .get(&key)
                 .and_then(|events| events.iter().rev().find_map(|e| e.email.clone()))
         };
         previous.filter(|e| !e.is_empty()).or_else(watched)
@@ -116,7 +156,7 @@ impl<'a> Sources<'a> {
 
     /// Every observation of an agent in this snapshot.
     pub(super) fn of_agent(&self, agent: &Agent) -> Vec<Observation> {
-        let mut seen = self.shared(agent.id);
+        let mut seen = self.shared(&(self.label(agent), agent.id));
         if let Some(at) = agent.last_activity() {
             let note = format!("last signed in or active {at}");
             seen.push(Observation::new(Source::SignIn, at, Seen::WithAccess, note));
@@ -148,7 +188,7 @@ impl<'a> Sources<'a> {
 
     /// Every observation of an agent deleted since the previous run.
     pub(super) fn of_former(&self, former: &FormerAgent) -> Vec<Observation> {
-        let mut seen = self.shared(former.id);
+        let mut seen = self.shared(&(former.account.clone(), former.id));
         let as_of = self.inputs.as_of;
         let note = format!("deleted, {} as of {as_of}", former.found);
         seen.push(Observation::new(
@@ -160,18 +200,18 @@ impl<'a> Sources<'a> {
         sorted(seen)
     }
 
-    /// Remediation, watch and previous-snapshot observations of an agent id.
-    fn shared(&self, id: u64) -> Vec<Observation> {
+    /// Remediation, watch and previous-snapshot observations of an agent.
+    fn shared(&self, key: &Key) -> Vec<Observation> {
         let mut seen = Vec::new();
         let label = self.inputs.previous.map(|p| p.label.as_str()).unwrap_or_default();
-        for action in self.remediation.get(&id).into_iter().flatten() {
+        for action in self.remediation.get(key).into_iter().flatten() {
             seen.push(remediation(action, label));
         }
-        for event in self.watch.get(&id).into_iter().flatten() {
+        for event in self.watch.get(key).into_iter().flatten() {
             seen.extend(watched(event, &self.watch_file()));
         }
         if let Some(p) = self.inputs.previous
-            && let Some((_, status)) = p.agents.get(&id)
+            && let Some((_, status)) = p.agents.get(key)
         {
             let holds = status.holds_access();
             let note = format!(

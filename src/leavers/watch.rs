@@ -50,6 +50,8 @@ pub struct AgentEvent {
     pub kind: String,
     pub agent_id: u64,
     pub email: Option<String>,
+    /// The event's `domain`: the account the agent is in.
+    pub domain: Option<String>,
     pub observed_at: Timestamp,
     pub previous_at: Option<Timestamp>,
     /// Whether `before` held access (active or pending); `None` where the
@@ -84,6 +86,7 @@ struct RawEvent {
     schema_version: Option<Value>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    domain: Option<String>,
     observed_at: Option<String>,
     previous_at: Option<String>,
     agent: Option<Value>,
@@ -184,6 +187,7 @@ fn agent_event(raw: RawEvent, line: usize) -> Result<Option<AgentEvent>, String>
             .and_then(Value::as_str)
             .map(|e| e.trim().to_owned())
             .filter(|e| !e.is_empty()),
+        domain: raw.domain.clone(),
         observed_at,
         previous_at: time("previous_at", raw.previous_at.as_deref())?,
         access_before: access_before.filter(|_| raw.previous_at.is_some()),

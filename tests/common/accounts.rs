@@ -84,15 +84,29 @@ pub fn start_pair(acme_fixture: Fixture, eu_fixture: Fixture, eu_key: &str) -> [
 /// `collect --accounts` wrote them) into `out`, with `extra` arguments.
 pub fn audit_both_snapshots(snapshots: &Path, out: &Path, extra: &[&str]) -> Output {
     let (a, b) = (snapshots.join("acme.json"), snapshots.join("acme-eu.json"));
+    audit_snapshots(&a, &b, out, extra)
+}
+
+/// `deskaudit audit --snapshot A --snapshot B --out OUT ...extra`.
+pub fn audit_snapshots(a: &Path, b: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "audit",
         "--snapshot",
-        utf8(&a),
+        utf8(a),
         "--snapshot",
-        utf8(&b),
+        utf8(b),
         "--out",
         utf8(out),
     ];
     args.extend_from_slice(extra);
     super::deskaudit(&args, None)
+}
+
+/// The fixture's agent `id`, to edit.
+pub fn agent_mut(fixture: &mut Fixture, id: u64) -> &mut serde_json::Value {
+    fixture
+        .agents
+        .iter_mut()
+        .find(|a| a["id"].as_u64() == Some(id))
+        .expect("the fixture has the agent")
 }
