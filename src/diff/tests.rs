@@ -189,6 +189,7 @@ fn agents_added_removed_and_changed() {
 
 fn decision(agent_id: u64, kind: DecisionKind) -> Decision {
     Decision {
+        account: None,
         agent_id,
         agent_email: format!("a{agent_id}@acme.test"),
         decision: kind,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Edits, Integrity, ModelError, Snapshot};
+use crate::model::{Directory, Edits, Integrity, ModelError, Snapshot};
 
 pub use decisions::{Decision, DecisionKind, Decisions, RunBinding, Target, WorkbookRef};
 pub use output::{DirLock, Existing, OutputError, Staging};
@@ -40,6 +40,9 @@ pub enum RunDirError {
     },
     #[error(transparent)]
     Snapshot(#[from] ModelError),
+    /// A snapshot that reads but does not make a directory of agents.
+    #[error("{file}: {reason}")]
+    Directory { file: String, reason: String },
     /// An audit of several accounts, which this step reads one account of only.
     #[error(
         "{dir}: an audit of {count} Freshdesk accounts; this step reads the run of one account only, for now (#17)"
@@ -149,6 +152,17 @@ pub struct FindingRecord {
     pub detail: String,
     #[serde(flatten)]
     pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FindingRecord {
+    /// The agent's account (findings.json's `account`), empty in runs
+    /// written before findings named it.
+    pub fn account(&self) -> &str {
+        self.rest
+            .get("account")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -325,6 +339,27 @@ impl RunDir {
                 })
             })
             .collect()
+    }
+
+    /// Every account's agents, roles and groups as one directory (agents
+    /// keyed by account and id, as the audit had them), with the snapshots
+    /// it was made of.
+    pub fn directory(&self) -> Result<(Directory, Vec<AccountSnapshot>), RunDirError> {
+        let snapshots = self.snapshots()?;
+        let parts = snapshots
+            .iter()
+            .map(|a| {
+                Directory::from_snapshot(&a.snapshot).map_err(|e| RunDirError::Directory {
+                    file: a.path.display().to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let directory = Directory::merge(parts).map_err(|e| RunDirError::Directory {
+            file: self.dir.join(RUN_JSON).display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok((directory, snapshots))
     }
 
     fn read_snapshot(
