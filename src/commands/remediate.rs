@@ -40,7 +40,10 @@ fn run_targets(run: &RunDir) -> Result<remediate::Targets, Failure> {
     Ok(decisions
         .iter()
         .flat_map(|d| &d.decisions)
-        .filter_map(|d| Some((d.agent_id, remediate::Changes::from(d.target.as_ref()?))))
+        .filter_map(|d| {
+            let changes = remediate::Changes::from(d.target.as_ref()?);
+            Some(((d.account.clone(), d.agent_id), changes))
+        })
         .collect())
 }
 
