@@ -152,7 +152,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let plan = super::remediate::plan_into(&out, &plan_path)?;
     let approver = super::remediate::check_approval(&plan, &plan.plan_id[..12], APPROVER)?;
     let mut api = AgentApi::connect(&target, key.clone(), 20, config.window).map_err(Failure::collection)?;
-    let applied = super::remediate::apply_approved(&plan_path, &plan, &approver, &mut api, false)?;
+    let mut apis = crate::remediate::Apis::one(&plan.domain, &mut api);
+    let applied = super::remediate::apply_approved(&plan_path, &plan, &approver, &mut apis, false)?;
     if let Applied::Done(remediation) = &applied {
         let done: Vec<String> = remediation
             .summary

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use super::stdout::{say, stdout};
 use super::{Failure, context};
-use crate::cli::{RemediateApplyArgs, RemediatePlanArgs};
-use crate::collect::{AgentApi, ApiKey};
+use crate::accounts::Accounts;
+use crate::cli::{PacingArgs, RemediateApplyArgs, RemediatePlanArgs};
+use crate::collect::{AgentApi, ApiKey, Target};
 use crate::policy::Policy;
 use crate::remediate::{
-    self, Applied, ApplyOptions, JOURNAL_JSONL, Journal, OUTCOME_JSON, PLAN_JSON, Plan, RemediateError,
+    self, Apis, Applied, ApplyOptions, JOURNAL_JSONL, Journal, OUTCOME_JSON, PLAN_JSON, Plan, RemediateError,
 };
 use crate::review::{fold_email, reviewer_address};
 use crate::rundir::{DirLock, RUN_JSON, RunDir};
@@ -86,28 +87,23 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     let bytes = std::fs::read(&args.plan).map_err(|e| Failure::input(context(&file, e)))?;
     let plan = Plan::parse(&file, &bytes).map_err(failure)?;
     let approver = check_approval(&plan, &args.approve, &args.approver)?;
-    let target = args.account.target().map_err(Failure::input)?;
-    if target.domain != plan.domain {
-        return Err(Failure::input(format!(
-            "{file}: the plan is for the account `{}`, not `{}`",
-            plan.domain, target.domain
-        )));
-    }
+    let mut clients = match &args.accounts {
+        Some(accounts) => clients_of(&plan, &file, accounts, &args.pacing)?,
+        None => vec![client_of(&plan, &file, args)?],
+    };
     check_run(&plan, &args.plan)?;
-    let key = ApiKey::from_env_or_file(args.account.api_key_file.as_deref()).map_err(Failure::input)?;
-    let mut api = AgentApi::connect(
-        &target,
-        key,
-        args.pacing.reserve,
-        std::time::Duration::from_secs(args.pacing.rate_window),
-    )
-    .map_err(Failure::collection)?;
-    match apply_approved(&args.plan, &plan, &approver, &mut api, args.dry_run)? {
+    let mut apis = Apis::default();
+    for (domain, api) in &mut clients {
+        apis.add(domain, api);
+    }
+    let applied = apply_approved(&args.plan, &plan, &approver, &mut apis, args.dry_run)?;
+    drop(apis);
+    match applied {
         Applied::DryRun { lines, any_unsettled } => {
             say!(
                 "Dry run of plan {} ({} requests, none that writes):",
                 plan.plan_id,
-                api.requests()
+                clients.iter().map(|(_, api)| api.requests()).sum::<u64>()
             )?;
             for line in lines {
                 say!("  {line}")?;
@@ -144,14 +140,75 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     }
 }
 
-/// Applies `plan` (at `plan_path`, already approved by `approver`) through
-/// `api`, journalled beside it, and writes remediation.json there; a dry
-/// run only reads.
+/// `--domain` (`--base-url`, `--api-key-file`): the client of a plan of one account.
+fn client_of(plan: &Plan, file: &str, args: &RemediateApplyArgs) -> Result<(String, AgentApi), Failure> {
+    if !plan.accounts.is_empty() {
+        return Err(Failure::input(format!(
+            "{file}: the plan is for several accounts ({}): apply it with --accounts ACCOUNTS.toml, which gives each its own key",
+            plan.accounts.join(", ")
+        )));
+    }
+    let target = args.account.target().map_err(Failure::input)?;
+    if target.domain != plan.domain {
+        return Err(Failure::input(format!(
+            "{file}: the plan is for the account `{}`, not `{}`",
+            plan.domain, target.domain
+        )));
+    }
+    let key = ApiKey::from_env_or_file(args.account.api_key_file.as_deref()).map_err(Failure::input)?;
+    let api = connect(&target, key, &args.pacing)?;
+    Ok((target.domain, api))
+}
+
+/// `--accounts`: one client (its own key, base URL and rate limit) for each
+/// account of the plan; a plan with an account the file does not hold is
+/// refused before any request.
+fn clients_of(
+    plan: &Plan,
+    file: &str,
+    accounts_file: &Path,
+    pacing: &PacingArgs,
+) -> Result<Vec<(String, AgentApi)>, Failure> {
+    let accounts = Accounts::read(accounts_file).map_err(Failure::input)?;
+    let missing: Vec<&str> = plan
+        .all_accounts()
+        .into_iter()
+        .filter(|d| !accounts.accounts.iter().any(|a| a.target.domain == *d))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::input(format!(
+            "{file}: the plan has actions for {}, which {} does not hold: nothing was sent",
+            missing.join(", "),
+            accounts_file.display()
+        )));
+    }
+    let wanted = plan.all_accounts();
+    accounts
+        .accounts
+        .into_iter()
+        .filter(|a| wanted.contains(&a.target.domain.as_str()))
+        .map(|a| Ok((a.target.domain.clone(), connect(&a.target, a.key, pacing)?)))
+        .collect()
+}
+
+fn connect(target: &Target, key: ApiKey, pacing: &PacingArgs) -> Result<AgentApi, Failure> {
+    AgentApi::connect(
+        target,
+        key,
+        pacing.reserve,
+        std::time::Duration::from_secs(pacing.rate_window),
+    )
+    .map_err(Failure::collection)
+}
+
+/// Applies `plan` (at `plan_path`, already approved by `approver`), each
+/// action through its account's client in `apis`, journalled beside it, and
+/// writes remediation.json there; a dry run only reads.
 pub(crate) fn apply_approved(
     plan_path: &Path,
     plan: &Plan,
     approver: &str,
-    api: &mut AgentApi,
+    apis: &mut Apis,
     dry_run: bool,
 ) -> Result<Applied, Failure> {
     // One apply of a plan at a time: the journal has one writer.
@@ -163,7 +220,7 @@ pub(crate) fn apply_approved(
     };
     let now = jiff::Timestamp::now;
     let options = ApplyOptions { approver, now: &now };
-    let applied = remediate::apply(plan, api, journal.as_mut(), &options).map_err(failure)?;
+    let applied = remediate::apply_accounts(plan, apis, journal.as_mut(), &options).map_err(failure)?;
     if let Applied::Done(remediation) = &applied {
         write_atomic(&beside(plan_path, OUTCOME_JSON), &remediation.to_bytes())?;
     }

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use deskaudit::sim::{self, Fixture, Profile, RunningSim, SimConfig};
 
+pub mod accounts;
+
 pub const ADMIN_KEY: &str = "test-admin-key-4f9c";
 
 /// The demo's audit inputs: the acme exports, assignments, policy and as-of.
@@ -123,4 +125,23 @@ pub fn collect_with(base_url: &str, out: &Path, key: Option<&str>, extra: &[&str
     ];
     args.extend_from_slice(extra);
     deskaudit(&args, key)
+}
+
+/// Waits until `journal` records `answered` writes answered, then kills
+/// `child` (an `apply` that must not finish) and checks it did not.
+pub fn kill_after_writes(mut child: std::process::Child, journal: &Path, answered: usize) {
+    let waited = std::time::Instant::now();
+    while std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .matches("\"write-answered\"")
+        .count()
+        < answered
+    {
+        assert!(waited.elapsed().as_secs() < 60, "no write journalled");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("killed");
+    let _ = child.wait();
+    let outcome = journal.with_file_name("remediation.json");
+    assert!(!outcome.exists(), "killed before the end");
 }
