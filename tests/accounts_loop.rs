@@ -269,6 +269,64 @@ fn a_revoke_lands_in_its_own_account_only() {
     for line in journal.lines().filter(|l| l.contains("\"write-sent\"")) {
         assert!(line.contains(r#""account":"acme-eu""#), "{line}");
     }
+    // remediation.json of several accounts is still the documented document.
+    let schema = read_json(&repo().join("docs/remediation.schema.json"));
+    let validator = jsonschema::validator_for(&schema).expect("schema");
+    let outcome = read_json(&review.run.join("remediation.json"));
+    let errors: Vec<String> = validator.iter_errors(&outcome).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(outcome["key_owners"].as_object().map(|o| o.len()), Some(2));
+    evidence_holds_both_snapshots(&review);
+}
+
+/// One bundle of the run: both accounts' snapshots, each named with its
+/// domain and SHA-256 (run.json's), and `verify` passes.
+fn evidence_holds_both_snapshots(review: &Loop) {
+    let bundle = review.tmp.path().join("evidence.zip");
+    let out = deskaudit(
+        &["evidence", "--run", utf8(&review.run), "--out", utf8(&bundle)],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let verified = deskaudit(&["verify", utf8(&bundle)], None);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).expect("bundle")).expect("zip");
+    let manifest: Value =
+        serde_json::from_reader(zip.by_name("manifest.json").expect("manifest")).expect("json");
+    let run = read_json(&review.run.join("run.json"));
+    let listed: Vec<(&Value, &Value, &Value)> = manifest["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| (&a["domain"], &a["snapshot"]["path"], &a["snapshot"]["sha256"]))
+        .collect();
+    let recorded: Vec<(&Value, Value, &Value)> = run["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| {
+            (
+                &a["domain"],
+                format!("snapshots/{}.json", a["domain"].as_str().expect("domain")).into(),
+                &a["snapshot"]["sha256"],
+            )
+        })
+        .collect();
+    assert_eq!(listed.len(), 2);
+    for ((domain, path, sha), (want_domain, want_path, want_sha)) in listed.iter().zip(&recorded) {
+        assert_eq!((*domain, *path, *sha), (*want_domain, want_path, *want_sha));
+        assert!(
+            zip.by_name(path.as_str().expect("path")).is_ok(),
+            "{path} bundled"
+        );
+    }
+    for name in [
+        "run/remediation-plan.json",
+        "run/remediation.jsonl",
+        "run/remediation.json",
+    ] {
+        assert!(zip.by_name(name).is_ok(), "{name} bundled");
+    }
 }
 
 #[test]

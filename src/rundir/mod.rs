@@ -108,6 +108,17 @@ pub struct AccountSnapshot {
     pub snapshot: Snapshot,
 }
 
+/// A snapshot as [`RunDir::read_recorded_snapshot`] read it.
+#[derive(Debug)]
+pub struct RecordedSnapshot {
+    pub path: PathBuf,
+    /// The file's bytes, as hashed.
+    pub bytes: Vec<u8>,
+    pub snapshot: Snapshot,
+    /// Its data against its own `meta.data_sha256`.
+    pub integrity: Integrity,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct RunInputs {
     pub snapshot: RecordedFile,
@@ -367,15 +378,31 @@ impl RunDir {
         file: &RecordedFile,
         integrity: &Integrity,
     ) -> Result<(PathBuf, Snapshot), RunDirError> {
+        let read = self.read_recorded_snapshot(file, integrity)?;
+        Ok((read.path, read.snapshot))
+    }
+
+    /// The recorded snapshot `file`, hash-checked, parsed and with its
+    /// integrity; an edited one only where the audit accepted it
+    /// (`integrity`: as run.json records it).
+    pub fn read_recorded_snapshot(
+        &self,
+        file: &RecordedFile,
+        integrity: &Integrity,
+    ) -> Result<RecordedSnapshot, RunDirError> {
         let (path, bytes) = self.read_recorded("snapshot", file)?;
-        // An edited snapshot is read only where the audit accepted it.
         let edits = if integrity.is_edited() {
             Edits::Accept
         } else {
             Edits::Refuse
         };
-        let (snapshot, _) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
-        Ok((path, snapshot))
+        let (snapshot, integrity) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
+        Ok(RecordedSnapshot {
+            path,
+            bytes,
+            snapshot,
+            integrity,
+        })
     }
 
     /// The snapshot the audit read (checked against its recorded hash), and where it is.
