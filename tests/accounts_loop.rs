@@ -221,12 +221,7 @@ fn a_revoke_lands_in_its_own_account_only() {
     );
     let plan = review.plan();
     assert_eq!(plan["accounts"], serde_json::json!(["acme", "acme-eu"]));
-    let steps: Vec<String> = plan["actions"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .map(|a| format!("{} {} {}", a["account"], a["agent_id"], a["action"]))
-        .collect();
+    let steps = each(&plan, "actions", &["account", "agent_id", "action"]);
     assert_eq!(
         steps,
         [

@@ -92,12 +92,7 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
         None => vec![client_of(&plan, &file, args)?],
     };
     check_run(&plan, &args.plan)?;
-    let mut apis = Apis::default();
-    for (domain, api) in &mut clients {
-        apis.add(domain, api);
-    }
-    let applied = apply_approved(&args.plan, &plan, &approver, &mut apis, args.dry_run)?;
-    drop(apis);
+    let applied = apply_through(&args.plan, &plan, &approver, &mut clients, args.dry_run)?;
     match applied {
         Applied::DryRun { lines, any_unsettled } => {
             say!(
@@ -163,7 +158,7 @@ fn client_of(plan: &Plan, file: &str, args: &RemediateApplyArgs) -> Result<(Stri
 /// `--accounts`: one client (its own key, base URL and rate limit) for each
 /// account of the plan; a plan with an account the file does not hold is
 /// refused before any request.
-fn clients_of(
+pub(crate) fn clients_of(
     plan: &Plan,
     file: &str,
     accounts_file: &Path,
@@ -199,6 +194,21 @@ fn connect(target: &Target, key: ApiKey, pacing: &PacingArgs) -> Result<AgentApi
         std::time::Duration::from_secs(pacing.rate_window),
     )
     .map_err(Failure::collection)
+}
+
+/// [`apply_approved`] with one client per account, by domain.
+pub(crate) fn apply_through(
+    plan_path: &Path,
+    plan: &Plan,
+    approver: &str,
+    clients: &mut [(String, AgentApi)],
+    dry_run: bool,
+) -> Result<Applied, Failure> {
+    let mut apis = Apis::default();
+    for (domain, api) in clients.iter_mut() {
+        apis.add(domain, api);
+    }
+    apply_approved(plan_path, plan, approver, &mut apis, dry_run)
 }
 
 /// Applies `plan` (at `plan_path`, already approved by `approver`), each

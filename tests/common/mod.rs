@@ -145,3 +145,19 @@ pub fn kill_after_writes(mut child: std::process::Child, journal: &Path, answere
     let outcome = journal.with_file_name("remediation.json");
     assert!(!outcome.exists(), "killed before the end");
 }
+
+/// `doc[list]`'s items, each as its `fields` (JSON, space-separated):
+/// `"acme-eu" 68013470004 "done"`.
+pub fn each(doc: &serde_json::Value, list: &str, fields: &[&str]) -> Vec<String> {
+    let items = doc[list].as_array().map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .map(|item| {
+            fields
+                .iter()
+                .map(|f| item[*f].to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
