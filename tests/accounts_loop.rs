@@ -130,6 +130,15 @@ impl Loop {
             .collect()
     }
 
+    /// The reason remediation.json gives for action `index`.
+    fn outcomes_reason(&self, index: usize) -> String {
+        let outcome = read_json(&self.run.join("remediation.json"));
+        outcome["actions"][index]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     fn writes(sim: &RunningSim) -> Vec<(String, Option<u64>)> {
         sim.requests()
             .into_iter()
@@ -221,6 +230,13 @@ fn a_revoke_lands_in_its_own_account_only() {
     );
     let plan = review.plan();
     assert_eq!(plan["accounts"], serde_json::json!(["acme", "acme-eu"]));
+    // The plan's shape, its hashes (of files with times in them) redacted.
+    insta::assert_json_snapshot!("accounts_plan", plan, {
+        ".plan_id" => "[plan_id]",
+        ".run.snapshot_sha256" => "[sha256]",
+        ".run.findings_sha256" => "[sha256]",
+        ".run.decisions_sha256" => "[sha256]",
+    });
     let steps = each(&plan, "actions", &["account", "agent_id", "action"]);
     assert_eq!(
         steps,
@@ -409,6 +425,15 @@ fn a_wrong_key_fails_its_own_accounts_steps_only_and_a_rerun_finishes_them() {
         "acme never got acme-eu's key"
     );
     assert!(!text(&applied).contains("not-the-eu-key"), "{}", text(&applied));
+    let reason = review.outcomes_reason(1);
+    assert!(
+        reason.starts_with("nothing was sent: acme-eu's key could not be used ("),
+        "{reason}"
+    );
+    for name in ["remediation.jsonl", "remediation.json"] {
+        let written = std::fs::read_to_string(review.run.join(name)).expect(name);
+        assert!(!written.contains("not-the-eu-key"), "the wrong key is in {name}");
+    }
 
     let again = review.apply(&review.accounts, EU_KEY);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));

@@ -42,7 +42,7 @@ impl<'a> Apis<'a> {
         Err(RemediateError::Plan {
             file: file.to_owned(),
             reason: format!(
-                "the plan has actions for {}, which the accounts given do not hold ({}): nothing was sent",
+                "it has actions for {}, which the accounts given do not hold ({}): nothing was sent",
                 missing.join(", "),
                 self.by_domain.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
