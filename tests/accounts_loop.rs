@@ -81,24 +81,7 @@ impl Loop {
     }
 
     fn apply_args(&self, accounts: &Path) -> Vec<String> {
-        let plan = self.plan();
-        let id = plan["plan_id"].as_str().expect("plan_id");
-        [
-            "remediate",
-            "apply",
-            "--plan",
-            utf8(&self.run.join("remediation-plan.json")),
-            "--approve",
-            &id[..12],
-            "--approver",
-            APPROVER,
-            "--accounts",
-            utf8(accounts),
-            "--rate-window",
-            "2",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        apply_args(&self.run, &["--accounts", utf8(accounts), "--rate-window", "2"])
     }
 
     /// `remediate apply --accounts FILE`, each key in its own variable
@@ -172,6 +155,23 @@ impl Loop {
             );
         }
     }
+}
+
+/// `remediate apply` of the plan in `run`, approved by its id's first 12
+/// digits, then `how` (which account flags).
+fn apply_args(run: &Path, how: &[&str]) -> Vec<String> {
+    let plan_path = run.join("remediation-plan.json");
+    let plan = read_json(&plan_path);
+    let id = &plan["plan_id"].as_str().expect("plan_id")[..12];
+    let approve = ["remediate", "apply", "--plan", utf8(&plan_path), "--approve", id];
+    let mut args: Vec<String> = approve.into_iter().map(str::to_owned).collect();
+    args.extend(
+        ["--approver", APPROVER]
+            .into_iter()
+            .chain(how.iter().copied())
+            .map(str::to_owned),
+    );
+    args
 }
 
 fn keyed<'c>(cmd: &'c mut Command, eu_key: &str) -> &'c mut Command {
@@ -371,24 +371,9 @@ fn a_plan_with_an_account_missing_from_the_file_is_refused_before_any_request() 
     assert!(!review.run.join("remediation.jsonl").exists());
 
     // --domain cannot apply a plan of several accounts either.
-    let plan = review.plan();
-    let id = plan["plan_id"].as_str().expect("id");
-    let plan_path = review.run.join("remediation-plan.json");
     let url = review.acme.base_url();
-    let args = [
-        "remediate",
-        "apply",
-        "--plan",
-        utf8(&plan_path),
-        "--approve",
-        &id[..12],
-        "--approver",
-        APPROVER,
-        "--domain",
-        "acme",
-        "--base-url",
-        &url,
-    ];
+    let args = apply_args(&review.run, &["--domain", "acme", "--base-url", &url]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let refused = deskaudit(&args, Some(ADMIN_KEY));
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     assert!(
@@ -535,4 +520,57 @@ fn a_row_without_a_known_account_is_refused_by_line() {
         std::fs::read(review.run.join("decisions.json")).expect("kept"),
         decisions
     );
+}
+
+/// A plan of one account applies with `--accounts` too (the file's other
+/// accounts are never contacted), and stays as it was before several
+/// accounts: no `accounts`, no action `account`.
+#[test]
+fn a_one_account_plan_applies_with_the_accounts_file() {
+    let (_rt, acme) = start_sim(acme(), config(Profile::Documented));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let url = acme.base_url();
+    let run = tmp.path().join("q4");
+    let mut args = vec!["run", "--domain", "acme", "--base-url", &url, "--out", utf8(&run)];
+    args.extend(ACME_INPUTS);
+    let audited = deskaudit(&args, Some(ADMIN_KEY));
+    assert_eq!(audited.status.code(), Some(0), "{}", text(&audited));
+    let exported = tmp.path().join("workbook.csv");
+    let filled = tmp.path().join("filled.csv");
+    let out = deskaudit(
+        &["review", "export", "--run", utf8(&run), "--out", utf8(&exported)],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    fill(&exported, &filled, &[("acme", KEVIN_ACME, "revoke")]);
+    for args in [
+        vec!["review", "import", "--run", utf8(&run), utf8(&filled)],
+        vec!["remediate", "plan", "--run", utf8(&run)],
+    ] {
+        let out = deskaudit(&args, None);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let plan = read_json(&run.join("remediation-plan.json"));
+    assert!(plan.get("accounts").is_none(), "{plan}");
+    assert!(
+        plan["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .all(|a| a.get("account").is_none())
+    );
+
+    // acme-eu's entry points at a port nobody serves: it is never asked.
+    let file = accounts_file(tmp.path(), &url, "http://127.0.0.1:9");
+    let args = apply_args(&run, &["--accounts", utf8(&file)]);
+    let applied = keyed(Command::new(env!("CARGO_BIN_EXE_deskaudit")).args(args), EU_KEY)
+        .output()
+        .expect("binary runs");
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(
+        active(&acme, KEVIN_ACME),
+        None,
+        "documented API: demoted to a contact"
+    );
+    assert_eq!(acme.writes_to(KEVIN_ACME).len(), 1);
 }
