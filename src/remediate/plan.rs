@@ -432,9 +432,21 @@ pub fn write_table(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         plan.all_accounts().join(", "),
         plan.actions.len()
     )?;
+    // Ids of different accounts may collide: with several, each says which.
+    let agent_id = |a: &Action| match &a.account {
+        Some(account) => format!("{account}/{}", a.agent_id),
+        None => a.agent_id.to_string(),
+    };
+    let width = plan
+        .actions
+        .iter()
+        .map(|a| agent_id(a).len())
+        .max()
+        .unwrap_or(0)
+        .max(13);
     writeln!(
         out,
-        "{:>4}  {:<14} {:<13} {:<34} {:<12} reviewer / reason",
+        "{:>4}  {:<14} {:<width$} {:<34} {:<12} reviewer / reason",
         "#", "action", "agent id", "agent", "before"
     )?;
     for a in &plan.actions {
@@ -444,14 +456,10 @@ pub fn write_table(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "{:>4}  {:<14} {:<13} {:<34} {:<12} {}{}",
+            "{:>4}  {:<14} {:<width$} {:<34} {:<12} {}{}",
             a.seq,
             a.action.as_str(),
-            match &a.account {
-                // Ids of different accounts may collide: say which.
-                Some(account) => format!("{account}/{}", a.agent_id),
-                None => a.agent_id.to_string(),
-            },
+            agent_id(a),
             crate::text::show_invisible(&a.agent_email),
             a.before.status.as_str(),
             crate::text::show_invisible(&a.reviewer),
