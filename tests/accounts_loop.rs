@@ -247,10 +247,26 @@ fn a_revoke_lands_in_its_own_account_only() {
         ]
     );
 
+    // A dry run reads each account through its own client and writes nothing.
+    let mut dry = review.apply_args(&review.accounts);
+    dry.push("--dry-run".into());
+    let dry = keyed(Command::new(env!("CARGO_BIN_EXE_deskaudit")).args(dry), EU_KEY)
+        .output()
+        .expect("binary runs");
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    let would =
+        format!("#3 would send DELETE acme-eu: /api/v2/agents/{KEVIN_EU} (agent kevin.brandt@acme.test");
+    assert!(text(&dry).contains(&would), "{}", text(&dry));
+    assert!(Loop::writes(&review.eu).is_empty() && Loop::writes(&review.acme).is_empty());
+
     let applied = review.apply(&review.accounts, EU_KEY);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
     let said = text(&applied);
     assert!(!said.contains(ADMIN_KEY) && !said.contains(EU_KEY), "{said}");
+    assert!(
+        said.contains(&format!("agent acme-eu/{KEVIN_EU} kevin.brandt@acme.test: done")),
+        "{said}"
+    );
     assert_eq!(
         review.outcomes(),
         [

@@ -109,9 +109,10 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
             let out = beside(&args.plan, OUTCOME_JSON);
             for a in &remediation.actions {
                 say!(
-                    "#{:<3} {:<13} agent {} {}: {}{}",
+                    "#{:<3} {:<13} agent {}{} {}: {}{}",
                     a.seq,
                     a.action.as_str(),
+                    a.account.as_deref().map(|d| format!("{d}/")).unwrap_or_default(),
                     a.agent_id,
                     crate::text::show_invisible(&a.agent_email),
                     a.outcome.as_str(),

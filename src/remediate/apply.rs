@@ -312,8 +312,10 @@ impl Run<'_, '_, '_> {
             };
             if dry_run {
                 return Ok(Settled::Would(format!(
-                    "#{} would send {method} /api/v2/agents/{}{} (agent {}, {} as reviewed)",
+                    "#{} would send {method} {}/api/v2/agents/{}{} (agent {}, {} as reviewed)",
                     a.seq,
+                    // Which account's API, where the plan has several.
+                    a.account.as_deref().map(|d| format!("{d}: ")).unwrap_or_default(),
                     a.agent_id,
                     body.as_ref().map(|b| format!(" {b}")).unwrap_or_default(),
                     crate::text::show_invisible(&a.agent_email),
