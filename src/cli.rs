@@ -131,6 +131,11 @@ pub struct RemediateApplyArgs {
     /// The account: its domain must be the plan's.
     #[command(flatten)]
     pub account: AccountArgs,
+    /// Several accounts (as `collect --accounts`): each action is sent with
+    /// its own account's key and base URL; the file must hold every account
+    /// of the plan.
+    #[arg(long, value_name = "ACCOUNTS.toml", conflicts_with_all = ["domain", "base_url", "api_key_file"])]
+    pub accounts: Option<PathBuf>,
     /// Only read, and print what would be written.
     #[arg(long)]
     pub dry_run: bool,

@@ -4,21 +4,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
 use common::accounts::*;
 use common::*;
 use deskaudit::model::{Directory, Snapshot};
 use deskaudit::sim::Profile;
-
-fn collect_accounts(file: &Path, out: &Path) -> Output {
-    with_accounts("collect", file, out, &[])
-}
-
-/// `run --accounts` with the demo's acme inputs.
-fn run_accounts(file: &Path, out: &Path) -> Output {
-    with_accounts("run", file, out, &ACME_INPUTS)
-}
 
 #[test]
 fn two_accounts_in_two_profiles_give_two_complete_snapshots() {

@@ -81,6 +81,34 @@ fn demo_regenerates_the_committed_reports() {
         .map(|a| a["domain"].as_str().expect("domain"))
         .collect();
     assert_eq!(domains, ["acme", "acme-eu"]);
+    // ... then the reviewer's workbook of both (each row with its account)
+    // carried out with the accounts file: the revoke lands in acme-eu only.
+    // (The plan id and the bundle's hash change with every import.)
+    let remediated = stdout
+        .lines()
+        .find(|l| l.starts_with("Accounts: 3 decisions on both imported, plan "))
+        .unwrap_or_else(|| panic!("the accounts' remediation is missing from:\n{stdout}"));
+    assert!(
+        remediated.contains(
+            " approved by ciso@acme.test and applied with the accounts file: \
+             deactivate kevin.brandt@acme.test in acme-eu done (verified); evidence "
+        ) && remediated.contains("accounts/evidence.zip holds both snapshots (SHA-256 "),
+        "{remediated}"
+    );
+    let accounts_bundle = out.join("accounts/evidence.zip");
+    let verify = deskaudit(&["verify", accounts_bundle.to_str().expect("utf-8")], None);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    let outcome: Value =
+        serde_json::from_str(&read(&out, "accounts/run/remediation.json")).expect("remediation.json");
+    let done = each(&outcome, "actions", &["account", "agent_id", "outcome"]);
+    assert_eq!(
+        done,
+        [
+            r#""acme" 67013470001 "nothing-to-do""#,
+            r#""acme-eu" 67013470001 "nothing-to-do""#,
+            r#""acme-eu" 68013470004 "done""#
+        ]
+    );
     assert_eq!(
         read(&out, "findings.csv"),
         read(&committed, "findings.csv"),

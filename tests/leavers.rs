@@ -75,9 +75,10 @@ impl Account {
             .lines()
             .map(|line| {
                 let decided = ["118,", "119,"].iter().any(|id| line.starts_with(id));
-                match line.rsplit_once(",,,,,,") {
-                    Some((head, "")) if decided => {
-                        format!("{head},revoke,it.lead@x.test,Left (HR termination),,,\n")
+                // The six reviewer's cells are blank; the account follows them.
+                match line.rsplit_once(",,,,,,,") {
+                    Some((head, account)) if decided && !account.contains(',') => {
+                        format!("{head},revoke,it.lead@x.test,Left (HR termination),,,,{account}\n")
                     }
                     _ => format!("{line}\n"),
                 }

@@ -468,7 +468,7 @@ fn killed_and_resumed(profile: Profile) {
     let url = review.sim.base_url();
     let plan = review.run.join("remediation-plan.json");
     let id = review.plan_id();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_deskaudit"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_deskaudit"))
         .args([
             "remediate",
             "apply",
@@ -485,22 +485,7 @@ fn killed_and_resumed(profile: Profile) {
         .spawn()
         .expect("spawns");
     // Killed once the journal shows a write carried out and before the end.
-    let journal = review.run.join("remediation.jsonl");
-    let waited = std::time::Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        if text.matches("\"write-answered\"").count() >= 2 {
-            break;
-        }
-        assert!(waited.elapsed().as_secs() < 60, "no write journalled");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().expect("killed");
-    let _ = child.wait();
-    assert!(
-        !review.run.join("remediation.json").exists(),
-        "killed before the end"
-    );
+    kill_after_writes(child, &review.run.join("remediation.jsonl"), 2);
     let resumed = review.apply(&[]);
     assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
     for agent in [KEVIN, SOFIA, PRIYA, PETER] {

@@ -250,9 +250,17 @@ fn export_has_one_row_per_agent_in_scope() {
     let ids: std::collections::BTreeSet<&str> = table.rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.len(), IN_SCOPE, "one row per agent");
     assert_eq!(
-        &table.header[table.header.len() - 3..],
+        &table.header[table.header.len() - 4..table.header.len() - 1],
         TARGET_COLUMNS,
         "the target columns follow justification"
+    );
+    // The account is last, as in findings.csv; a run of one account names it too.
+    assert_eq!(table.header.last().map(String::as_str), Some("account"));
+    assert!(
+        table
+            .rows
+            .iter()
+            .all(|r| r.last().map(String::as_str) == Some("acme"))
     );
     for decision_col in ["decision", "reviewer", "justification"]
         .into_iter()
@@ -752,14 +760,15 @@ fn every_bad_target_is_listed_with_its_line() {
     );
 }
 
-/// The target columns are optional: a workbook exported before they existed still imports.
+/// The target and account columns are optional: a workbook exported before
+/// they existed still imports into a run of one account.
 #[test]
 fn a_workbook_without_the_target_columns_imports() {
     let period = Period::new();
     let mut table = period.workbook();
     table.decide(MARCUS, "modify", AUDITOR, "Remove Administrator");
     table.decide(SOFIA, "revoke", AUDITOR, "");
-    let old = table.without(&TARGET_COLUMNS);
+    let old = table.without(&[TARGET_COLUMNS.as_slice(), &["account"]].concat());
     assert_eq!(old.header.last().map(String::as_str), Some("justification"));
 
     let recorded = period.accepted(&old, "recorded 2 decisions (keep 0, revoke 1, modify 1)");
@@ -774,7 +783,8 @@ fn the_acme_fixture_workbook_imports_cleanly() {
     let period = Period::new();
     let fixture = repo().join("fixtures/acme/review-workbook.csv");
     let filled = Table::parse(&std::fs::read(&fixture).expect("fixture workbook"));
-    let exported = period.workbook();
+    // The fixture predates the account column: a run of one account does without it.
+    let exported = period.workbook().without(&["account"]);
     let reviewers = ["decision", "reviewer", "justification"]
         .into_iter()
         .chain(TARGET_COLUMNS)

@@ -80,6 +80,12 @@ const WORKBOOK: (&str, &str) = (
 );
 /// The second person who approves the plan (neither reviewer nor agent).
 const APPROVER: &str = "ciso@acme.test";
+/// The reviewer's answer on the audit of both accounts: each row with its
+/// account (a revoke in acme-eu; agent id 67013470001 kept in each).
+const ACCOUNTS_WORKBOOK: (&str, &str) = (
+    "review-workbook.csv",
+    include_str!("../../fixtures/acme-eu/accounts-review-workbook.csv"),
+);
 
 /// The whole loop: collect, audit, import the reviewers' workbook, plan,
 /// approve and apply on the simulator, then collect and audit again to show
@@ -152,7 +158,8 @@ pub fn run(args: &DemoArgs) -> Result<u8, Failure> {
     let plan = super::remediate::plan_into(&out, &plan_path)?;
     let approver = super::remediate::check_approval(&plan, &plan.plan_id[..12], APPROVER)?;
     let mut api = AgentApi::connect(&target, key.clone(), 20, config.window).map_err(Failure::collection)?;
-    let applied = super::remediate::apply_approved(&plan_path, &plan, &approver, &mut api, false)?;
+    let mut apis = crate::remediate::Apis::one(&plan.domain, &mut api);
+    let applied = super::remediate::apply_approved(&plan_path, &plan, &approver, &mut apis, false)?;
     if let Applied::Done(remediation) = &applied {
         let done: Vec<String> = remediation
             .summary
@@ -262,14 +269,23 @@ fn accounts_demo(
         reserve_pct: 20,
         rate_window: acme.window,
     };
-    let collected = super::collect_accounts::run(
-        &dir.path().join("accounts.toml"),
-        pacing,
-        &out.join("snapshots"),
-        true,
-    );
+    let file = dir.path().join("accounts.toml");
+    // acme-eu's simulator serves until its revoke is applied and read back.
+    let done = review_both(&file, pacing, inputs, out);
     rt.block_on(server.shutdown());
-    let collected = collected?;
+    done
+}
+
+/// Collects both accounts, audits them together, and carries the
+/// reviewer's decisions on both through plan, approval and apply.
+fn review_both(
+    file: &Path,
+    pacing: super::collect_accounts::Pacing,
+    inputs: &AuditInputArgs,
+    out: &Path,
+) -> Result<(), Failure> {
+    let window = pacing.rate_window;
+    let collected = super::collect_accounts::run(file, pacing, &out.join("snapshots"), true)?;
     let each: Vec<String> = collected
         .iter()
         .map(|c| {
@@ -290,6 +306,7 @@ fn accounts_demo(
     )?;
     let run_dir = out.join("run");
     let run = Staging::begin(&run_dir, Existing::Refuse)?;
+    write_files(&run.path().join("inputs"), &[ACCOUNTS_WORKBOOK])?;
     let snapshots: Vec<PathBuf> = collected.into_iter().map(|c| c.path).collect();
     let both = audit(&snapshots, inputs, &run)?;
     run.commit()?;
@@ -307,6 +324,58 @@ fn accounts_demo(
         run_dir.join("report.html").display()
     )?;
     explain_across(&snapshots, inputs)?;
+    remediate_both(file, &run_dir, window, out)
+}
+
+/// The reviewer's workbook of both accounts imported, planned, approved
+/// by a second person and applied with the accounts file (each account
+/// its own key and base URL), then the run packed as one evidence bundle.
+fn remediate_both(
+    file: &Path,
+    run_dir: &Path,
+    window: std::time::Duration,
+    out: &Path,
+) -> Result<(), Failure> {
+    let workbook = run_dir.join("inputs").join(ACCOUNTS_WORKBOOK.0);
+    let imported =
+        crate::review::import(run_dir, &workbook, jiff::Timestamp::now()).map_err(Failure::input)?;
+    let plan_path = run_dir.join(crate::remediate::PLAN_JSON);
+    let plan = super::remediate::plan_into(run_dir, &plan_path)?;
+    let approver = super::remediate::check_approval(&plan, &plan.plan_id[..12], APPROVER)?;
+    let pacing = crate::cli::PacingArgs {
+        reserve: 20,
+        rate_window: window.as_secs().max(1),
+    };
+    let mut clients = super::remediate::clients_of(&plan, "the demo's plan", file, &pacing)?;
+    let applied = super::remediate::apply_through(&plan_path, &plan, &approver, &mut clients, false)?;
+    let Applied::Done(remediation) = applied else {
+        return Err(Failure::output("the demo's apply was a dry run"));
+    };
+    let carried: Vec<String> = remediation
+        .actions
+        .iter()
+        .filter(|a| a.action.writes())
+        .map(|a| {
+            format!(
+                "{} {} in {} {}{}",
+                a.action.as_str(),
+                a.agent_email,
+                a.account.as_deref().unwrap_or(&plan.domain),
+                a.outcome.as_str(),
+                if a.verified { " (verified)" } else { "" }
+            )
+        })
+        .collect();
+    let bundle = out.join("evidence.zip");
+    let packed = super::evidence::bundle(run_dir, &bundle, true)?;
+    say!(
+        "Accounts: {} decisions on both imported, plan {} approved by {approver} and applied with the accounts file: {}; evidence {} holds both snapshots (SHA-256 {})",
+        imported.keep + imported.revoke + imported.modify,
+        &plan.plan_id[..12],
+        carried.join(", "),
+        bundle.display(),
+        &packed.sha256[..12]
+    )?;
     Ok(())
 }
 

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use super::stdout::{say, stdout};
 use super::{Failure, context};
-use crate::cli::{RemediateApplyArgs, RemediatePlanArgs};
-use crate::collect::{AgentApi, ApiKey};
+use crate::accounts::Accounts;
+use crate::cli::{PacingArgs, RemediateApplyArgs, RemediatePlanArgs};
+use crate::collect::{AgentApi, ApiKey, Target};
 use crate::policy::Policy;
 use crate::remediate::{
-    self, Applied, ApplyOptions, JOURNAL_JSONL, Journal, OUTCOME_JSON, PLAN_JSON, Plan, RemediateError,
+    self, Apis, Applied, ApplyOptions, JOURNAL_JSONL, Journal, OUTCOME_JSON, PLAN_JSON, Plan, RemediateError,
 };
 use crate::review::{fold_email, reviewer_address};
 use crate::rundir::{DirLock, RUN_JSON, RunDir};
@@ -40,7 +41,10 @@ fn run_targets(run: &RunDir) -> Result<remediate::Targets, Failure> {
     Ok(decisions
         .iter()
         .flat_map(|d| &d.decisions)
-        .filter_map(|d| Some((d.agent_id, remediate::Changes::from(d.target.as_ref()?))))
+        .filter_map(|d| {
+            let changes = remediate::Changes::from(d.target.as_ref()?);
+            Some(((d.account.clone(), d.agent_id), changes))
+        })
         .collect())
 }
 
@@ -83,28 +87,18 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     let bytes = std::fs::read(&args.plan).map_err(|e| Failure::input(context(&file, e)))?;
     let plan = Plan::parse(&file, &bytes).map_err(failure)?;
     let approver = check_approval(&plan, &args.approve, &args.approver)?;
-    let target = args.account.target().map_err(Failure::input)?;
-    if target.domain != plan.domain {
-        return Err(Failure::input(format!(
-            "{file}: the plan is for the account `{}`, not `{}`",
-            plan.domain, target.domain
-        )));
-    }
+    let mut clients = match &args.accounts {
+        Some(accounts) => clients_of(&plan, &file, accounts, &args.pacing)?,
+        None => vec![client_of(&plan, &file, args)?],
+    };
     check_run(&plan, &args.plan)?;
-    let key = ApiKey::from_env_or_file(args.account.api_key_file.as_deref()).map_err(Failure::input)?;
-    let mut api = AgentApi::connect(
-        &target,
-        key,
-        args.pacing.reserve,
-        std::time::Duration::from_secs(args.pacing.rate_window),
-    )
-    .map_err(Failure::collection)?;
-    match apply_approved(&args.plan, &plan, &approver, &mut api, args.dry_run)? {
+    let applied = apply_through(&args.plan, &plan, &approver, &mut clients, args.dry_run)?;
+    match applied {
         Applied::DryRun { lines, any_unsettled } => {
             say!(
                 "Dry run of plan {} ({} requests, none that writes):",
                 plan.plan_id,
-                api.requests()
+                clients.iter().map(|(_, api)| api.requests()).sum::<u64>()
             )?;
             for line in lines {
                 say!("  {line}")?;
@@ -115,9 +109,10 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
             let out = beside(&args.plan, OUTCOME_JSON);
             for a in &remediation.actions {
                 say!(
-                    "#{:<3} {:<13} agent {} {}: {}{}",
+                    "#{:<3} {:<13} agent {}{} {}: {}{}",
                     a.seq,
                     a.action.as_str(),
+                    a.account.as_deref().map(|d| format!("{d}/")).unwrap_or_default(),
                     a.agent_id,
                     crate::text::show_invisible(&a.agent_email),
                     a.outcome.as_str(),
@@ -141,14 +136,90 @@ pub fn apply(args: &RemediateApplyArgs) -> Result<u8, Failure> {
     }
 }
 
-/// Applies `plan` (at `plan_path`, already approved by `approver`) through
-/// `api`, journalled beside it, and writes remediation.json there; a dry
-/// run only reads.
+/// `--domain` (`--base-url`, `--api-key-file`): the client of a plan of one account.
+fn client_of(plan: &Plan, file: &str, args: &RemediateApplyArgs) -> Result<(String, AgentApi), Failure> {
+    if !plan.accounts.is_empty() {
+        return Err(Failure::input(format!(
+            "{file}: the plan is for several accounts ({}): apply it with --accounts ACCOUNTS.toml, which gives each its own key",
+            plan.accounts.join(", ")
+        )));
+    }
+    let target = args.account.target().map_err(Failure::input)?;
+    if target.domain != plan.domain {
+        return Err(Failure::input(format!(
+            "{file}: the plan is for the account `{}`, not `{}`",
+            plan.domain, target.domain
+        )));
+    }
+    let key = ApiKey::from_env_or_file(args.account.api_key_file.as_deref()).map_err(Failure::input)?;
+    let api = connect(&target, key, &args.pacing)?;
+    Ok((target.domain, api))
+}
+
+/// `--accounts`: one client (its own key, base URL and rate limit) for each
+/// account of the plan; a plan with an account the file does not hold is
+/// refused before any request.
+pub(crate) fn clients_of(
+    plan: &Plan,
+    file: &str,
+    accounts_file: &Path,
+    pacing: &PacingArgs,
+) -> Result<Vec<(String, AgentApi)>, Failure> {
+    let accounts = Accounts::read(accounts_file).map_err(Failure::input)?;
+    let missing: Vec<&str> = plan
+        .all_accounts()
+        .into_iter()
+        .filter(|d| !accounts.accounts.iter().any(|a| a.target.domain == *d))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::input(format!(
+            "{file}: the plan has actions for {}, which {} does not hold: nothing was sent",
+            missing.join(", "),
+            accounts_file.display()
+        )));
+    }
+    let wanted = plan.all_accounts();
+    accounts
+        .accounts
+        .into_iter()
+        .filter(|a| wanted.contains(&a.target.domain.as_str()))
+        .map(|a| Ok((a.target.domain.clone(), connect(&a.target, a.key, pacing)?)))
+        .collect()
+}
+
+fn connect(target: &Target, key: ApiKey, pacing: &PacingArgs) -> Result<AgentApi, Failure> {
+    AgentApi::connect(
+        target,
+        key,
+        pacing.reserve,
+        std::time::Duration::from_secs(pacing.rate_window),
+    )
+    .map_err(Failure::collection)
+}
+
+/// [`apply_approved`] with one client per account, by domain.
+pub(crate) fn apply_through(
+    plan_path: &Path,
+    plan: &Plan,
+    approver: &str,
+    clients: &mut [(String, AgentApi)],
+    dry_run: bool,
+) -> Result<Applied, Failure> {
+    let mut apis = Apis::default();
+    for (domain, api) in clients.iter_mut() {
+        apis.add(domain, api);
+    }
+    apply_approved(plan_path, plan, approver, &mut apis, dry_run)
+}
+
+/// Applies `plan` (at `plan_path`, already approved by `approver`), each
+/// action through its account's client in `apis`, journalled beside it, and
+/// writes remediation.json there; a dry run only reads.
 pub(crate) fn apply_approved(
     plan_path: &Path,
     plan: &Plan,
     approver: &str,
-    api: &mut AgentApi,
+    apis: &mut Apis,
     dry_run: bool,
 ) -> Result<Applied, Failure> {
     // One apply of a plan at a time: the journal has one writer.
@@ -160,7 +231,7 @@ pub(crate) fn apply_approved(
     };
     let now = jiff::Timestamp::now;
     let options = ApplyOptions { approver, now: &now };
-    let applied = remediate::apply(plan, api, journal.as_mut(), &options).map_err(failure)?;
+    let applied = remediate::apply_accounts(plan, apis, journal.as_mut(), &options).map_err(failure)?;
     if let Applied::Done(remediation) = &applied {
         write_atomic(&beside(plan_path, OUTCOME_JSON), &remediation.to_bytes())?;
     }

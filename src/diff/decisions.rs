@@ -133,12 +133,16 @@ pub fn check(old: &Side, new: &Side, several: bool, one_sided: &BTreeSet<String>
     checks
 }
 
-/// The account of the agent a decision is about: the account of a finding
-/// it cites, else the only account of OLD holding an agent with its id
-/// (decisions.json names no account). "" for a diff of one account.
+/// The account of the agent a decision is about: the one the decision
+/// records, else (decisions.json from before decisions named it) the
+/// account of a finding it cites, else the only account of OLD holding an
+/// agent with its id. "" for a diff of one account.
 fn account_of(d: &Decision, old: &Side, several: bool) -> Result<String, String> {
     if !several {
         return Ok(String::new());
+    }
+    if let Some(account) = d.account.as_deref().filter(|a| !a.is_empty()) {
+        return Ok(account.to_owned());
     }
     let cited = old
         .findings

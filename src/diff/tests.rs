@@ -189,6 +189,7 @@ fn agents_added_removed_and_changed() {
 
 fn decision(agent_id: u64, kind: DecisionKind) -> Decision {
     Decision {
+        account: None,
         agent_id,
         agent_email: format!("a{agent_id}@acme.test"),
         decision: kind,
@@ -259,6 +260,7 @@ fn revokes_name_the_remediation_that_verified_them() {
     let verified: jiff::Timestamp = "2026-07-11T09:00:00Z".parse().expect("ts");
     let action = |id: u64| ActionOutcome {
         seq: id as u32,
+        account: None,
         agent_id: id,
         agent_email: format!("a{id}@acme.test"),
         decision: DecisionKind::Revoke,
@@ -276,6 +278,7 @@ fn revokes_name_the_remediation_that_verified_them() {
         domain: "acme".into(),
         approver: "ciso@acme.test".into(),
         key_owner: 9,
+        key_owners: Default::default(),
         started_at: verified,
         finished_at: verified,
         actions: vec![action(1), action(2)],

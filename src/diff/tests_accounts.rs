@@ -124,6 +124,9 @@ fn an_account_on_one_side_only_is_reported_as_a_whole() {
             justification: "left".into(),
             finding_ids: vec!["dormant-agent:2".into()],
             target: None,
+            // As decisions.json before decisions named their account: found
+            // through the finding it cites.
+            account: None,
         }],
     });
     // acme-old's agent 2 has a finding cited by the decision; acme also has an agent 2.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::accounts::AccountRecord;
 use crate::model::Integrity;
 use crate::model::snapshot::ChannelRecord;
 
@@ -33,7 +34,13 @@ pub struct Manifest {
     /// Agents by status, from findings.json `summary.population`.
     pub population: BTreeMap<String, u64>,
     pub findings: FindingCounts,
+    /// The snapshot; with several accounts, the first account's (as
+    /// run.json's `inputs.snapshot`), and `accounts` lists every one.
     pub snapshot: SnapshotRecord,
+    /// Every account's snapshot, in run.json's order, when the run reviews
+    /// several accounts; absent for one (`snapshot` is it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountRecord>,
     pub policy: Option<PolicyRecord>,
     /// The IdP exports and the assignments file, in run.json's order.
     pub inputs: Vec<InputRecord>,

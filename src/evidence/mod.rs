@@ -3,11 +3,13 @@
 //! `manifest.json` of every entry's SHA-256; and `verify`, which recomputes
 //! them and checks the zip's every byte. See docs/evidence.md.
 
+mod accounts;
 mod manifest;
 mod pack;
 mod verify;
 mod zipfmt;
 
+pub use accounts::AccountRecord;
 pub use manifest::{
     BUNDLE_FORMAT, Collection, FileRecord, FindingCounts, InputRecord, MANIFEST, Manifest, PolicyRecord,
     SCHEMA_VERSION, SnapshotRecord,

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::accounts::AccountRecord;
 use super::manifest::{
     BUNDLE_FORMAT, Collection, FileRecord, FindingCounts, InputRecord, MANIFEST, Manifest, PolicyRecord,
     SCHEMA_VERSION, SnapshotRecord,
 };
 use super::zipfmt::{self, Entry};
 use super::{EvidenceError, MAX_BUNDLE_BYTES, sha256_hex};
-use crate::model::{Edits, Snapshot};
+use crate::model::Integrity;
 use crate::remediate::{self, Plan, Remediation};
 use crate::rules::{Severity, catalogue_version};
 use crate::rundir::{
@@ -125,27 +126,35 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         created_at = Some(created_at.map_or(finished, |t: jiff::Timestamp| t.max(finished)));
     }
 
-    // A bundle of several accounts needs every snapshot: not built yet.
-    if run.inputs.snapshots.len() > 1 {
-        return Err(crate::rundir::RunDirError::SeveralAccounts {
-            dir: run_dir.display().to_string(),
-            count: run.inputs.snapshots.len(),
-        }
-        .into());
-    }
-    let (snapshot_path, snapshot_bytes) = rundir.read_recorded("snapshot", &run.inputs.snapshot)?;
-    // An edited snapshot is bundled only where the audit accepted it, and marked.
-    let edits = if run.snapshot_integrity.is_edited() {
-        Edits::Accept
+    // Every account's snapshot, each found by the SHA-256 the audit recorded.
+    let mut accounts = Vec::new();
+    let (snapshot, domain) = if run.accounts.is_empty() {
+        let integrity = &run.snapshot_integrity;
+        bundle_snapshot(
+            &rundir,
+            &run.inputs.snapshot,
+            integrity,
+            SNAPSHOT_ENTRY,
+            &mut entries,
+        )?
     } else {
-        Edits::Refuse
+        for a in &run.accounts {
+            let entry = super::accounts::entry_name(&a.domain);
+            let (snapshot, _) =
+                bundle_snapshot(&rundir, &a.snapshot, &a.snapshot_integrity, &entry, &mut entries)?;
+            accounts.push(AccountRecord {
+                domain: a.domain.clone(),
+                snapshot,
+            });
+        }
+        let first = accounts.first().map(|a| (a.snapshot.clone(), a.domain.clone()));
+        first.ok_or_else(|| EvidenceError::invalid(run_dir.join(RUN_JSON).display(), "no account"))?
     };
-    let (snapshot, integrity) =
-        Snapshot::from_slice_with(&snapshot_path.display().to_string(), &snapshot_bytes, edits)
-            .map_err(|e| EvidenceError::invalid(snapshot_path.display(), e.to_string()))?;
-    entries.push(Entry::new(SNAPSHOT_ENTRY, snapshot_bytes));
-    let meta = &snapshot.meta;
-    let created_at = created_at.map_or(meta.collected_at, |t| t.max(meta.collected_at));
+    let collected_at = accounts
+        .iter()
+        .map(|a| a.snapshot.collected_at)
+        .fold(snapshot.collected_at, jiff::Timestamp::max);
+    let created_at = created_at.map_or(collected_at, |t| t.max(collected_at));
 
     let mut taken = BTreeSet::new();
     let policy = match &run.inputs.policy {
@@ -235,7 +244,7 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
         tool_version: tool_version.to_owned(),
         rule_catalogue_version: catalogue_version(),
         audit_tool_version: run.tool_version.clone(),
-        domain: meta.domain.clone(),
+        domain,
         as_of: run.as_of,
         created_at,
         population,
@@ -244,25 +253,8 @@ pub fn build(run_dir: &Path, options: PackOptions) -> Result<Built, EvidenceErro
             suppressed: rundir.findings.suppressed.len() as u64,
             by_severity,
         },
-        snapshot: SnapshotRecord {
-            path: SNAPSHOT_ENTRY.to_owned(),
-            recorded_path: run.inputs.snapshot.path.clone(),
-            sha256: run.inputs.snapshot.sha256.clone(),
-            data_sha256: meta.data_sha256.clone(),
-            integrity,
-            started_at: meta.started_at,
-            collected_at: meta.collected_at,
-            collection: Collection {
-                agents: snapshot.agents.len() as u64,
-                roles: snapshot.roles.len() as u64,
-                groups: snapshot.groups.len() as u64,
-                account_total_agents: meta.account_total_agents,
-                requests: meta.requests,
-                retries: meta.retries,
-                rate_limited: meta.rate_limited,
-                channels: meta.channels.clone(),
-            },
-        },
+        snapshot,
+        accounts,
         policy,
         inputs,
         files,
@@ -424,6 +416,42 @@ fn write_new(out: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
         }
     })?;
     Ok(())
+}
+
+/// Puts the recorded snapshot `file` in `entries` as `entry`, and says what
+/// it is; with its domain (`meta.domain`).
+fn bundle_snapshot(
+    rundir: &RunDir,
+    file: &RecordedFile,
+    recorded_integrity: &Integrity,
+    entry: &str,
+    entries: &mut Vec<Entry>,
+) -> Result<(SnapshotRecord, String), EvidenceError> {
+    // An edited snapshot is bundled only where the audit accepted it, and marked.
+    let read = rundir.read_recorded_snapshot(file, recorded_integrity)?;
+    let (snapshot, integrity) = (read.snapshot, read.integrity);
+    entries.push(Entry::new(entry, read.bytes));
+    let meta = &snapshot.meta;
+    let record = SnapshotRecord {
+        path: entry.to_owned(),
+        recorded_path: file.path.clone(),
+        sha256: file.sha256.clone(),
+        data_sha256: meta.data_sha256.clone(),
+        integrity,
+        started_at: meta.started_at,
+        collected_at: meta.collected_at,
+        collection: Collection {
+            agents: snapshot.agents.len() as u64,
+            roles: snapshot.roles.len() as u64,
+            groups: snapshot.groups.len() as u64,
+            account_total_agents: meta.account_total_agents,
+            requests: meta.requests,
+            retries: meta.retries,
+            rate_limited: meta.rate_limited,
+            channels: meta.channels.clone(),
+        },
+    };
+    Ok((record, meta.domain.clone()))
 }
 
 #[cfg(test)]

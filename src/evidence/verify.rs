@@ -236,6 +236,7 @@ fn cross_check(manifest: &Manifest, by_name: &ByName, problems: &mut Vec<String>
         ));
     }
     problems.extend(bundled("snapshot", &snapshot.path, &run.inputs.snapshot.sha256));
+    problems.extend(super::accounts::check(&manifest.accounts, &run, &bundled));
 
     match (&manifest.policy, &run.inputs.policy) {
         (None, None) => {}
@@ -417,6 +418,7 @@ mod tests {
                 suppressed: 0,
                 by_severity: BTreeMap::new(),
             },
+            accounts: Vec::new(),
             snapshot: SnapshotRecord {
                 path: "snapshot/snapshot.json".into(),
                 recorded_path: "/r/snapshot.json".into(),

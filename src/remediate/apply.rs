@@ -15,7 +15,10 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
+use std::collections::BTreeMap;
+
 use super::RemediateError;
+use super::apis::{self, Apis};
 use super::journal::{History, Journal, Step};
 use super::outcome::{self, ActionOutcome, Outcome, Remediation};
 use super::plan::{Action, ActionKind, Plan};
@@ -70,27 +73,48 @@ pub enum Applied {
     },
 }
 
-/// Applies `plan`, journalling into `journal`; without a journal, a dry run
-/// that only reads.
+/// Applies `plan` (of one account) through `api`; see [`apply_accounts`].
 pub fn apply(
     plan: &Plan,
     api: &mut dyn Api,
     journal: Option<&mut Journal>,
     options: &ApplyOptions,
 ) -> Result<Applied, RemediateError> {
-    let me = api.me()?;
-    let key_owner = me.get("id").and_then(Value::as_u64).unwrap_or(0);
+    let domain = plan.domain.clone();
+    apply_accounts(plan, &mut Apis::one(&domain, api), journal, options)
+}
+
+/// Applies `plan`, each action through its own account's client in `apis`
+/// (which must hold every account of the plan), journalling into
+/// `journal`; without a journal, a dry run that only reads.
+pub fn apply_accounts(
+    plan: &Plan,
+    apis: &mut Apis,
+    journal: Option<&mut Journal>,
+    options: &ApplyOptions,
+) -> Result<Applied, RemediateError> {
+    apis.check_covers(plan, "the plan")?;
+    let key_owners = apis::key_owners(plan, apis)?;
     let dry_run = journal.is_none();
+    let several = !plan.accounts.is_empty();
     let mut run = Run {
-        api,
+        apis,
         journal,
         now: options.now,
-        key_owner,
+        domain: &plan.domain,
+        key_owners,
     };
-    run.record(Step::Started {
-        approver: options.approver.to_owned(),
-        key_owner,
-    })?;
+    for domain in plan.all_accounts() {
+        if let Some(Ok(key_owner)) = run.key_owners.get(domain) {
+            let key_owner = *key_owner;
+            run.record(Step::Started {
+                approver: options.approver.to_owned(),
+                key_owner,
+                // A plan of one account journals as before.
+                account: several.then(|| domain.to_owned()),
+            })?;
+        }
+    }
     let started_at = run
         .journal
         .as_ref()
@@ -125,12 +149,21 @@ pub fn apply(
         return Ok(Applied::DryRun { lines, any_unsettled });
     }
     run.record(Step::Finished {})?;
+    let owner = |domain: &str| run.key_owners.get(domain).and_then(|o| o.as_ref().ok()).copied();
     Ok(Applied::Done(Remediation {
         schema_version: outcome::SCHEMA_VERSION,
         plan_id: plan.plan_id.clone(),
         domain: plan.domain.clone(),
         approver: options.approver.to_owned(),
-        key_owner,
+        key_owner: owner(&plan.domain).unwrap_or(0),
+        key_owners: if several {
+            plan.all_accounts()
+                .into_iter()
+                .filter_map(|d| Some((d.to_owned(), owner(d)?)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        },
         started_at,
         finished_at: (options.now)(),
         summary: Remediation::summarise(&actions),
@@ -144,14 +177,33 @@ enum Settled {
     Would(String),
 }
 
-struct Run<'a, 'j> {
-    api: &'a mut dyn Api,
+struct Run<'a, 'j, 'p> {
+    apis: &'a mut Apis<'p>,
     journal: Option<&'j mut Journal>,
     now: &'a dyn Fn() -> Timestamp,
-    key_owner: u64,
+    /// The plan's domain: the account of an action that names none.
+    domain: &'a str,
+    /// Per account, whose key its client uses, or why it cannot be used.
+    key_owners: BTreeMap<String, Result<u64, String>>,
 }
 
-impl Run<'_, '_> {
+impl Run<'_, '_, '_> {
+    /// The action's own account's client: never another account's.
+    fn api(&mut self, a: &Action) -> Result<&mut dyn Api, RemediateError> {
+        let domain = a.account.as_deref().unwrap_or(self.domain);
+        let missing = || RemediateError::Plan {
+            file: "the plan".into(),
+            reason: format!(
+                "action #{} is for the account `{domain}`, which has no client",
+                a.seq
+            ),
+        };
+        match self.apis.get(domain) {
+            Some(api) => Ok(api),
+            None => Err(missing()),
+        }
+    }
+
     fn record(&mut self, step: Step) -> Result<(), RemediateError> {
         let now = (self.now)();
         match self.journal.as_deref_mut() {
@@ -180,6 +232,7 @@ impl Run<'_, '_> {
         {
             return Ok(Settled::Done(ActionOutcome {
                 seq: a.seq,
+                account: a.account.clone(),
                 agent_id: a.agent_id,
                 agent_email: a.agent_email.clone(),
                 decision: a.decision,
@@ -196,11 +249,28 @@ impl Run<'_, '_> {
             ActionKind::NothingToDo => self.settle(a, Outcome::NothingToDo, false, a.reason.clone(), None),
             ActionKind::Manual => self.settle(a, Outcome::Manual, false, a.reason.clone(), None),
             ActionKind::Blocked => self.settle(a, Outcome::Blocked, false, a.reason.clone(), None),
-            ActionKind::Deactivate | ActionKind::Update => self.carry_out(a, dry_run),
+            ActionKind::Deactivate | ActionKind::Update => {
+                let domain = a.account.as_deref().unwrap_or(self.domain);
+                match self.key_owners.get(domain) {
+                    Some(Ok(key_owner)) => {
+                        let key_owner = *key_owner;
+                        self.carry_out(a, key_owner, dry_run)
+                    }
+                    // Not final: a re-run with a working key carries it out.
+                    _ => {
+                        let why = match self.key_owners.get(domain) {
+                            Some(Err(e)) => e.clone(),
+                            _ => "no client".to_owned(),
+                        };
+                        let why = format!("nothing was sent: {domain}'s key could not be used ({why})");
+                        self.settle(a, Outcome::Failed, false, Some(why), None)
+                    }
+                }
+            }
         }
     }
 
-    fn carry_out(&mut self, a: &Action, dry_run: bool) -> Result<Settled, RemediateError> {
+    fn carry_out(&mut self, a: &Action, key_owner: u64, dry_run: bool) -> Result<Settled, RemediateError> {
         let mut sent = 0;
         loop {
             let now = self.read(a)?;
@@ -232,7 +302,7 @@ impl Run<'_, '_> {
                 let why = format!("changed since the review: {}", describe(&a.before, state));
                 return self.settle(a, Outcome::Drifted, false, Some(why), Some(now));
             }
-            if a.agent_id == self.key_owner {
+            if a.agent_id == key_owner {
                 let why = "this is the API key's own agent: deskaudit never removes the access it is acting with. Apply it with another administrator's key, or by hand".to_owned();
                 return self.settle(a, Outcome::Blocked, false, Some(why), Some(now));
             }
@@ -242,8 +312,10 @@ impl Run<'_, '_> {
             };
             if dry_run {
                 return Ok(Settled::Would(format!(
-                    "#{} would send {method} /api/v2/agents/{}{} (agent {}, {} as reviewed)",
+                    "#{} would send {method} {}/api/v2/agents/{}{} (agent {}, {} as reviewed)",
                     a.seq,
+                    // Which account's API, where the plan has several.
+                    a.account.as_deref().map(|d| format!("{d}: ")).unwrap_or_default(),
                     a.agent_id,
                     body.as_ref().map(|b| format!(" {b}")).unwrap_or_default(),
                     crate::text::show_invisible(&a.agent_email),
@@ -259,18 +331,20 @@ impl Run<'_, '_> {
             sent += 1;
             self.record(Step::WriteSent {
                 seq: a.seq,
+                account: a.account.clone(),
                 agent_id: a.agent_id,
                 method: method.to_owned(),
                 body: body.clone(),
             })?;
             let answer = match &body {
-                Some(body) => self.api.update_agent(a.agent_id, body)?,
-                None => self.api.delete_agent(a.agent_id)?,
+                Some(body) => self.api(a)?.update_agent(a.agent_id, body)?,
+                None => self.api(a)?.delete_agent(a.agent_id)?,
             };
             match answer {
                 Written::Done { status, .. } => {
                     self.record(Step::WriteAnswered {
                         seq: a.seq,
+                        account: a.account.clone(),
                         agent_id: a.agent_id,
                         status,
                     })?;
@@ -295,6 +369,7 @@ impl Run<'_, '_> {
                     let why = format!("refused: HTTP {status}: {body}");
                     self.record(Step::WriteRefused {
                         seq: a.seq,
+                        account: a.account.clone(),
                         agent_id: a.agent_id,
                         status,
                         body,
@@ -305,6 +380,7 @@ impl Run<'_, '_> {
                     tracing::warn!(agent = a.agent_id, %cause, "the write's answer was lost: reading the agent before anything else");
                     self.record(Step::WriteLost {
                         seq: a.seq,
+                        account: a.account.clone(),
                         agent_id: a.agent_id,
                         cause,
                     })?;
@@ -315,12 +391,13 @@ impl Run<'_, '_> {
 
     /// `GET /api/v2/agents/{id}`, journalled: the state, or `None` for 404.
     fn read(&mut self, a: &Action) -> Result<Option<AgentState>, RemediateError> {
-        let state = match self.api.agent(a.agent_id)? {
+        let state = match self.api(a)?.agent(a.agent_id)? {
             AgentRead::Gone => None,
             AgentRead::Found(raw) => Some(AgentState::from_api(&raw)?),
         };
         self.record(Step::Read {
             seq: a.seq,
+            account: a.account.clone(),
             agent_id: a.agent_id,
             state: state.clone(),
         })?;
@@ -337,6 +414,7 @@ impl Run<'_, '_> {
     ) -> Result<Settled, RemediateError> {
         self.record(Step::Outcome {
             seq: a.seq,
+            account: a.account.clone(),
             agent_id: a.agent_id,
             outcome,
             verified,
@@ -345,6 +423,7 @@ impl Run<'_, '_> {
         })?;
         Ok(Settled::Done(ActionOutcome {
             seq: a.seq,
+            account: a.account.clone(),
             agent_id: a.agent_id,
             agent_email: a.agent_email.clone(),
             decision: a.decision,

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::remediate::journal::JOURNAL_JSONL;
-use crate::remediate::plan::PlanRun;
 use crate::remediate::state::Changes;
 use crate::rundir::DecisionKind;
 
@@ -144,6 +143,7 @@ fn agent(id: u64, roles: &[u64], logged_in: bool, active: bool) -> Value {
 fn action(seq: u32, raw: &Value, kind: ActionKind, changes: Option<Changes>) -> Action {
     Action {
         seq,
+        account: None,
         agent_id: raw["id"].as_u64().expect("id"),
         agent_email: raw["contact"]["email"].as_str().unwrap_or_default().to_owned(),
         agent_name: String::new(),
@@ -162,20 +162,7 @@ fn action(seq: u32, raw: &Value, kind: ActionKind, changes: Option<Changes>) -> 
 }
 
 fn plan(actions: Vec<Action>) -> Plan {
-    let mut plan = Plan {
-        schema_version: 1,
-        plan_id: String::new(),
-        domain: "acme".into(),
-        run: PlanRun {
-            as_of: "2026-10-01T00:00:00Z".parse().expect("ts"),
-            snapshot_sha256: "s".into(),
-            findings_sha256: "f".into(),
-            decisions_sha256: "d".into(),
-        },
-        actions,
-    };
-    plan.plan_id = plan.compute_id();
-    plan
+    crate::remediate::plan::tests::plan_of(actions)
 }
 
 fn now() -> jiff::Timestamp {
@@ -183,15 +170,7 @@ fn now() -> jiff::Timestamp {
 }
 
 fn run(plan: &Plan, account: &mut Account, dir: &std::path::Path) -> Result<Remediation, RemediateError> {
-    let mut journal = Journal::open(&dir.join(JOURNAL_JSONL), &plan.plan_id)?;
-    let options = ApplyOptions {
-        approver: "second@x.test",
-        now: &now,
-    };
-    match apply(plan, account, Some(&mut journal), &options)? {
-        Applied::Done(r) => Ok(r),
-        Applied::DryRun { .. } => unreachable!("a journal was given"),
-    }
+    run_accounts(plan, &mut Apis::one(&plan.domain, account), dir)
 }
 
 fn outcomes(r: &Remediation) -> Vec<(u64, Outcome, bool)> {
@@ -369,4 +348,114 @@ fn a_dry_run_only_reads() {
         lines[1].contains(r#"would send PUT /api/v2/agents/3 {"role_ids":[6]}"#),
         "{lines:?}"
     );
+}
+
+fn both<'a>(acme: &'a mut Account, eu: &'a mut Account) -> Apis<'a> {
+    let mut apis = Apis::default();
+    apis.add("acme", acme);
+    apis.add("acme-eu", eu);
+    apis
+}
+
+/// Agent 2 in acme and agent 2 in acme-eu (ids collide across accounts):
+/// revoke acme-eu's only.
+fn two_accounts() -> (Plan, Account, Account) {
+    let a2 = agent(2, &[5], true, true);
+    let mut eu_action = action(1, &a2, ActionKind::Deactivate, None);
+    eu_action.account = Some("acme-eu".into());
+    let mut p = plan(vec![eu_action]);
+    p.accounts = vec!["acme".into(), "acme-eu".into()];
+    p.plan_id = p.compute_id();
+    let acme = Account::new(Behaviour::Documented, std::slice::from_ref(&a2));
+    let eu = Account::new(Behaviour::Documented, &[a2]);
+    (p, acme, eu)
+}
+
+fn run_accounts(plan: &Plan, apis: &mut Apis, dir: &std::path::Path) -> Result<Remediation, RemediateError> {
+    let mut journal = Journal::open(&dir.join(JOURNAL_JSONL), &plan.plan_id)?;
+    let options = ApplyOptions {
+        approver: "second@x.test",
+        now: &now,
+    };
+    match apply_accounts(plan, apis, Some(&mut journal), &options)? {
+        Applied::Done(r) => Ok(r),
+        Applied::DryRun { .. } => unreachable!("a journal was given"),
+    }
+}
+
+#[test]
+fn each_action_goes_to_its_own_account_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (plan, mut acme, mut eu) = two_accounts();
+    let mut apis = both(&mut acme, &mut eu);
+    let r = run_accounts(&plan, &mut apis, dir.path()).expect("applies");
+    assert_eq!(outcomes(&r), [(2, Outcome::Done, true)]);
+    assert_eq!(r.actions[0].account.as_deref(), Some("acme-eu"));
+    assert_eq!(
+        r.key_owners,
+        BTreeMap::from([("acme".into(), 1), ("acme-eu".into(), 1)])
+    );
+    drop(apis);
+    assert_eq!(eu.writes, BTreeMap::from([(2, 1)]));
+    assert!(acme.writes.is_empty(), "acme's agent 2 is another person");
+    assert_eq!(acme.requests, 1, "only GET /agents/me");
+    let journal = std::fs::read_to_string(dir.path().join(JOURNAL_JSONL)).expect("journal");
+    let sent = journal
+        .lines()
+        .find(|l| l.contains("write-sent"))
+        .expect("a write");
+    assert!(sent.contains(r#""account":"acme-eu""#), "{sent}");
+}
+
+#[test]
+fn a_plan_with_an_account_that_has_no_client_sends_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (plan, mut acme, _) = two_accounts();
+    let mut apis = Apis::one("acme", &mut acme);
+    let err = run_accounts(&plan, &mut apis, dir.path()).expect_err("refused");
+    assert!(err.to_string().contains("actions for acme-eu"), "{err}");
+    drop(apis);
+    assert_eq!(acme.requests, 0);
+}
+
+/// acme-eu's key is refused: its writes fail (and are tried again by a
+/// re-run), while acme's go on with acme's own client.
+#[test]
+fn a_refused_key_fails_its_own_accounts_writes_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut plan, mut acme, mut eu) = two_accounts();
+    let mut acme_action = action(2, &agent(2, &[5], true, true), ActionKind::Deactivate, None);
+    acme_action.account = Some("acme".into());
+    plan.actions.push(acme_action);
+    plan.plan_id = plan.compute_id();
+    eu.crash_after = Some(0);
+    let mut apis = both(&mut acme, &mut eu);
+    let r = run_accounts(&plan, &mut apis, dir.path()).expect("applies what it can");
+    assert_eq!(
+        outcomes(&r),
+        [(2, Outcome::Failed, false), (2, Outcome::Done, true)]
+    );
+    assert!(
+        r.actions[0]
+            .reason
+            .as_deref()
+            .is_some_and(|w| w.starts_with("nothing was sent: acme-eu's key")),
+        "{:?}",
+        r.actions[0].reason
+    );
+    assert_eq!(r.exit_code(), 1);
+    drop(apis);
+    assert!(eu.writes.is_empty());
+    assert_eq!(acme.writes, BTreeMap::from([(2, 1)]));
+    // With the key fixed, a re-run carries out acme-eu's action only.
+    eu.crash_after = None;
+    let mut apis = both(&mut acme, &mut eu);
+    let again = run_accounts(&plan, &mut apis, dir.path()).expect("re-run");
+    assert_eq!(
+        outcomes(&again),
+        [(2, Outcome::Done, true), (2, Outcome::Done, true)]
+    );
+    drop(apis);
+    assert_eq!(eu.writes, BTreeMap::from([(2, 1)]));
+    assert_eq!(acme.writes, BTreeMap::from([(2, 1)]), "not written twice");
 }

@@ -33,18 +33,27 @@ pub struct Entry {
 #[serde(tag = "step", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Step {
     /// `apply` began (again): who approved, and whose key it uses.
+    /// With several accounts, one for each account whose key works.
     Started {
         approver: String,
         key_owner: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
     },
     Read {
         seq: u32,
+        /// The action's account, in a plan of several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         agent_id: u64,
         state: Option<AgentState>,
     },
     /// About to send; journalled before the request leaves.
     WriteSent {
         seq: u32,
+        /// The action's account, in a plan of several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         agent_id: u64,
         method: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,11 +61,17 @@ pub enum Step {
     },
     WriteAnswered {
         seq: u32,
+        /// The action's account, in a plan of several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         agent_id: u64,
         status: u16,
     },
     WriteRefused {
         seq: u32,
+        /// The action's account, in a plan of several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         agent_id: u64,
         status: u16,
         body: Value,
@@ -64,11 +79,17 @@ pub enum Step {
     /// No usable answer: it may or may not have taken effect.
     WriteLost {
         seq: u32,
+        /// The action's account, in a plan of several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         agent_id: u64,
         cause: String,
     },
     Outcome {
         seq: u32,
+        /// The action's account, in a plan of several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         agent_id: u64,
         outcome: Outcome,
         /// A read after the write showed the target state.
@@ -253,6 +274,7 @@ mod tests {
                 Step::Started {
                     approver: "b@x.test".into(),
                     key_owner: 1,
+                    account: None,
                 },
             )
             .expect("record");
@@ -261,6 +283,7 @@ mod tests {
                 at("2026-10-01T00:00:01Z"),
                 Step::WriteSent {
                     seq: 2,
+                    account: None,
                     agent_id: 7,
                     method: "DELETE".into(),
                     body: None,

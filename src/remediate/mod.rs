@@ -7,6 +7,7 @@
 //! crash resumes without writing twice. Plain synchronous code over an
 //! [`Api`]; the HTTP side is `collect::AgentApi`.
 
+mod apis;
 mod apply;
 mod journal;
 mod outcome;
@@ -14,7 +15,8 @@ mod plan;
 mod run;
 mod state;
 
-pub use apply::{Api, Applied, ApplyOptions, apply};
+pub use apis::Apis;
+pub use apply::{Api, Applied, ApplyOptions, apply, apply_accounts};
 pub use journal::{Entry as JournalEntry, JOURNAL_JSONL, Journal, Step, read_entries as read_journal};
 pub use outcome::{ActionOutcome, OUTCOME_JSON, Outcome, Remediation};
 pub use plan::{Action, ActionKind, PLAN_JSON, Plan, PlanRun, Targets, build, write_table};

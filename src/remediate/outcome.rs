@@ -71,6 +71,9 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionOutcome {
     pub seq: u32,
+    /// The action's account, in a plan of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub decision: DecisionKind,
@@ -97,8 +100,12 @@ pub struct Remediation {
     pub plan_id: String,
     pub domain: String,
     pub approver: String,
-    /// The id of the agent whose API key applied the plan.
+    /// The id of the agent whose API key applied the plan (of `domain`).
     pub key_owner: u64,
+    /// With several accounts: each account's key owner (an account whose
+    /// key could not be used is absent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_owners: BTreeMap<String, u64>,
     /// The first `apply` of this plan.
     pub started_at: Timestamp,
     /// The run that completed it.

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::RemediateError;
 use super::state::{AgentState, Changes, Status};
-use crate::model::{Directory, Snapshot};
+use crate::model::{Directory, InAccount, Snapshot};
 use crate::policy::Policy;
 use crate::rundir::{DecisionKind, Decisions, RunDir};
 
@@ -58,6 +58,11 @@ impl ActionKind {
 pub struct Action {
     /// 1-based, in plan order.
     pub seq: u32,
+    /// The agent's account (its domain), in a plan of several accounts;
+    /// absent in a plan of one, whose `domain` says it (so such a plan, and
+    /// its id, reads as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub agent_name: String,
@@ -94,8 +99,12 @@ pub struct Plan {
     /// SHA-256 of the plan's canonical content (this field empty): what the
     /// approver quotes.
     pub plan_id: String,
-    /// The Freshdesk account (subdomain) the actions are for.
+    /// The Freshdesk account (subdomain) the actions are for; with several,
+    /// the first (as run.json's snapshot), and `accounts` lists them all.
     pub domain: String,
+    /// Every account's domain, in the run's order, when there are several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
     pub run: PlanRun,
     pub actions: Vec<Action>,
 }
@@ -153,6 +162,20 @@ impl Plan {
         self.actions.iter().filter(|a| a.action == kind).count()
     }
 
+    /// The account `action` is for.
+    pub fn account_of<'p>(&'p self, action: &'p Action) -> &'p str {
+        action.account.as_deref().unwrap_or(&self.domain)
+    }
+
+    /// Every account the plan's actions are for, in the run's order.
+    pub fn all_accounts(&self) -> Vec<&str> {
+        if self.accounts.is_empty() {
+            vec![self.domain.as_str()]
+        } else {
+            self.accounts.iter().map(String::as_str).collect()
+        }
+    }
+
     /// `plan_id` as the approver may quote it: whole, or its first 12 hex digits.
     pub fn is_approved_by(&self, quoted: &str) -> bool {
         let quoted = quoted.trim().to_ascii_lowercase();
@@ -162,8 +185,9 @@ impl Plan {
     }
 }
 
-/// The targets a reviewer gave a `modify`, as the planner needs them.
-pub type Targets = BTreeMap<u64, Changes>;
+/// The targets a reviewer gave a `modify`, as the planner needs them, by
+/// the decision's account (as decisions.json has it) and agent id.
+pub type Targets = BTreeMap<(Option<String>, u64), Changes>;
 
 /// The plan for the decisions recorded in `run` (which must have them).
 pub fn build(run: &RunDir, policy: &Policy, targets: &Targets) -> Result<Plan, RemediateError> {
@@ -176,13 +200,23 @@ pub fn build(run: &RunDir, policy: &Policy, targets: &Targets) -> Result<Plan, R
             file: run.dir.join(crate::rundir::DECISIONS_JSON).display().to_string(),
             source,
         })?;
-    let (_, snapshot) = run.snapshot()?;
-    let directory = Directory::from_snapshot(&snapshot)?;
-    let actions = actions(&snapshot, &directory, &decisions, policy, targets);
+    let (directory, snapshots) = run.directory()?;
+    let snapshots: Vec<&Snapshot> = snapshots.iter().map(|a| &a.snapshot).collect();
+    let actions = actions(&snapshots, &directory, &decisions, policy, targets).map_err(|reason| {
+        RemediateError::Plan {
+            file: run.dir.join(crate::rundir::DECISIONS_JSON).display().to_string(),
+            reason,
+        }
+    })?;
     let mut plan = Plan {
         schema_version: SCHEMA_VERSION,
         plan_id: String::new(),
-        domain: snapshot.meta.domain.clone(),
+        domain: directory.accounts.first().cloned().unwrap_or_default(),
+        accounts: if directory.several_accounts() {
+            directory.accounts.clone()
+        } else {
+            Vec::new()
+        },
         run: PlanRun {
             as_of: run.run.as_of,
             snapshot_sha256: run.run.inputs.snapshot.sha256.clone(),
@@ -195,33 +229,43 @@ pub fn build(run: &RunDir, policy: &Policy, targets: &Targets) -> Result<Plan, R
     Ok(plan)
 }
 
-/// One action per decision, in agent-id order, with the privileged-holder
-/// guard applied in that order.
+/// An agent of the run: its account (an index into `Directory::accounts`) and id.
+type AgentKey = (usize, u64);
+
+/// One action per decision, in account then agent-id order, with the
+/// privileged-holder guard applied in that order. `snapshots`: one per
+/// account, in the directory's order.
 fn actions(
-    snapshot: &Snapshot,
+    snapshots: &[&Snapshot],
     directory: &Directory,
     decisions: &Decisions,
     policy: &Policy,
     targets: &Targets,
-) -> Vec<Action> {
-    let raw: BTreeMap<u64, &serde_json::Value> = snapshot
-        .agents
+) -> Result<Vec<Action>, String> {
+    let raw: BTreeMap<AgentKey, &serde_json::Value> = snapshots
         .iter()
-        .filter_map(|a| Some((crate::model::Agent::from_json(a).ok()?.id, a)))
+        .enumerate()
+        .flat_map(|(account, s)| {
+            s.agents
+                .iter()
+                .filter_map(move |a| Some(((account, crate::model::Agent::from_json(a).ok()?.id), a)))
+        })
         .collect();
-    let agents: BTreeMap<u64, &crate::model::Agent> = directory.agents.iter().map(|a| (a.id, a)).collect();
+    let agents: BTreeMap<AgentKey, &crate::model::Agent> =
+        directory.agents.iter().map(|a| ((a.account, a.id), a)).collect();
     let mut guard = PrivilegedGuard::new(directory, policy);
-    let mut decided: Vec<&crate::rundir::Decision> = decisions.decisions.iter().collect();
-    decided.sort_by_key(|d| d.agent_id);
+    let mut decided = Vec::new();
+    for d in &decisions.decisions {
+        decided.push((decision_account(directory, d)?, d));
+    }
+    decided.sort_by_key(|(account, d)| (*account, d.agent_id));
     let mut actions = Vec::new();
-    for d in decided {
-        let Some(agent) = agents.get(&d.agent_id) else {
+    for (account, d) in decided {
+        let key = (account, d.agent_id);
+        let Some(agent) = agents.get(&key) else {
             continue;
         };
-        let before = AgentState::of(
-            agent,
-            raw.get(&d.agent_id).copied().unwrap_or(&serde_json::Value::Null),
-        );
+        let before = AgentState::of(agent, raw.get(&key).copied().unwrap_or(&serde_json::Value::Null));
         let (mut kind, mut changes, mut reason) = match d.decision {
             DecisionKind::Keep => (
                 ActionKind::NothingToDo,
@@ -234,7 +278,7 @@ fn actions(
                 Some("already deactivated in the run's snapshot".to_owned()),
             ),
             DecisionKind::Revoke => (ActionKind::Deactivate, None, None),
-            DecisionKind::Modify => match targets.get(&d.agent_id) {
+            DecisionKind::Modify => match targets.get(&(d.account.clone(), d.agent_id)) {
                 None => (
                     ActionKind::Manual,
                     None,
@@ -263,6 +307,9 @@ fn actions(
         }
         actions.push(Action {
             seq: actions.len() as u32 + 1,
+            account: directory
+                .several_accounts()
+                .then(|| directory.account_of(agent).to_owned()),
             agent_id: d.agent_id,
             agent_email: agent.email.clone().unwrap_or_default(),
             agent_name: agent.name.clone(),
@@ -275,32 +322,58 @@ fn actions(
             reason,
         });
     }
-    actions
+    Ok(actions)
 }
 
-/// Active holders of each privileged role, as the plan's actions would
-/// leave them.
+/// The decision's account: the run's only one for a decision that names
+/// none (decisions.json from before decisions named it).
+fn decision_account(directory: &Directory, d: &crate::rundir::Decision) -> Result<usize, String> {
+    match &d.account {
+        None if !directory.several_accounts() => Ok(0),
+        None => Err(format!(
+            "the decision on agent {} names no account, but the run reviews several ({}): import the workbook again",
+            d.agent_id,
+            directory.accounts.join(", ")
+        )),
+        Some(domain) => directory
+            .accounts
+            .iter()
+            .position(|a| a == domain)
+            .ok_or_else(|| {
+                format!(
+                    "the decision on agent {} is for the account `{domain}`, which is not in the run ({})",
+                    d.agent_id,
+                    directory.accounts.join(", ")
+                )
+            }),
+    }
+}
+
+/// Active holders of each privileged role (of each account: each account
+/// keeps its own holder), as the plan's actions would leave them.
 struct PrivilegedGuard<'d> {
     directory: &'d Directory,
-    holders: BTreeMap<u64, BTreeSet<u64>>,
+    holders: BTreeMap<InAccount, BTreeSet<u64>>,
 }
 
 impl<'d> PrivilegedGuard<'d> {
     fn new(directory: &'d Directory, policy: &Policy) -> PrivilegedGuard<'d> {
-        let privileged: BTreeSet<u64> = directory
+        let privileged: BTreeSet<InAccount> = directory
             .roles
-            .values()
-            .filter(|r| policy.is_privileged(r.id, Some(&r.name)))
-            .map(|r| r.id)
+            .iter()
+            .filter(|(_, r)| policy.is_privileged(r.id, Some(&r.name)))
+            .map(|(key, _)| *key)
             .collect();
-        let mut holders: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+        let mut holders: BTreeMap<InAccount, BTreeSet<u64>> = BTreeMap::new();
         for agent in directory
             .agents
             .iter()
             .filter(|a| a.status == crate::model::AgentStatus::Active)
         {
-            for role in agent.role_ids.iter().filter(|r| privileged.contains(r)) {
-                holders.entry(*role).or_default().insert(agent.id);
+            for role in agent.role_ids.iter().map(|r| agent.in_account(*r)) {
+                if privileged.contains(&role) {
+                    holders.entry(role).or_default().insert(agent.id);
+                }
             }
         }
         PrivilegedGuard { directory, holders }
@@ -322,16 +395,18 @@ impl<'d> PrivilegedGuard<'d> {
             None => false,
             Some(c) => c.role_ids.as_ref().is_none_or(|ids| ids.contains(&role)),
         };
-        let lost: Vec<u64> = self
+        let lost: Vec<InAccount> = self
             .holders
             .iter()
-            .filter(|(role, holders)| holders.contains(&agent.id) && !keeps(**role))
+            .filter(|(role, holders)| {
+                role.account == agent.account && holders.contains(&agent.id) && !keeps(role.id)
+            })
             .map(|(role, _)| *role)
             .collect();
         let last: Vec<String> = lost
             .iter()
             .filter(|role| self.holders[role].len() == 1)
-            .map(|role| self.directory.role_name(agent.in_account(*role)))
+            .map(|role| self.directory.role_name(*role))
             .collect();
         if !last.is_empty() {
             return Some(format!(
@@ -354,12 +429,24 @@ pub fn write_table(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         out,
         "Plan {} for {} ({} actions)",
         plan.plan_id,
-        plan.domain,
+        plan.all_accounts().join(", "),
         plan.actions.len()
     )?;
+    // Ids of different accounts may collide: with several, each says which.
+    let agent_id = |a: &Action| match &a.account {
+        Some(account) => format!("{account}/{}", a.agent_id),
+        None => a.agent_id.to_string(),
+    };
+    let width = plan
+        .actions
+        .iter()
+        .map(|a| agent_id(a).len())
+        .max()
+        .unwrap_or(0)
+        .max(13);
     writeln!(
         out,
-        "{:>4}  {:<14} {:<13} {:<34} {:<12} reviewer / reason",
+        "{:>4}  {:<14} {:<width$} {:<34} {:<12} reviewer / reason",
         "#", "action", "agent id", "agent", "before"
     )?;
     for a in &plan.actions {
@@ -369,10 +456,10 @@ pub fn write_table(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "{:>4}  {:<14} {:<13} {:<34} {:<12} {}{}",
+            "{:>4}  {:<14} {:<width$} {:<34} {:<12} {}{}",
             a.seq,
             a.action.as_str(),
-            a.agent_id,
+            agent_id(a),
             crate::text::show_invisible(&a.agent_email),
             a.before.status.as_str(),
             crate::text::show_invisible(&a.reviewer),
@@ -393,11 +480,15 @@ pub fn write_table(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     .map(|k| format!("{} {}", plan.count(*k), k.as_str()))
     .collect();
     writeln!(out, "{}", counts.join(", "))?;
+    let account = if plan.accounts.is_empty() {
+        format!("--domain {}", plan.domain)
+    } else {
+        "--accounts ACCOUNTS.toml".to_owned()
+    };
     writeln!(
         out,
-        "A second person approves it with: deskaudit remediate apply --plan PLAN --approve {} --approver THEIR_EMAIL --domain {}",
+        "A second person approves it with: deskaudit remediate apply --plan PLAN --approve {} --approver THEIR_EMAIL {account}",
         &plan.plan_id[..12.min(plan.plan_id.len())],
-        plan.domain
     )
 }
 
@@ -416,87 +507,5 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn directory() -> Directory {
-        let snapshot: Snapshot = serde_json::from_value(json!({
-            "schema_version": 1,
-            "meta": {"domain": "acme", "tool_version": "0", "started_at": "2026-10-01T00:00:00Z",
-                     "collected_at": "2026-10-01T00:00:00Z"},
-            "agents": [
-                {"id": 1, "role_ids": [1], "contact": {"email": "a1@x.test", "active": true, "last_login_at": "2026-09-01T00:00:00Z"}},
-                {"id": 2, "role_ids": [2, 3], "contact": {"email": "a2@x.test", "active": true, "last_login_at": "2026-09-01T00:00:00Z"}},
-                {"id": 3, "role_ids": [2], "contact": {"email": "a3@x.test", "active": true, "last_login_at": "2026-09-01T00:00:00Z"}},
-                {"id": 4, "role_ids": [1], "contact": {"email": "a4@x.test", "active": false}}
-            ],
-            "roles": [{"id": 1, "name": "Account Administrator"}, {"id": 2, "name": "Administrator"}, {"id": 3, "name": "Agent"}],
-            "groups": []
-        }))
-        .expect("snapshot");
-        Directory::from_snapshot(&snapshot).expect("directory")
-    }
-
-    fn state(d: &Directory, id: u64) -> (crate::model::Agent, AgentState) {
-        let agent = d.agents.iter().find(|a| a.id == id).expect("agent").clone();
-        let state = AgentState::of(&agent, &serde_json::Value::Null);
-        (agent, state)
-    }
-
-    #[test]
-    fn the_last_active_holder_of_a_privileged_role_is_kept() {
-        let d = directory();
-        let mut guard = PrivilegedGuard::new(&d, &Policy::default());
-        // Agent 1 is the only *active* Account Administrator (4 is invited).
-        let (a1, s1) = state(&d, 1);
-        let why = guard.take(&a1, &s1, None).expect("blocked");
-        assert!(
-            why.contains("last active holder of Account Administrator"),
-            "{why}"
-        );
-        // Two Administrators: the first may go, the second may not.
-        let (a2, s2) = state(&d, 2);
-        let (a3, s3) = state(&d, 3);
-        assert_eq!(guard.take(&a2, &s2, None), None);
-        assert!(guard.take(&a3, &s3, None).is_some());
-        // An update that keeps the role does not count as losing it.
-        let keep = Changes {
-            role_ids: Some(vec![2]),
-            ..Changes::default()
-        };
-        assert_eq!(guard.take(&a3, &s3, Some(&keep)), None);
-    }
-
-    #[test]
-    fn an_approval_quotes_the_id_whole_or_its_first_twelve_digits() {
-        let mut plan = Plan {
-            schema_version: SCHEMA_VERSION,
-            plan_id: String::new(),
-            domain: "acme".into(),
-            run: PlanRun {
-                as_of: "2026-10-01T00:00:00Z".parse().expect("ts"),
-                snapshot_sha256: "s".into(),
-                findings_sha256: "f".into(),
-                decisions_sha256: "d".into(),
-            },
-            actions: Vec::new(),
-        };
-        plan.plan_id = plan.compute_id();
-        let id = plan.plan_id.clone();
-        assert!(plan.is_approved_by(&id));
-        assert!(plan.is_approved_by(&id[..12].to_uppercase()));
-        assert!(!plan.is_approved_by(&id[..11]), "too short to mean one plan");
-        assert!(!plan.is_approved_by(&format!("{}x", &id[..12])));
-        assert!(!plan.is_approved_by(""));
-        // Parsed back whole; any edit no longer matches its id.
-        let bytes = plan.to_bytes();
-        assert_eq!(Plan::parse("p.json", &bytes).expect("whole"), plan);
-        let edited = String::from_utf8(bytes)
-            .expect("utf-8")
-            .replace("\"acme\"", "\"acme-eu\"");
-        let err = Plan::parse("p.json", edited.as_bytes()).expect_err("edited");
-        assert!(err.to_string().contains("no longer matches its plan_id"), "{err}");
-    }
-}
+#[path = "plan_tests.rs"]
+pub(super) mod tests;

@@ -18,6 +18,8 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// One agent in scope, as the workbook shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkbookRow {
+    /// The agent's account (its domain).
+    pub account: String,
     pub agent_id: u64,
     pub agent_email: String,
     pub agent_name: String,
@@ -90,41 +92,52 @@ pub fn export(run_dir: &Path, out: &Path) -> Result<ExportSummary, ReviewError> 
     })
 }
 
-/// The run's snapshot (hash-checked) as a typed directory.
+/// Every account's snapshot of the run (hash-checked) as one typed directory.
 pub(super) fn load_directory(run: &RunDir) -> Result<Directory, ReviewError> {
-    let (path, snapshot) = run.snapshot()?;
-    Directory::from_snapshot(&snapshot).map_err(|e| ReviewError::Input {
-        file: path.display().to_string(),
-        reason: e.to_string(),
-    })
+    Ok(run.directory()?.0)
+}
+
+/// Which account a finding is in: the run's only account, whatever an older
+/// findings.json says; with several, the one it names.
+pub(super) fn finding_account(directory: &Directory, f: &FindingRecord) -> String {
+    match directory.accounts.as_slice() {
+        [only] => only.clone(),
+        _ => f.account().to_owned(),
+    }
 }
 
 /// Every agent that is active or pending, plus any other agent with a
 /// finding, sorted most severe first, then by email, then by id.
 pub fn workbook_rows(directory: &Directory, findings: &[FindingRecord]) -> Result<Vec<WorkbookRow>, String> {
-    let mut by_agent: BTreeMap<u64, Vec<(&FindingRecord, Severity)>> = BTreeMap::new();
+    // Keyed by (account, agent id): ids of different accounts may collide.
+    let mut by_agent: BTreeMap<(String, u64), Vec<(&FindingRecord, Severity)>> = BTreeMap::new();
     for f in findings {
         let severity = f
             .severity
             .parse::<Severity>()
             .map_err(|why| format!("finding {}: {why}", f.finding_id))?;
-        by_agent.entry(f.agent_id).or_default().push((f, severity));
+        by_agent
+            .entry((finding_account(directory, f), f.agent_id))
+            .or_default()
+            .push((f, severity));
     }
     let mut seen = BTreeSet::new();
     let mut rows = Vec::new();
     for agent in &directory.agents {
-        let agent_findings = by_agent.get(&agent.id).map_or(&[][..], Vec::as_slice);
-        if (agent.status.holds_access() || !agent_findings.is_empty()) && seen.insert(agent.id) {
+        let key = (directory.account_of(agent).to_owned(), agent.id);
+        let agent_findings = by_agent.get(&key).map_or(&[][..], Vec::as_slice);
+        if (agent.status.holds_access() || !agent_findings.is_empty()) && seen.insert(key) {
             rows.push(row(agent_row(directory, agent), agent_findings));
         }
     }
     // A finding on an agent the snapshot does not describe cannot come from
     // this tool's audit, but the reviewer still sees it rather than losing it.
-    for (id, agent_findings) in &by_agent {
+    for ((account, id), agent_findings) in &by_agent {
         if let Some((first, _)) = agent_findings.first()
-            && seen.insert(*id)
+            && seen.insert((account.clone(), *id))
         {
             let base = WorkbookRow {
+                account: account.clone(),
                 agent_id: *id,
                 agent_email: first.agent_email.clone(),
                 agent_name: first.agent_name.clone(),
@@ -142,6 +155,7 @@ pub fn workbook_rows(directory: &Directory, findings: &[FindingRecord]) -> Resul
             Reverse(r.highest_severity),
             r.agent_email.trim().to_lowercase(),
             r.agent_id,
+            r.account.clone(),
         )
     });
     Ok(rows)
@@ -149,6 +163,7 @@ pub fn workbook_rows(directory: &Directory, findings: &[FindingRecord]) -> Resul
 
 fn empty_row() -> WorkbookRow {
     WorkbookRow {
+        account: String::new(),
         agent_id: 0,
         agent_email: String::new(),
         agent_name: String::new(),
@@ -166,6 +181,7 @@ fn empty_row() -> WorkbookRow {
 fn agent_row(directory: &Directory, agent: &Agent) -> WorkbookRow {
     let names = |ids: &[u64], name: &dyn Fn(u64) -> String| ids.iter().map(|&i| name(i)).collect::<Vec<_>>();
     WorkbookRow {
+        account: directory.account_of(agent).to_owned(),
         agent_id: agent.id,
         agent_email: agent.email.clone().unwrap_or_default(),
         agent_name: agent.name.clone(),
@@ -227,6 +243,7 @@ pub fn write_workbook(rows: &[WorkbookRow], out: &mut dyn Write) -> std::io::Res
             String::new(),
             String::new(),
             String::new(),
+            r.account.clone(),
         ];
         w.write_record(cells.iter().map(|c| spreadsheet_cell(c).into_owned()))?;
     }
@@ -286,6 +303,33 @@ pub(super) mod tests {
         assert_eq!(rows[1].suggested, "");
         assert_eq!(rows[2].agent_status, "pending");
         assert_eq!(rows[3].ticket_scope, "Global");
+    }
+
+    /// Agent 1 of `t` and agent 1 of `t-eu` are two agents: each row and
+    /// each finding stays with its own account.
+    #[test]
+    fn colliding_ids_of_two_accounts_are_two_rows() {
+        let mut eu = directory();
+        eu.accounts = vec!["t-eu".into()];
+        let two = Directory::merge(vec![directory(), eu]).expect("merged");
+        let mut f = finding("DA-3", "terminated-active", "critical", 1);
+        f.rest.insert("account".into(), "t-eu".into());
+        let rows = workbook_rows(&two, &[f]).expect("rows");
+        let ones: Vec<(&str, Option<Severity>)> = rows
+            .iter()
+            .filter(|r| r.agent_id == 1)
+            .map(|r| (r.account.as_str(), r.highest_severity))
+            .collect();
+        assert_eq!(ones, [("t-eu", Some(Severity::Critical)), ("t", None)]);
+        let mut out = Vec::new();
+        write_workbook(&rows, &mut out).expect("written");
+        let text = String::from_utf8(out[BOM.len()..].to_vec()).expect("utf-8");
+        assert!(
+            text.lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("1,zed@t.test,") && l.ends_with(",t-eu")),
+            "{text}"
+        );
     }
 
     #[test]

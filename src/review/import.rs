@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::model::Agent;
+use crate::model::{Agent, Directory};
 use crate::rundir::{DECISIONS_JSON, Decision, DecisionKind, Decisions, FindingRecord, RunDir, WorkbookRef};
 
-use super::export::load_directory;
+use super::export::{finding_account, load_directory};
 use super::target::{self, Names};
 use super::workbook::read_workbook;
 use super::{ReviewError, RowProblem, fold_email, reviewer_address};
@@ -43,20 +43,34 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
     let directory = load_directory(&run)?;
     let lines = read_workbook(&label, &bytes)?;
 
-    let agents: BTreeMap<u64, &Agent> = directory.agents.iter().map(|a| (a.id, a)).collect();
+    // Keyed by (account, agent id): ids of different accounts may collide.
+    let agents: BTreeMap<AgentKey, &Agent> =
+        directory.agents.iter().map(|a| ((a.account, a.id), a)).collect();
     let names = Names::new(&directory);
-    let mut finding_ids: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let account_index = |f: &FindingRecord| {
+        let domain = finding_account(&directory, f);
+        directory.accounts.iter().position(|d| *d == domain)
+    };
+    let mut finding_ids: BTreeMap<AgentKey, Vec<String>> = BTreeMap::new();
     for f in &run.findings.findings {
-        finding_ids
-            .entry(f.agent_id)
-            .or_default()
-            .push(f.finding_id.clone());
+        if let Some(account) = account_index(f) {
+            finding_ids
+                .entry((account, f.agent_id))
+                .or_default()
+                .push(f.finding_id.clone());
+        }
     }
-    let same_person = same_person_links(run.findings.findings.iter().chain(&run.findings.suppressed));
+    let same_person = same_person_links(
+        run.findings
+            .findings
+            .iter()
+            .chain(&run.findings.suppressed)
+            .filter_map(|f| Some((account_index(f)?, f))),
+    );
 
     let mut problems = Vec::new();
     let mut decisions = Vec::new();
-    let mut decided_on: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut decided_on: BTreeMap<AgentKey, u64> = BTreeMap::new();
     let mut rows_for = BTreeSet::new();
     let mut undecided = 0;
     for line in &lines {
@@ -77,7 +91,12 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
                 }
             ),
             email => format!("agent {} <{email}>", line.agent_id),
-        };
+        } + &line
+            .account
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .map(|a| format!(" in {a}"))
+            .unwrap_or_default();
         if line.agent_id.is_empty() {
             if !line.decision.is_empty() {
                 refuse(raw_label(), vec!["a decision on a row with no agent_id".into()]);
@@ -88,16 +107,31 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
             refuse(raw_label(), vec![bad_id(&line.agent_id)]);
             continue;
         };
-        let Some(agent) = agents.get(&id) else {
-            refuse(
-                raw_label(),
-                vec![format!("agent {id} is not in the run's snapshot")],
-            );
+        let account = match which_account(&directory, line.account.as_deref()) {
+            Ok(account) => account,
+            Err(why) => {
+                refuse(raw_label(), vec![why]);
+                continue;
+            }
+        };
+        let key = (account, id);
+        let Some(agent) = agents.get(&key) else {
+            let snapshot = if directory.several_accounts() {
+                format!("{}'s snapshot", directory.accounts[account])
+            } else {
+                "the run's snapshot".to_owned()
+            };
+            refuse(raw_label(), vec![format!("agent {id} is not in {snapshot}")]);
             continue;
         };
-        rows_for.insert(id);
+        rows_for.insert(key);
         let email = agent.email.clone().unwrap_or_default();
-        let who = format!("agent {id} <{email}>");
+        let domain = directory.account_of(agent).to_owned();
+        let who = if directory.several_accounts() {
+            format!("agent {id} <{email}> in {domain}")
+        } else {
+            format!("agent {id} <{email}>")
+        };
         if line.decision.is_empty() {
             match target::misplaced(None, line) {
                 Some(why) => refuse(who, vec![why]),
@@ -105,9 +139,9 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
             }
             continue;
         }
-        let findings = finding_ids.get(&id).map_or(&[][..], Vec::as_slice);
+        let findings = finding_ids.get(&key).map_or(&[][..], Vec::as_slice);
         let mut reasons = Vec::new();
-        if let Some(first) = decided_on.insert(id, line.line) {
+        if let Some(first) = decided_on.insert(key, line.line) {
             reasons.push(format!(
                 "a second decision for the agent (the first is on line {first})"
             ));
@@ -124,7 +158,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
                 .ok()
         };
         if let Some(reviewer) = &reviewer
-            && let Some(why) = self_review(reviewer, agent, &agents, same_person.get(&id))
+            && let Some(why) = self_review(reviewer, agent, &agents, same_person.get(&key))
         {
             reasons.push(why);
         }
@@ -146,7 +180,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
             reasons.push(why);
         }
         let target = names
-            .resolve(line)
+            .resolve(line, account)
             .map_err(|mut why| reasons.append(&mut why))
             .ok()
             .flatten();
@@ -162,6 +196,7 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
         }
         match (kind, reviewer) {
             (Some(decision), Some(reviewer)) if reasons.is_empty() => decisions.push(Decision {
+                account: Some(domain),
                 agent_id: id,
                 agent_email: email,
                 decision,
@@ -196,8 +231,8 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
     let missing = directory
         .agents
         .iter()
-        .filter(|a| a.status.holds_access() || finding_ids.contains_key(&a.id))
-        .filter(|a| !rows_for.contains(&a.id))
+        .filter(|a| a.status.holds_access() || finding_ids.contains_key(&(a.account, a.id)))
+        .filter(|a| !rows_for.contains(&(a.account, a.id)))
         .count();
     let replaced = run.dir.join(DECISIONS_JSON).exists();
     let record = Decisions {
@@ -224,6 +259,33 @@ pub fn import(run_dir: &Path, workbook: &Path, now: jiff::Timestamp) -> Result<I
     })
 }
 
+/// An agent of the run: its account (an index into `Directory::accounts`) and id.
+type AgentKey = (usize, u64);
+
+/// The row's account: the run's only one when the cell is blank or the
+/// column absent (a workbook from before the column); with several, the one
+/// the cell names, which it must.
+fn which_account(directory: &Directory, cell: Option<&str>) -> Result<usize, String> {
+    let listed = || directory.accounts.join(", ");
+    let cell = cell.unwrap_or_default();
+    if cell.is_empty() {
+        return match directory.several_accounts() {
+            false => Ok(0),
+            true => Err(format!(
+                "account: blank, but the run reviews several accounts ({}): say which the agent is in",
+                listed()
+            )),
+        };
+    }
+    // As `--domain` takes it: `acme` or `acme.freshdesk.com`.
+    let name = cell.trim_end_matches(".freshdesk.com");
+    directory
+        .accounts
+        .iter()
+        .position(|d| d.eq_ignore_ascii_case(name))
+        .ok_or_else(|| format!("account `{cell}` is not an account of this run ({})", listed()))
+}
+
 fn bad_id(raw: &str) -> String {
     let hint = if raw.contains(['E', 'e', '.', ',']) {
         " (a spreadsheet may have reformatted it; format the agent_id column as Text)"
@@ -243,9 +305,13 @@ fn parse_decision(raw: &str) -> Result<DecisionKind, String> {
 /// Other agents that are the same person, from the run's `duplicate-identity`
 /// findings (accepted ones included): a reviewer must not decide on their
 /// second account either.
-fn same_person_links<'a>(findings: impl Iterator<Item = &'a FindingRecord>) -> BTreeMap<u64, Vec<u64>> {
-    let mut links: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-    for f in findings.filter(|f| f.rule == "duplicate-identity") {
+/// (`duplicate-identity` compares agents within one account: the linked
+/// agents are in the finding's account.)
+fn same_person_links<'a>(
+    findings: impl Iterator<Item = (usize, &'a FindingRecord)>,
+) -> BTreeMap<AgentKey, Vec<AgentKey>> {
+    let mut links: BTreeMap<AgentKey, Vec<AgentKey>> = BTreeMap::new();
+    for (account, f) in findings.filter(|(_, f)| f.rule == "duplicate-identity") {
         let others = f
             .rest
             .get("evidence")
@@ -253,8 +319,10 @@ fn same_person_links<'a>(findings: impl Iterator<Item = &'a FindingRecord>) -> B
             .and_then(|v| v.get("other_agent_ids"))
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        let ids = others.split(';').filter_map(|s| s.trim().parse::<u64>().ok());
-        links.entry(f.agent_id).or_default().extend(ids);
+        let ids = others
+            .split(';')
+            .filter_map(|s| Some((account, s.trim().parse::<u64>().ok()?)));
+        links.entry((account, f.agent_id)).or_default().extend(ids);
     }
     links
 }
@@ -266,8 +334,8 @@ fn same_person_links<'a>(findings: impl Iterator<Item = &'a FindingRecord>) -> B
 fn self_review(
     reviewer: &str,
     agent: &Agent,
-    agents: &BTreeMap<u64, &Agent>,
-    linked: Option<&Vec<u64>>,
+    agents: &BTreeMap<AgentKey, &Agent>,
+    linked: Option<&Vec<AgentKey>>,
 ) -> Option<String> {
     let folded = fold_email(reviewer);
     let same = |a: &Agent| {
@@ -331,15 +399,15 @@ mod tests {
     #[test]
     fn self_review_folds_case_and_tags() {
         let dir = directory();
-        let agents: BTreeMap<u64, &Agent> = dir.agents.iter().map(|a| (a.id, a)).collect();
-        let zed = agents[&1];
+        let agents: BTreeMap<AgentKey, &Agent> = dir.agents.iter().map(|a| ((a.account, a.id), a)).collect();
+        let zed = agents[&(0, 1)];
         for reviewer in ["zed@t.test", " ZED@T.TEST", "zed+review@t.test"] {
             assert!(self_review(reviewer, zed, &agents, None).is_some(), "{reviewer}");
         }
         assert!(self_review("amy@t.test", zed, &agents, None).is_none());
         // Amy's other account (a duplicate-identity link) is Zed's: Zed cannot review it.
-        let amy = agents[&2];
-        let why = self_review("zed@t.test", amy, &agents, Some(&vec![1])).expect("refused");
+        let amy = agents[&(0, 2)];
+        let why = self_review("zed@t.test", amy, &agents, Some(&vec![(0, 1)])).expect("refused");
         assert!(why.contains("agent 1 <zed@t.test>"), "{why}");
     }
 
@@ -348,8 +416,8 @@ mod tests {
     #[test]
     fn self_review_sees_through_mailto_quotes_and_invisible_characters() {
         let dir = directory();
-        let agents: BTreeMap<u64, &Agent> = dir.agents.iter().map(|a| (a.id, a)).collect();
-        let zed = agents[&1];
+        let agents: BTreeMap<AgentKey, &Agent> = dir.agents.iter().map(|a| ((a.account, a.id), a)).collect();
+        let zed = agents[&(0, 1)];
         for reviewer in ["mailto:zed@t.test", "MAILTO:Zed@T.test", "\"zed\"@t.test"] {
             assert!(self_review(reviewer, zed, &agents, None).is_some(), "{reviewer}");
         }
@@ -360,6 +428,39 @@ mod tests {
             why.starts_with("reviewer zed@t.test is the reviewed person"),
             "{why}"
         );
+    }
+
+    fn two_accounts() -> Directory {
+        let mut eu = directory();
+        eu.accounts = vec!["t-eu".into()];
+        Directory::merge(vec![directory(), eu]).expect("merged")
+    }
+
+    #[test]
+    fn the_account_cell_picks_the_account_and_is_needed_only_with_several() {
+        let one = directory();
+        assert_eq!(
+            which_account(&one, None),
+            Ok(0),
+            "a workbook from before the column"
+        );
+        assert_eq!(which_account(&one, Some("")), Ok(0));
+        assert_eq!(which_account(&one, Some("T.freshdesk.com")), Ok(0));
+        let err = which_account(&one, Some("t-eu")).expect_err("not the run's");
+        assert_eq!(err, "account `t-eu` is not an account of this run (t)");
+
+        let two = two_accounts();
+        assert_eq!(which_account(&two, Some("t-eu")), Ok(1));
+        assert_eq!(which_account(&two, Some("t")), Ok(0));
+        for cell in [None, Some("")] {
+            let err = which_account(&two, cell).expect_err("ambiguous");
+            assert!(
+                err.starts_with("account: blank, but the run reviews several accounts (t, t-eu)"),
+                "{err}"
+            );
+        }
+        let err = which_account(&two, Some("globex")).expect_err("unknown");
+        assert_eq!(err, "account `globex` is not an account of this run (t, t-eu)");
     }
 
     #[test]

@@ -20,9 +20,10 @@ pub use workbook::{WorkbookLine, read_workbook};
 use crate::rundir::RunDirError;
 use crate::text::show_invisible;
 
-/// The workbook's columns, in order. The last six are the reviewer's: the
-/// decision, then a `modify`'s target ([`TARGET_COLUMNS`]).
-pub const COLUMNS: [&str; 18] = [
+/// The workbook's columns, in order. The reviewer's six come after the
+/// facts: the decision, then a `modify`'s target ([`TARGET_COLUMNS`]); the
+/// agent's account is last, as in findings.csv ([`ACCOUNT_COLUMN`]).
+pub const COLUMNS: [&str; 19] = [
     "agent_id",
     "agent_email",
     "agent_name",
@@ -41,7 +42,13 @@ pub const COLUMNS: [&str; 18] = [
     "target_roles",
     "target_groups",
     "target_ticket_scope",
+    "account",
 ];
+
+/// The agent's account (its domain). Optional on import, so a workbook
+/// exported before it existed still imports into a run of one account; a
+/// run of several needs it on every row, since agent ids may collide.
+pub const ACCOUNT_COLUMN: &str = "account";
 
 /// A `modify`'s target: optional, so a workbook exported before they
 /// existed still imports.
@@ -137,7 +144,9 @@ mod tests {
     #[test]
     fn decision_columns_are_last_and_required() {
         assert_eq!(&COLUMNS[12..15], &["decision", "reviewer", "justification"]);
-        assert_eq!(&COLUMNS[15..], &TARGET_COLUMNS);
+        assert_eq!(&COLUMNS[15..18], &TARGET_COLUMNS);
+        assert_eq!(COLUMNS.last(), Some(&ACCOUNT_COLUMN));
+        assert!(!REQUIRED_COLUMNS.contains(&ACCOUNT_COLUMN));
         assert!(REQUIRED_COLUMNS.iter().all(|c| COLUMNS.contains(c)));
         assert!(TARGET_COLUMNS.iter().all(|c| !REQUIRED_COLUMNS.contains(c)));
     }

@@ -13,33 +13,48 @@ const CLOSE_LISTED: usize = 3;
 /// Up to this many roles or groups, a refusal with no close name lists them all.
 const ALL_LISTED: usize = 10;
 
-/// The snapshot's role and group names, looked up by every row.
+/// The snapshots' role and group names, by account (an index into
+/// `Directory::accounts`), looked up by every row.
 pub(super) struct Names<'a> {
-    roles: Vec<(u64, &'a str)>,
-    groups: Vec<(u64, &'a str)>,
+    roles: Vec<Vec<(u64, &'a str)>>,
+    groups: Vec<Vec<(u64, &'a str)>>,
 }
 
 impl<'a> Names<'a> {
     pub(super) fn new(directory: &'a Directory) -> Names<'a> {
-        Names {
-            roles: directory
-                .roles
-                .values()
-                .map(|r| (r.id, r.name.as_str()))
-                .collect(),
-            groups: directory
-                .groups
-                .values()
-                .map(|g| (g.id, g.name.as_str()))
-                .collect(),
+        let mut names = Names {
+            roles: vec![Vec::new(); directory.accounts.len()],
+            groups: vec![Vec::new(); directory.accounts.len()],
+        };
+        for (key, r) in &directory.roles {
+            if let Some(known) = names.roles.get_mut(key.account) {
+                known.push((r.id, r.name.as_str()));
+            }
         }
+        for (key, g) in &directory.groups {
+            if let Some(known) = names.groups.get_mut(key.account) {
+                known.push((g.id, g.name.as_str()));
+            }
+        }
+        names
     }
 
-    /// The row's target, `Ok(None)` when its three cells are blank; else
-    /// every problem with it, each naming its column.
-    pub(super) fn resolve(&self, line: &WorkbookLine) -> Result<Option<Target>, Vec<String>> {
-        let roles = resolve_names("target_roles", "role", &line.target_roles, &self.roles);
-        let groups = resolve_names("target_groups", "group", &line.target_groups, &self.groups);
+    /// The row's target in `account` (a role or group is named within the
+    /// agent's own account), `Ok(None)` when its three cells are blank;
+    /// else every problem with it, each naming its column.
+    pub(super) fn resolve(&self, line: &WorkbookLine, account: usize) -> Result<Option<Target>, Vec<String>> {
+        let roles = resolve_names(
+            "target_roles",
+            "role",
+            &line.target_roles,
+            in_account(&self.roles, account),
+        );
+        let groups = resolve_names(
+            "target_groups",
+            "group",
+            &line.target_groups,
+            in_account(&self.groups, account),
+        );
         let scope = scope_code(&line.target_ticket_scope).map_err(|why| vec![why]);
         let (roles, groups, scope) = match (roles, groups, scope) {
             (Ok(roles), Ok(groups), Ok(scope)) => (roles, groups, scope),
@@ -60,6 +75,10 @@ impl<'a> Names<'a> {
         };
         Ok((target != Target::default()).then_some(target))
     }
+}
+
+fn in_account<'n, 'a>(all: &'n [Vec<(u64, &'a str)>], account: usize) -> &'n [(u64, &'a str)] {
+    all.get(account).map_or(&[][..], Vec::as_slice)
 }
 
 /// The target columns `line` fills in, in workbook order.
@@ -323,7 +342,7 @@ mod tests {
                 }),
             ),
         ] {
-            assert_eq!(names.resolve(&cells), Ok(want), "{cells:?}");
+            assert_eq!(names.resolve(&cells, 0), Ok(want), "{cells:?}");
         }
     }
 
@@ -363,7 +382,7 @@ mod tests {
                 vec!["target_ticket_scope `2` is not Global, Group or Restricted"],
             ),
         ] {
-            let got = names.resolve(&cells).expect_err("refused");
+            let got = names.resolve(&cells, 0).expect_err("refused");
             assert_eq!(got.len(), want.len(), "{got:?}");
             for (got, want) in got.iter().zip(&want) {
                 assert!(got.starts_with(want), "{got}\nwant {want}");
@@ -410,13 +429,13 @@ mod tests {
             (line("Administrator", "", ""), false),
             (line("", "", "Global"), false),
         ] {
-            let target = names.resolve(&cells).expect("resolves").expect("a target");
+            let target = names.resolve(&cells, 0).expect("resolves").expect("a target");
             let why = changes_nothing(&target, agent);
             assert_eq!(why.is_some(), nothing, "{cells:?}: {why:?}");
         }
         let why = changes_nothing(
             &names
-                .resolve(&line("Agent", "", "group"))
+                .resolve(&line("Agent", "", "group"), 0)
                 .expect("resolves")
                 .expect("a target"),
             agent,

@@ -20,6 +20,8 @@ pub struct WorkbookLine {
     pub target_roles: String,
     pub target_groups: String,
     pub target_ticket_scope: String,
+    /// The account cell; `None` when the workbook has no account column.
+    pub account: Option<String>,
 }
 
 /// Parses a workbook: with or without a byte-order mark, LF or CRLF, comma
@@ -101,6 +103,7 @@ pub fn read_workbook(file: &str, bytes: &[u8]) -> Result<Vec<WorkbookLine>, Revi
             target_roles: cell("target_roles").unwrap_or_default(),
             target_groups: cell("target_groups").unwrap_or_default(),
             target_ticket_scope: cell("target_ticket_scope").unwrap_or_default(),
+            account: cell(super::ACCOUNT_COLUMN),
         });
     }
     Ok(lines)
@@ -166,6 +169,24 @@ mod tests {
             ),
             ("", "", "")
         );
+    }
+
+    #[test]
+    fn the_account_cell_is_read_when_the_column_is_there() {
+        let lines = read_workbook(
+            "wb.csv",
+            "agent_id,decision,reviewer,justification,Account\n1,keep,r@t.test,x, acme-eu \n2,keep,r@t.test,x\n"
+                .as_bytes(),
+        )
+        .expect("parses");
+        assert_eq!(lines[0].account.as_deref(), Some("acme-eu"));
+        assert_eq!(lines[1].account.as_deref(), Some(""), "short row: blank");
+        let lines = read_workbook(
+            "wb.csv",
+            b"agent_id,decision,reviewer,justification\n1,keep,r@t.test,x\n",
+        )
+        .expect("parses");
+        assert_eq!(lines[0].account, None, "a workbook from before the column");
     }
 
     #[test]

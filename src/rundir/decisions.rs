@@ -34,6 +34,11 @@ pub struct WorkbookRef {
 /// One reviewer's decision about one agent.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Decision {
+    /// The agent's account (its domain): agent ids of different accounts
+    /// may collide. Absent in files written before decisions named it,
+    /// which were made on runs of one account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub agent_id: u64,
     pub agent_email: String,
     pub decision: DecisionKind,

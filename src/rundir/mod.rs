@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Edits, Integrity, ModelError, Snapshot};
+use crate::model::{Directory, Edits, Integrity, ModelError, Snapshot};
 
 pub use decisions::{Decision, DecisionKind, Decisions, RunBinding, Target, WorkbookRef};
 pub use output::{DirLock, Existing, OutputError, Staging};
@@ -40,6 +40,9 @@ pub enum RunDirError {
     },
     #[error(transparent)]
     Snapshot(#[from] ModelError),
+    /// A snapshot that reads but does not make a directory of agents.
+    #[error("{file}: {reason}")]
+    Directory { file: String, reason: String },
     /// An audit of several accounts, which this step reads one account of only.
     #[error(
         "{dir}: an audit of {count} Freshdesk accounts; this step reads the run of one account only, for now (#17)"
@@ -105,6 +108,17 @@ pub struct AccountSnapshot {
     pub snapshot: Snapshot,
 }
 
+/// A snapshot as [`RunDir::read_recorded_snapshot`] read it.
+#[derive(Debug)]
+pub struct RecordedSnapshot {
+    pub path: PathBuf,
+    /// The file's bytes, as hashed.
+    pub bytes: Vec<u8>,
+    pub snapshot: Snapshot,
+    /// Its data against its own `meta.data_sha256`.
+    pub integrity: Integrity,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct RunInputs {
     pub snapshot: RecordedFile,
@@ -149,6 +163,17 @@ pub struct FindingRecord {
     pub detail: String,
     #[serde(flatten)]
     pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl FindingRecord {
+    /// The agent's account (findings.json's `account`), empty in runs
+    /// written before findings named it.
+    pub fn account(&self) -> &str {
+        self.rest
+            .get("account")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -327,20 +352,57 @@ impl RunDir {
             .collect()
     }
 
+    /// Every account's agents, roles and groups as one directory (agents
+    /// keyed by account and id, as the audit had them), with the snapshots
+    /// it was made of.
+    pub fn directory(&self) -> Result<(Directory, Vec<AccountSnapshot>), RunDirError> {
+        let snapshots = self.snapshots()?;
+        let parts = snapshots
+            .iter()
+            .map(|a| {
+                Directory::from_snapshot(&a.snapshot).map_err(|e| RunDirError::Directory {
+                    file: a.path.display().to_string(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let directory = Directory::merge(parts).map_err(|e| RunDirError::Directory {
+            file: self.dir.join(RUN_JSON).display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok((directory, snapshots))
+    }
+
     fn read_snapshot(
         &self,
         file: &RecordedFile,
         integrity: &Integrity,
     ) -> Result<(PathBuf, Snapshot), RunDirError> {
+        let read = self.read_recorded_snapshot(file, integrity)?;
+        Ok((read.path, read.snapshot))
+    }
+
+    /// The recorded snapshot `file`, hash-checked, parsed and with its
+    /// integrity; an edited one only where the audit accepted it
+    /// (`integrity`: as run.json records it).
+    pub fn read_recorded_snapshot(
+        &self,
+        file: &RecordedFile,
+        integrity: &Integrity,
+    ) -> Result<RecordedSnapshot, RunDirError> {
         let (path, bytes) = self.read_recorded("snapshot", file)?;
-        // An edited snapshot is read only where the audit accepted it.
         let edits = if integrity.is_edited() {
             Edits::Accept
         } else {
             Edits::Refuse
         };
-        let (snapshot, _) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
-        Ok((path, snapshot))
+        let (snapshot, integrity) = Snapshot::from_slice_with(&path.display().to_string(), &bytes, edits)?;
+        Ok(RecordedSnapshot {
+            path,
+            bytes,
+            snapshot,
+            integrity,
+        })
     }
 
     /// The snapshot the audit read (checked against its recorded hash), and where it is.

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use deskaudit::sim::{Fixture, Profile, RunningSim};
 
-use super::{ADMIN_KEY, config, repo, start_sim};
+use super::{ACME_INPUTS, ADMIN_KEY, config, repo, start_sim};
 
 pub const EU_KEY: &str = "eu-admin-key-77d1";
 
@@ -40,6 +40,15 @@ pub fn with_keys() -> Command {
         .env("DA_TEST_ACME_KEY", ADMIN_KEY)
         .env("DA_TEST_EU_KEY", EU_KEY);
     command
+}
+
+pub fn collect_accounts(file: &Path, out: &Path) -> Output {
+    with_accounts("collect", file, out, &[])
+}
+
+/// `run --accounts` with the demo's acme inputs.
+pub fn run_accounts(file: &Path, out: &Path) -> Output {
+    with_accounts("run", file, out, &ACME_INPUTS)
 }
 
 pub fn acme_eu() -> Fixture {

@@ -126,3 +126,38 @@ pub fn collect_with(base_url: &str, out: &Path, key: Option<&str>, extra: &[&str
     args.extend_from_slice(extra);
     deskaudit(&args, key)
 }
+
+/// Waits until `journal` records `answered` writes answered, then kills
+/// `child` (an `apply` that must not finish) and checks it did not.
+pub fn kill_after_writes(mut child: std::process::Child, journal: &Path, answered: usize) {
+    let waited = std::time::Instant::now();
+    while std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .matches("\"write-answered\"")
+        .count()
+        < answered
+    {
+        assert!(waited.elapsed().as_secs() < 60, "no write journalled");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("killed");
+    let _ = child.wait();
+    let outcome = journal.with_file_name("remediation.json");
+    assert!(!outcome.exists(), "killed before the end");
+}
+
+/// `doc[list]`'s items, each as its `fields` (JSON, space-separated):
+/// `"acme-eu" 68013470004 "done"`.
+pub fn each(doc: &serde_json::Value, list: &str, fields: &[&str]) -> Vec<String> {
+    let items = doc[list].as_array().map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .map(|item| {
+            fields
+                .iter()
+                .map(|f| item[*f].to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
