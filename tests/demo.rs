@@ -73,6 +73,20 @@ fn demo_regenerates_the_committed_reports() {
         read(&committed, "accounts/run/findings.csv"),
         "accounts/run/findings.csv drifted from reports/demo (DESKAUDIT_BLESS=1 to accept)"
     );
+    // The leaver still active in acme-eu is that account's row.
+    let terminations = read(&out, "accounts/run/terminations.csv");
+    assert!(
+        terminations
+            .lines()
+            .next()
+            .is_some_and(|h| h.ends_with(",verdict,account"))
+    );
+    assert!(
+        terminations
+            .lines()
+            .any(|l| l.starts_with("kevin.brandt@acme.test,") && l.ends_with(",still-active,acme-eu")),
+        "{terminations}"
+    );
     let accounts_run: Value = serde_json::from_str(&read(&out, "accounts/run/run.json")).expect("run.json");
     let domains: Vec<&str> = accounts_run["accounts"]
         .as_array()

@@ -192,6 +192,7 @@ mod tests {
             termination_source: String::new(),
             agent: None,
             agent_id: identity as u64,
+            account: String::new(),
             agent_email: String::new(),
             agent_state: AgentState::Current(AgentStatus::Deactivated),
             window: Window {

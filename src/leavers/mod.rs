@@ -132,6 +132,9 @@ pub struct Termination {
     /// Index into the graph's agents; `None` for an agent deleted since the previous run.
     pub agent: Option<usize>,
     pub agent_id: u64,
+    /// The agent's account (its domain; "" for a deleted agent of a
+    /// one-account audit, which needs none).
+    pub account: String,
     pub agent_email: String,
     pub agent_state: AgentState,
     pub window: Window,
@@ -183,6 +186,7 @@ impl Leavers {
 struct Candidate {
     agent: Option<usize>,
     id: u64,
+    account: String,
     email: String,
     state: AgentState,
     identities: Vec<usize>,
@@ -234,6 +238,7 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         candidates.push(Candidate {
             agent: Some(i),
             id: agent.id,
+            account: g.directory.account_of(agent).to_owned(),
             email,
             state: AgentState::Current(agent.status),
             identities,
@@ -252,6 +257,7 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         candidates.push(Candidate {
             agent: None,
             id: former.id,
+            account: former.account.clone(),
             email: former.email.clone(),
             state: AgentState::Deleted,
             identities,
@@ -275,7 +281,14 @@ pub fn compute(inputs: &Inputs) -> Leavers {
         .filter(|c| in_period.get(&c.terminated.identity).copied().unwrap_or(false))
         .map(|c| row(g, c, sla))
         .collect();
-    rows.sort_by_cached_key(|r| (r.terminated_at, r.person.to_lowercase(), r.agent_id));
+    rows.sort_by_cached_key(|r| {
+        (
+            r.terminated_at,
+            r.person.to_lowercase(),
+            r.agent_id,
+            r.account.clone(),
+        )
+    });
     let chart = DelayChart::new(&rows, thresholds.removal_sla_hours);
     Leavers {
         period,
@@ -304,6 +317,7 @@ fn row(g: &IdentityGraph, c: Candidate, sla: SignedDuration) -> Termination {
         termination_source: c.terminated.source,
         agent: c.agent,
         agent_id: c.id,
+        account: c.account,
         agent_email: c.email,
         agent_state: c.state,
         verdict: window.verdict(c.terminated.at, holds_access, sla),

@@ -26,18 +26,26 @@ pub const HEADER: [&str; 13] = [
     "verdict",
 ];
 
+/// With several accounts, a last column `account` (the agent's domain), as
+/// findings.csv has: one person is a leaver in every account where they had
+/// an agent, and agent ids of different accounts may collide. A one-account
+/// audit's file has exactly the contract's columns.
+pub const ACCOUNT: &str = "account";
+
 /// The header alone when the audit computed no leavers.
 pub fn write_terminations_csv(data: &ReportData, out: &mut dyn Write) -> std::io::Result<()> {
-    write_rows(data.leavers.as_ref(), out)
+    write_rows(data.leavers.as_ref(), data.run.accounts.len() > 1, out)
 }
 
-fn write_rows(leavers: Option<&Leavers>, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_rows(leavers: Option<&Leavers>, several: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(HEADER)?;
+    let account = several.then_some(ACCOUNT);
+    w.write_record(HEADER.iter().copied().chain(account))?;
     for (row, sla) in leavers
         .iter()
         .flat_map(|l| l.rows.iter().map(move |r| (r, l.sla_hours)))
     {
+        let account = several.then(|| row.account.clone());
         let cells = [
             row.person.clone(),
             row.idp_source.clone(),
@@ -53,7 +61,12 @@ fn write_rows(leavers: Option<&Leavers>, out: &mut dyn Write) -> std::io::Result
             sla.to_string(),
             row.verdict.as_str().to_owned(),
         ];
-        w.write_record(cells.iter().map(|c| spreadsheet_cell(c).into_owned()))?;
+        w.write_record(
+            cells
+                .iter()
+                .chain(account.as_ref())
+                .map(|c| spreadsheet_cell(c).into_owned()),
+        )?;
     }
     w.flush()
 }
@@ -78,6 +91,7 @@ mod tests {
             termination_source: "hris:hr.csv line 2: termination date 2026-08-14".into(),
             agent: Some(0),
             agent_id: 7,
+            account: "acme-eu".into(),
             agent_email: "-x@acme.test".into(),
             agent_state: AgentState::Current(AgentStatus::Deactivated),
             window: Window {
@@ -100,7 +114,7 @@ mod tests {
             inputs: Vec::new(),
         };
         let mut out = Vec::new();
-        write_rows(Some(&leavers), &mut out).expect("writes");
+        write_rows(Some(&leavers), false, &mut out).expect("writes");
         let text = String::from_utf8(out).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -114,8 +128,15 @@ mod tests {
              7,'-x@acme.test,deactivated,2026-08-14T23:59:59Z,2026-08-15T10:00:00Z,\
              updated_at: deactivated agent last updated 2026-08-15T10:00:00Z,10.0,24,in-time"
         );
+        // Several accounts: the agent's account last, in header and row.
+        let mut several = Vec::new();
+        write_rows(Some(&leavers), true, &mut several).expect("writes");
+        let text = String::from_utf8(several).expect("utf-8");
+        let with: Vec<&str> = text.lines().collect();
+        assert_eq!(with[0], format!("{},account", lines[0]));
+        assert_eq!(with[1], format!("{},acme-eu", lines[1]));
         let mut empty = Vec::new();
-        write_rows(None, &mut empty).expect("writes");
+        write_rows(None, false, &mut empty).expect("writes");
         assert_eq!(
             empty.iter().filter(|&&b| b == b'\n').count(),
             1,
