@@ -87,6 +87,18 @@ fn demo_regenerates_the_committed_reports() {
             .any(|l| l.starts_with("kevin.brandt@acme.test,") && l.ends_with(",still-active,acme-eu")),
         "{terminations}"
     );
+    // Its report names every account's snapshot among the evidence.
+    let report = read(&out, "accounts/run/report.html");
+    for shown in [
+        "<dt>Snapshot (acme)</dt>",
+        "<dt>Snapshot (acme-eu)</dt>",
+        "the accounts report 39",
+    ] {
+        assert!(
+            report.contains(shown),
+            "{shown:?} missing from accounts/run/report.html"
+        );
+    }
     let accounts_run: Value = serde_json::from_str(&read(&out, "accounts/run/run.json")).expect("run.json");
     let domains: Vec<&str> = accounts_run["accounts"]
         .as_array()

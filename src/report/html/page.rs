@@ -63,7 +63,8 @@ pub struct Page<'a> {
     /// Values offered by the filters: only those present in the findings.
     pub filter_rules: Vec<&'static str>,
     pub inline_rule_text: bool,
-    pub snapshot: &'a InputFile,
+    /// One per account: the snapshot each account's population was read from.
+    pub snapshots: Vec<SnapshotLine<'a>>,
     pub idp_sources: Vec<Source<'a>>,
     pub assignments: Option<&'a Assignments>,
     pub policy_file: Option<&'a InputFile>,
@@ -84,6 +85,15 @@ pub struct Page<'a> {
 pub struct Count {
     pub label: &'static str,
     pub count: u64,
+}
+
+/// A snapshot in the Evidence and Inputs lists; `domain` only where the
+/// review covers several accounts (one account's page reads as before).
+#[derive(Serialize)]
+pub struct SnapshotLine<'a> {
+    pub domain: Option<&'a str>,
+    pub file: &'a InputFile,
+    pub agents: u64,
 }
 
 /// An IdP export with its file name split off, for a readable table.
@@ -260,7 +270,7 @@ impl<'a> Page<'a> {
             suppressed_count: data.suppressed.len(),
             filter_rules,
             inline_rule_text: data.findings.len() <= INLINE_RULE_TEXT_MAX,
-            snapshot: &run.snapshot,
+            snapshots: snapshot_lines(run),
             idp_sources: run
                 .idp_sources
                 .iter()
@@ -338,6 +348,27 @@ fn file_name(path: &str) -> String {
     std::path::Path::new(path)
         .file_name()
         .map_or_else(|| path.to_owned(), |f| f.to_string_lossy().into_owned())
+}
+
+/// Every account's snapshot, in the audit's order (the run's own snapshot
+/// where no account list was recorded).
+fn snapshot_lines(run: &super::super::RunInfo) -> Vec<SnapshotLine<'_>> {
+    let several = run.accounts.len() > 1;
+    if run.accounts.is_empty() {
+        return vec![SnapshotLine {
+            domain: None,
+            file: &run.snapshot,
+            agents: 0,
+        }];
+    }
+    run.accounts
+        .iter()
+        .map(|a| SnapshotLine {
+            domain: several.then_some(a.meta.domain.as_str()),
+            file: &a.snapshot,
+            agents: a.agents,
+        })
+        .collect()
 }
 
 #[cfg(test)]
