@@ -189,3 +189,47 @@ fn one_account_runs_of_different_domains_still_compare_by_id() {
     assert!(json["new"].get("accounts").is_none());
     assert!(diff.warnings.iter().any(|w| w.contains("different accounts")));
 }
+
+#[test]
+fn a_decision_that_names_its_account_is_checked_there_though_the_id_is_in_both() {
+    let agent_1 = |status| side(OLD, json!([agent(1, status, &[2], &[], 2)]), json!([]), &[]);
+    let mut old = several(vec![("acme", agent_1("active")), ("acme-eu", agent_1("active"))]);
+    let new = several(vec![
+        ("acme", agent_1("active")),
+        ("acme-eu", agent_1("deactivated")),
+    ]);
+    let revoke = |account: Option<&str>| Decision {
+        agent_id: 1,
+        agent_email: "a1@acme.test".into(),
+        decision: DecisionKind::Revoke,
+        reviewer: "lead@acme.test".into(),
+        justification: "left".into(),
+        finding_ids: Vec::new(),
+        target: None,
+        account: account.map(str::to_owned),
+    };
+    let decisions = |d| Decisions {
+        schema_version: 1,
+        run: None,
+        imported_at: OLD.parse().expect("ts"),
+        workbook: WorkbookRef {
+            path: "w.csv".into(),
+            sha256: "0".into(),
+        },
+        decisions: vec![d],
+    };
+    // Id 1 in both accounts and no finding cited: only the recorded account tells.
+    old.decisions = Some(decisions(revoke(Some("acme-eu"))));
+    let d = Diff::compute(&old, &new).decisions;
+    assert!(d.unchecked.is_empty(), "{:?}", d.unchecked);
+    assert_eq!(d.revokes_carried_out.len(), 1);
+    assert_eq!(d.revokes_carried_out[0].account.as_deref(), Some("acme-eu"));
+    // In acme, where agent 1 is still active, the same revoke is not carried out.
+    old.decisions = Some(decisions(revoke(Some("acme"))));
+    let d = Diff::compute(&old, &new).decisions;
+    assert_eq!(d.revokes_not_carried_out.len(), 1);
+    assert_eq!(d.revokes_not_carried_out[0].account.as_deref(), Some("acme"));
+    // Without it (decisions.json of before), the diff cannot tell which.
+    old.decisions = Some(decisions(revoke(None)));
+    assert_eq!(Diff::compute(&old, &new).decisions.unchecked.len(), 1);
+}
