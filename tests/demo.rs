@@ -87,6 +87,13 @@ fn demo_regenerates_the_committed_reports() {
             .any(|l| l.starts_with("kevin.brandt@acme.test,") && l.ends_with(",still-active,acme-eu")),
         "{terminations}"
     );
+    // watch --accounts between the reviews sees the remediation's write in acme-eu only.
+    assert!(
+        stdout.lines().any(|l| l
+            == "Accounts: watch --accounts polled both, each with its own state and budget; \
+                the second poll records: agent.deactivated kevin.brandt@acme.test in acme-eu"),
+        "{stdout}"
+    );
     // Its report names every account's snapshot among the evidence.
     let report = read(&out, "accounts/run/report.html");
     for shown in [

@@ -324,7 +324,17 @@ fn review_both(
         run_dir.join("report.html").display()
     )?;
     explain_across(&snapshots, inputs)?;
-    remediate_both(file, &run_dir, window, out)
+    // watch --accounts between the reviews: a baseline of each account now,
+    // and the remediation's write in acme-eu is the next poll's event.
+    let watched = tempfile::tempdir().map_err(|e| Failure::output(context("temporary directory", e)))?;
+    watch_both(file, watched.path(), window)?;
+    remediate_both(file, &run_dir, window, out)?;
+    let events = watch_both(file, watched.path(), window)?;
+    say!(
+        "Accounts: watch --accounts polled both, each with its own state and budget; the second poll records: {}",
+        events.join(", ")
+    )?;
+    Ok(())
 }
 
 /// The reviewer's workbook of both accounts imported, planned, approved
@@ -377,6 +387,58 @@ fn remediate_both(
         &packed.sha256[..12]
     )?;
     Ok(())
+}
+
+/// One `watch --accounts --once` poll of both accounts (as the command line
+/// takes it) into `state`; the events it added, `TYPE EMAIL in ACCOUNT`.
+fn watch_both(file: &Path, state: &Path, window: std::time::Duration) -> Result<Vec<String>, Failure> {
+    let (file, dir) = (file.display().to_string(), state.display().to_string());
+    let window = window.as_secs().max(1).to_string();
+    let argv = [
+        "deskaudit",
+        "watch",
+        "--accounts",
+        &file,
+        "--state",
+        &dir,
+        "--once",
+        // The simulators serve nobody else: the whole budget, or its pacing
+        // spreads each poll over most of a 60-second window.
+        "--budget",
+        "100",
+        "--rate-window",
+        &window,
+    ];
+    let cli =
+        <crate::cli::Cli as clap::Parser>::try_parse_from(argv).map_err(|e| Failure::input(e.to_string()))?;
+    let crate::cli::Command::Watch(args) = cli.command else {
+        return Err(Failure::input(
+            "the demo's watch command line parsed as another command",
+        ));
+    };
+    let code = super::watch::run(&args, true)?;
+    if code != 0 {
+        return Err(Failure::collection(format!(
+            "watch --accounts --once exited {code}"
+        )));
+    }
+    let mut said = Vec::new();
+    for domain in ["acme", "acme-eu"] {
+        let path = state.join(domain).join(crate::watch::EVENTS);
+        let events =
+            crate::watch::read_events(&path).map_err(|e| Failure::output(context(path.display(), e)))?;
+        let latest = events.last().map(|e| e.poll_id.clone());
+        said.extend(
+            events
+                .iter()
+                .filter(|e| Some(&e.poll_id) == latest.as_ref() && e.agent.is_some())
+                .map(|e| {
+                    let who = e.agent.as_ref().and_then(|a| a.email.clone()).unwrap_or_default();
+                    format!("{} {who} in {}", e.kind, e.account.as_deref().unwrap_or(domain))
+                }),
+        );
+    }
+    Ok(said)
 }
 
 /// A person with an agent in each account (an EU administrator invited into
