@@ -379,6 +379,15 @@ fn a_wrong_approval_or_a_reviewer_approving_writes_nothing() {
         (wrong.as_str(), APPROVER, "does not approve this plan"),
         (&id[..8], APPROVER, "does not approve this plan"),
         (&id[..12], "IT.Lead@acme.test", "reviewed action"),
+        // Lookalikes of the reviewer's address: a Cyrillic `ӏ` (palochka), and `1`, for `l`.
+        (&id[..12], "it.\u{4cf}ead@acme.test", "reviewed action"),
+        (&id[..12], "it.1ead@acme.test", "reviewed action"),
+        // ... and of a reviewed agent's: a Cyrillic `е`.
+        (
+            &id[..12],
+            "k\u{435}vin.brandt@acme.test",
+            "is the agent of action",
+        ),
         (
             &id[..12],
             "mailto:kevin.brandt@acme.test",

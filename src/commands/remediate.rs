@@ -11,7 +11,7 @@ use crate::policy::Policy;
 use crate::remediate::{
     self, Apis, Applied, ApplyOptions, JOURNAL_JSONL, Journal, OUTCOME_JSON, PLAN_JSON, Plan, RemediateError,
 };
-use crate::review::{fold_email, reviewer_address};
+use crate::review::{lookalike_key, reviewer_address};
 use crate::rundir::{DirLock, RUN_JSON, RunDir};
 
 pub fn plan(args: &RemediatePlanArgs) -> Result<u8, Failure> {
@@ -248,17 +248,19 @@ pub(crate) fn check_approval(plan: &Plan, approve: &str, approver: &str) -> Resu
         )));
     }
     let approver = reviewer_address(approver).map_err(|why| Failure::input(format!("--approver: {why}")))?;
-    let folded = fold_email(&approver);
-    if let Some(a) = plan.actions.iter().find(|a| fold_email(&a.reviewer) == folded) {
+    // Compared as confusable skeletons: a lookalike of the reviewer's
+    // address (a Cyrillic letter, `1` for `l`) is no second pair of eyes.
+    let folded = lookalike_key(&approver);
+    if let Some(a) = plan.actions.iter().find(|a| lookalike_key(&a.reviewer) == folded) {
         return Err(Failure::input(format!(
-            "--approver {approver} reviewed action #{} (agent {}): the approval must come from someone who made none of the plan's decisions",
-            a.seq, a.agent_id
+            "--approver {approver} reviewed action #{} (agent {}) as {}: the approval must come from someone who made none of the plan's decisions",
+            a.seq, a.agent_id, a.reviewer
         )));
     }
     if let Some(a) = plan
         .actions
         .iter()
-        .find(|a| !a.agent_email.is_empty() && fold_email(&a.agent_email) == folded)
+        .find(|a| !a.agent_email.is_empty() && lookalike_key(&a.agent_email) == folded)
     {
         return Err(Failure::input(format!(
             "--approver {approver} is the agent of action #{} ({}): nobody approves changes to their own access",

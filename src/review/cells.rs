@@ -67,6 +67,17 @@ pub fn fold_email(email: &str) -> String {
     }
 }
 
+/// [`fold_email`] reduced to its Unicode confusable skeleton (UTS #39):
+/// `ciso@acme.test` with a Cyrillic `с`, or `bi1l@` for `bill@`, come out
+/// alike. For the self-review and four-eyes checks only, which must not be
+/// passed with a lookalike of one's own address; never a mailbox to record.
+pub fn lookalike_key(email: &str) -> String {
+    let folded = fold_email(email);
+    unicode_security::skeleton(&folded)
+        .collect::<String>()
+        .to_lowercase()
+}
+
 /// The reviewer cell as decisions.json records it ([`canonical_email`]), or
 /// why it is refused. A cell holding an invisible character is refused, not
 /// cleaned: the evidence must read as what it is, and the reviewer retypes
@@ -129,6 +140,27 @@ mod tests {
     fn unneutralise_undoes_a_quote_before_whitespace_and_a_formula() {
         for (raw, cell) in WHITESPACE_FORMULA_CELLS {
             assert_eq!(unneutralise(cell), raw, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn lookalike_addresses_share_a_key_and_others_do_not() {
+        let key = lookalike_key("ciso@acme.test");
+        // Cyrillic с and і, the digit 1 for l, full-width letters, a +tag.
+        for alike in [
+            "\u{441}iso@acme.test",
+            "c\u{456}so@acme.test",
+            "CISO+approve@ACME.test",
+            "\u{ff43}iso@acme.test",
+        ] {
+            assert_eq!(lookalike_key(alike), key, "{alike}");
+        }
+        assert_eq!(
+            lookalike_key("it.1ead@acme.test"),
+            lookalike_key("it.lead@acme.test")
+        );
+        for other in ["cfo@acme.test", "ciso@acme.example", "cisco@acme.test"] {
+            assert_ne!(lookalike_key(other), key, "{other}");
         }
     }
 

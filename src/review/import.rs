@@ -15,7 +15,7 @@ use crate::rundir::{DECISIONS_JSON, Decision, DecisionKind, Decisions, FindingRe
 use super::export::{finding_account, load_directory};
 use super::target::{self, Names};
 use super::workbook::read_workbook;
-use super::{ReviewError, RowProblem, fold_email, reviewer_address};
+use super::{ReviewError, RowProblem, lookalike_key, reviewer_address};
 
 #[derive(Clone, Debug)]
 pub struct ImportSummary {
@@ -329,19 +329,20 @@ fn same_person_links<'a>(
 
 /// Why `reviewer` is the reviewed person, if they are: the same address once
 /// both are folded alike ([`fold_email`]: invisible characters, `mailto:`,
-/// quotes, case and any `+tag` removed), on this agent or on another account
-/// of the same person.
+/// quotes, case and any `+tag` removed) and reduced to their confusable
+/// skeleton ([`lookalike_key`]: a lookalike address is no second person), on
+/// this agent or on another account of the same person.
 fn self_review(
     reviewer: &str,
     agent: &Agent,
     agents: &BTreeMap<AgentKey, &Agent>,
     linked: Option<&Vec<AgentKey>>,
 ) -> Option<String> {
-    let folded = fold_email(reviewer);
+    let folded = lookalike_key(reviewer);
     let same = |a: &Agent| {
         a.email
             .as_deref()
-            .is_some_and(|e| !e.trim().is_empty() && fold_email(e) == folded)
+            .is_some_and(|e| !e.trim().is_empty() && lookalike_key(e) == folded)
     };
     if same(agent) {
         return Some(format!(

@@ -12,7 +12,7 @@ mod import;
 mod target;
 mod workbook;
 
-pub use cells::{fold_email, looks_like_email, neutralise, reviewer_address, unneutralise};
+pub use cells::{fold_email, lookalike_key, looks_like_email, neutralise, reviewer_address, unneutralise};
 pub use export::{ExportSummary, WorkbookRow, export, workbook_rows, write_workbook};
 pub use import::{ImportSummary, import};
 pub use workbook::{WorkbookLine, read_workbook};
