@@ -166,11 +166,7 @@ pub(crate) fn clients_of(
     pacing: &PacingArgs,
 ) -> Result<Vec<(String, AgentApi)>, Failure> {
     let accounts = Accounts::read(accounts_file).map_err(Failure::input)?;
-    let missing: Vec<&str> = plan
-        .all_accounts()
-        .into_iter()
-        .filter(|d| !accounts.accounts.iter().any(|a| a.target.domain == *d))
-        .collect();
+    let missing = plan.accounts_missing(|d| accounts.accounts.iter().any(|a| a.target.domain == d));
     if !missing.is_empty() {
         return Err(Failure::input(format!(
             "{file}: the plan has actions for {}, which {} does not hold: nothing was sent",

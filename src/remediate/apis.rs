@@ -31,11 +31,7 @@ impl<'a> Apis<'a> {
     /// Refuses a plan with an account that has no client here: nothing of
     /// it is sent anywhere then.
     pub fn check_covers(&self, plan: &Plan, file: &str) -> Result<(), RemediateError> {
-        let missing: Vec<&str> = plan
-            .all_accounts()
-            .into_iter()
-            .filter(|d| !self.by_domain.contains_key(*d))
-            .collect();
+        let missing = plan.accounts_missing(|d| self.by_domain.contains_key(d));
         if missing.is_empty() {
             return Ok(());
         }

@@ -176,6 +176,12 @@ impl Plan {
         }
     }
 
+    /// The plan's accounts `has` does not hold: nothing of a plan with any
+    /// such may be sent (each account's actions need that account's client).
+    pub fn accounts_missing(&self, has: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.all_accounts().into_iter().filter(|d| !has(d)).collect()
+    }
+
     /// `plan_id` as the approver may quote it: whole, or its first 12 hex digits.
     pub fn is_approved_by(&self, quoted: &str) -> bool {
         let quoted = quoted.trim().to_ascii_lowercase();

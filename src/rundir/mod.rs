@@ -43,11 +43,6 @@ pub enum RunDirError {
     /// A snapshot that reads but does not make a directory of agents.
     #[error("{file}: {reason}")]
     Directory { file: String, reason: String },
-    /// An audit of several accounts, which this step reads one account of only.
-    #[error(
-        "{dir}: an audit of {count} Freshdesk accounts; this step reads the run of one account only, for now (#17)"
-    )]
-    SeveralAccounts { dir: String, count: usize },
     /// A file in the run directory that belongs to another audit.
     #[error("{file}: does not belong to this run: {reason}. A run directory holds exactly one audit")]
     Foreign { file: String, reason: String },
@@ -403,18 +398,6 @@ impl RunDir {
             snapshot,
             integrity,
         })
-    }
-
-    /// The snapshot the audit read (checked against its recorded hash), and where it is.
-    pub fn snapshot(&self) -> Result<(PathBuf, Snapshot), RunDirError> {
-        // Never one account's snapshot read as if it were the whole review.
-        if self.run.inputs.snapshots.len() > 1 {
-            return Err(RunDirError::SeveralAccounts {
-                dir: self.dir.display().to_string(),
-                count: self.run.inputs.snapshots.len(),
-            });
-        }
-        self.read_snapshot(&self.run.inputs.snapshot, &self.run.snapshot_integrity)
     }
 
     /// The reviewers' decisions, when `review import` has recorded them;
