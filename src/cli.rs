@@ -218,7 +218,7 @@ pub struct SourceArgs {
 }
 
 /// What to reconcile against, and how.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct AuditInputArgs {
     /// An IdP export as [KIND:]PATH (kind detected from the header when omitted); repeatable.
     #[arg(long = "idp", value_name = "[KIND:]PATH")]

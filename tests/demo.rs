@@ -94,6 +94,21 @@ fn demo_regenerates_the_committed_reports() {
                 the second poll records: agent.deactivated kevin.brandt@acme.test in acme-eu"),
         "{stdout}"
     );
+    // The next day's recheck of both compares them with the review account by
+    // account: the revoke in acme-eu is seen carried out.
+    assert!(
+        stdout.lines().any(|l| l
+            .starts_with("Accounts: recheck of both against the review, account by account: ")
+            && l.contains("revokes: 1 carried out, 0 NOT carried out")),
+        "{stdout}"
+    );
+    let recheck: Value =
+        serde_json::from_str(&read(&out, "accounts/recheck/run/diff.json")).expect("accounts diff.json");
+    let carried = recheck["decisions"]["revokes_carried_out"]
+        .as_array()
+        .expect("revokes");
+    assert_eq!(carried.len(), 1, "{recheck}");
+    assert_eq!(carried[0]["account"], "acme-eu", "{recheck}");
     // Its report names every account's snapshot among the evidence.
     let report = read(&out, "accounts/run/report.html");
     for shown in [

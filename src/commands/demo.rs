@@ -334,6 +334,43 @@ fn review_both(
         "Accounts: watch --accounts polled both, each with its own state and budget; the second poll records: {}",
         events.join(", ")
     )?;
+    recheck_both(file, pacing, inputs, out)
+}
+
+/// Both accounts collected again the next day (`--previous`: the review's
+/// snapshots, so an agent deleted since is found) and audited against the
+/// review (`--previous-run`): the diff compares them account by account.
+fn recheck_both(
+    file: &Path,
+    pacing: super::collect_accounts::Pacing,
+    inputs: &AuditInputArgs,
+    out: &Path,
+) -> Result<(), Failure> {
+    let dir = out.join("recheck");
+    let collected = super::collect_accounts::run_after(
+        file,
+        pacing,
+        Some(&out.join("snapshots")),
+        &dir.join("snapshots"),
+        true,
+    )?;
+    let snapshots: Vec<PathBuf> = collected.into_iter().map(|c| c.path).collect();
+    let mut inputs = inputs.clone();
+    inputs.as_of = inputs.as_of.map(|t| t + jiff::SignedDuration::from_hours(24));
+    inputs.previous_run = Some(out.join("run"));
+    let run_dir = dir.join("run");
+    let run = Staging::begin(&run_dir, Existing::Refuse)?;
+    let after = audit(&snapshots, &inputs, &run)?;
+    run.commit()?;
+    let diff = after
+        .diff
+        .as_ref()
+        .ok_or_else(|| Failure::output("the accounts' recheck has no diff"))?;
+    say!(
+        "Accounts: recheck of both against the review, account by account: {} (report: {})",
+        diff.one_line(),
+        run_dir.join("report.html").display()
+    )?;
     Ok(())
 }
 
