@@ -45,7 +45,32 @@ pub fn memory() -> String {
         })
     };
     match (field("VmRSS:"), field("VmHWM:")) {
-        (Some(rss), Some(peak)) => format!(" (resident {rss} MiB, peak {peak} MiB)"),
+        (Some(rss), Some(peak)) => format!(
+            " (resident {rss} MiB, peak {peak} MiB, file {} MiB{})",
+            field("RssFile:").unwrap_or(0),
+            cpu()
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The process's CPU time so far (user + system, every thread), to see
+/// which phase keeps both cores busy and which one.
+fn cpu() -> String {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return String::new();
+    };
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the line, in clock ticks (100 a second on Linux).
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return String::new();
+    };
+    let mut fields = rest.split_whitespace().skip(11);
+    match (fields.next(), fields.next()) {
+        (Some(user), Some(system)) => {
+            let ticks = user.parse::<u64>().unwrap_or(0) + system.parse::<u64>().unwrap_or(0);
+            format!(", CPU {} ms", ticks * 10)
+        }
         _ => String::new(),
     }
 }
