@@ -64,26 +64,50 @@ pub fn write_all(
         (TERMINATIONS_CSV, |d, _, w| write_terminations_csv(d, w)),
     ];
     let clock = std::time::Instant::now();
-    // The files at once: the HTML renders on every core, and the others
-    // fill the gaps its serial parts leave. Reported in the order above.
-    let written: Vec<Result<PathBuf, ReportError>> = outputs
-        .par_iter()
-        .map(|&(name, write)| {
-            let path = dir.join(name);
-            let file = path.display().to_string();
-            let io = |source| ReportError::Io {
-                file: file.clone(),
-                source,
-            };
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
-            if name == "findings.csv" && options.csv_bom {
-                out.write_all(UTF8_BOM).map_err(io)?;
+    // Each file finished goes to a thread that syncs it to disk while the
+    // others still render: the run directory's commit syncs every file, and
+    // finds these already clean instead of waiting for them one by one.
+    let (finished, to_sync) = std::sync::mpsc::channel::<(std::fs::File, PathBuf)>();
+    std::thread::scope(|scope| {
+        let syncer = scope.spawn(move || {
+            for (file, path) in to_sync {
+                file.sync_all().map_err(|source| ReportError::Io {
+                    file: path.display().to_string(),
+                    source,
+                })?;
             }
-            write(data, graph, &mut out).map_err(io)?;
-            out.flush().map_err(io)?;
-            crate::logging::phase(clock, &format!("{name} written"));
-            Ok(path)
-        })
-        .collect();
-    written.into_iter().collect()
+            Ok(())
+        });
+        // The files at once: the HTML renders on every core, and the others
+        // fill the gaps its serial parts leave. Reported in the order above.
+        let written: Vec<Result<PathBuf, ReportError>> = outputs
+            .par_iter()
+            .map_with(finished, |finished, &(name, write)| {
+                let path = dir.join(name);
+                let file = path.display().to_string();
+                let io = |source| ReportError::Io {
+                    file: file.clone(),
+                    source,
+                };
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+                if name == "findings.csv" && options.csv_bom {
+                    out.write_all(UTF8_BOM).map_err(io)?;
+                }
+                write(data, graph, &mut out).map_err(io)?;
+                let done = out.into_inner().map_err(|e| io(e.into_error()))?;
+                crate::logging::phase(clock, &format!("{name} written"));
+                // The syncer gone means it failed: its error is reported below.
+                let _ = finished.send((done, path.clone()));
+                Ok(path)
+            })
+            .collect();
+        let synced = syncer.join().unwrap_or_else(|_| {
+            Err(ReportError::Io {
+                file: dir.display().to_string(),
+                source: std::io::Error::other("the thread syncing the reports panicked"),
+            })
+        });
+        let written: Vec<PathBuf> = written.into_iter().collect::<Result<_, _>>()?;
+        synced.map(|()| written)
+    })
 }
