@@ -137,7 +137,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             }
             out.commit()?;
             outcome.print_summary()?;
-            Ok(outcome.exit_code())
+            Ok(outcome.exit())
         }
         Command::Run(args) => {
             let out = Staging::begin(&args.out, existing(args.replace))?;
@@ -166,7 +166,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Failure> {
             }
             out.commit()?;
             outcome.print_summary()?;
-            Ok(outcome.exit_code())
+            Ok(outcome.exit())
         }
         Command::Watch(args) => watch::run(&args, quiet),
         Command::Sim(args) => sim::run(&args),
