@@ -205,8 +205,21 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::report::view::RuleText;
     use crate::report::{InputFile, Population};
-    use crate::rules::{Evidence, PathStep};
+    use crate::rules::{Evidence, PathStep, RuleMeta};
+
+    static CONTROLS: RuleMeta = RuleMeta {
+        id: "orphaned-agent",
+        severity: crate::catalogue::Severity::High,
+        summary: "summary",
+        action: "action",
+        controls: &["CC6.2", "A.5.18"],
+    };
+    static NO_CONTROLS: RuleMeta = RuleMeta {
+        controls: &[],
+        ..CONTROLS
+    };
 
     fn finding(i: usize) -> FindingRow {
         FindingRow {
@@ -225,13 +238,11 @@ mod tests {
             idp_status: "deprovisioned".into(),
             idp_last_login: String::new(),
             detail: format!("detail {i} \\ / 東京"),
-            summary: "summary",
-            action: "action",
-            controls: if i.is_multiple_of(3) {
-                &[]
+            text: RuleText(if i.is_multiple_of(3) {
+                &NO_CONTROLS
             } else {
-                &["CC6.2", "A.5.18"]
-            },
+                &CONTROLS
+            }),
             evidence: Evidence {
                 path: (0..i % 3)
                     .map(|k| PathStep {

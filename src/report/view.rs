@@ -12,7 +12,7 @@ use crate::idp::IdpSource;
 use crate::model::{AgentStatus, Completeness, Integrity, SnapshotMeta};
 use crate::policy::Policy;
 use crate::rules::registry::FindingSet;
-use crate::rules::{Evidence, Finding};
+use crate::rules::{Evidence, Finding, RuleMeta};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct InputFile {
@@ -100,10 +100,44 @@ pub struct FindingRow {
     pub idp_status: String,
     pub idp_last_login: String,
     pub detail: String,
-    pub summary: &'static str,
-    pub action: &'static str,
-    pub controls: &'static [&'static str],
+    /// `summary`, `action` and `controls`: the rule's own texts, one
+    /// reference per row rather than three (a large audit holds 100,000 rows).
+    #[serde(flatten)]
+    pub text: RuleText,
     pub evidence: Evidence,
+}
+
+/// What a finding's rule says of every finding: serialised in place as
+/// `summary`, `action` and `controls`.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleText(pub &'static RuleMeta);
+
+impl RuleText {
+    /// One line: what the rule flags.
+    pub fn summary(self) -> &'static str {
+        self.0.summary
+    }
+
+    /// What the reviewer should do about a finding.
+    pub fn action(self) -> &'static str {
+        self.0.action
+    }
+
+    /// The controls the rule evidences.
+    pub fn controls(self) -> &'static [&'static str] {
+        self.0.controls
+    }
+}
+
+impl Serialize for RuleText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("summary", self.summary())?;
+        map.serialize_entry("action", self.action())?;
+        map.serialize_entry("controls", self.controls())?;
+        map.end()
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -384,9 +418,7 @@ fn row(graph: &IdentityGraph, accounts: &[Account], f: Finding) -> FindingRow {
                 .collect(),
         ),
         detail: f.detail,
-        summary: f.rule.summary,
-        action: f.rule.action,
-        controls: f.rule.controls,
+        text: RuleText(f.rule),
         evidence: f.evidence,
     }
 }

@@ -67,9 +67,9 @@ pub fn finding_row(h: &mut Html, f: &FindingRow, inline_rule_text: bool, show_ac
     h.markup("<details><summary>");
     if inline_rule_text {
         h.markup("Why, and what to do</summary><div class=\"ev\">");
-        h.text(f.summary);
+        h.text(f.text.summary());
         h.markup("\nWhat to do: ");
-        h.text(f.action);
+        h.text(f.text.action());
         h.markup("\nPath: ");
     } else {
         h.markup("Evidence</summary><div class=\"ev\">Path: ");
@@ -104,7 +104,7 @@ pub fn finding_row(h: &mut Html, f: &FindingRow, inline_rule_text: bool, show_ac
     h.text(&f.finding_id);
     if inline_rule_text {
         h.markup(" · evidences ");
-        for (i, control) in f.controls.iter().enumerate() {
+        for (i, control) in f.text.controls().iter().enumerate() {
             if i > 0 {
                 h.markup(", ");
             }
@@ -359,7 +359,8 @@ mod tests {
     use crate::graph::surface::{AgentFacts, GroupGrant, IdentityGrant, RoleGrant, TicketVisibility};
     use crate::idp::{IdpStatus, MatchMethod};
     use crate::model::{AgentStatus, TicketScope};
-    use crate::rules::{Evidence, PathStep};
+    use crate::report::view::RuleText;
+    use crate::rules::{Evidence, PathStep, RuleMeta};
 
     /// Markup a browser would run, quotes that would close an attribute, an
     /// ampersand, a slash that would close a tag, and non-ASCII text (no `;`,
@@ -369,6 +370,15 @@ mod tests {
     const HOSTILE: &str = "<script>alert('x')</script> \"&copy\" a/b Zoë 東京";
     const HOSTILE_ESCAPED: &str =
         "&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt; &quot;&amp;copy&quot; a&#x2f;b Zoë 東京";
+
+    /// Rule texts with the characters HTML escapes.
+    static HOSTILE_RULE: RuleMeta = RuleMeta {
+        id: "orphaned-agent",
+        severity: crate::catalogue::Severity::High,
+        summary: "summary <b>",
+        action: "act & fix",
+        controls: &["CC6.2", "A.5/18"],
+    };
 
     fn finding(text: &str) -> FindingRow {
         FindingRow {
@@ -387,9 +397,7 @@ mod tests {
             idp_status: format!("deprovisioned;{text}"),
             idp_last_login: String::new(),
             detail: format!("detail {text}"),
-            summary: "summary <b>",
-            action: "act & fix",
-            controls: &["CC6.2", "A.5/18"],
+            text: RuleText(&HOSTILE_RULE),
             evidence: Evidence {
                 path: vec![PathStep {
                     from: format!("agent 7 <a{text}@x.test>"),
