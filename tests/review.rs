@@ -240,7 +240,7 @@ fn export_has_one_row_per_agent_in_scope() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.contains(&format!(
-            "{IN_SCOPE} agents in scope, 30 with findings, 8 suggested for revoke"
+            "{IN_SCOPE} agents in scope, 30 with findings, 7 suggested for revoke"
         )),
         "{stdout}"
     );

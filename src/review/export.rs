@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::model::{Agent, Directory};
+use crate::model::{Agent, AgentStatus, Directory};
 use crate::rules::Severity;
 use crate::rundir::{FINDINGS_JSON, FindingRecord, RunDir};
 
@@ -203,8 +203,12 @@ fn row(base: WorkbookRow, findings: &[(&FindingRecord, Severity)]) -> WorkbookRo
         rules: findings.iter().map(|(f, _)| f.rule.clone()).collect(),
         finding_ids: findings.iter().map(|(f, _)| f.finding_id.clone()).collect(),
         // A critical or high finding (a leaver who can sign in, an account
-        // nobody owns, ...) is removed unless the reviewer says why not.
-        suggested: if highest_severity >= Some(Severity::High) {
+        // nobody owns, ...) is removed unless the reviewer says why not. An
+        // agent deactivated already (a leaver removed late) has nothing left
+        // to revoke: the plan would write nothing, so nothing is suggested.
+        suggested: if highest_severity >= Some(Severity::High)
+            && base.agent_status != AgentStatus::Deactivated.as_str()
+        {
             "revoke"
         } else {
             ""
@@ -330,6 +334,23 @@ pub(super) mod tests {
                 .is_some_and(|l| l.starts_with("1,zed@t.test,") && l.ends_with(",t-eu")),
             "{text}"
         );
+    }
+
+    /// Agent 4 left and was deactivated late: the finding is for the
+    /// reviewer to see, but there is no access left to revoke.
+    #[test]
+    fn a_deactivated_agent_is_never_suggested_for_revoking() {
+        let rows = workbook_rows(&directory(), &[finding("DA-4", "late-removal", "high", 4)]).expect("rows");
+        let four = rows.iter().find(|r| r.agent_id == 4).expect("agent 4's row");
+        assert_eq!(
+            (four.agent_status.as_str(), four.highest_severity),
+            ("deactivated", Some(Severity::High))
+        );
+        assert_eq!(four.suggested, "");
+        let mut gone = finding("DA-9", "late-removal", "high", 99);
+        gone.agent_status = "deactivated".into();
+        let rows = workbook_rows(&directory(), &[gone]).expect("rows");
+        assert_eq!((rows[0].agent_id, rows[0].suggested), (99, ""));
     }
 
     #[test]
