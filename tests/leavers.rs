@@ -318,6 +318,40 @@ fn every_verdict_from_every_evidence_source() {
     assert_eq!(fired(&out, "late-removal"), [104, 106, 117, 119]);
     assert_eq!(fired(&out, "removal-unproven"), [102, 105, 108]);
     assert_eq!(fired(&out, "terminated-active"), [110, 111, 113]);
+    // 108 and 119 are listed without their contact (deactivated, documented
+    // API): their findings name the person the previous run knew, and the
+    // exports that person resolves to, not blanks.
+    let mut findings = csv::Reader::from_path(out.join("findings.csv")).expect("findings.csv");
+    let header = findings.headers().expect("header").clone();
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let (id, email, source, status) = (
+        col("agent_id"),
+        col("agent_email"),
+        col("idp_source"),
+        col("idp_status"),
+    );
+    let named: BTreeMap<u64, (String, String, String)> = findings
+        .records()
+        .map(|r| r.expect("row"))
+        .filter(|r| ["108", "119"].contains(&&r[id]))
+        .map(|r| {
+            let cells = (r[email].to_owned(), r[source].to_owned(), r[status].to_owned());
+            (r[id].parse().expect("id"), cells)
+        })
+        .collect();
+    let want_named = [
+        (108, "p.unproven@x.test", "deprovisioned"),
+        (119, "r.late@x.test", "deprovisioned"),
+    ];
+    assert_eq!(named.len(), want_named.len(), "{named:?}");
+    for (agent, email, status) in want_named {
+        let (e, source, st) = &named[&agent];
+        assert_eq!((e.as_str(), st.as_str()), (email, status), "agent {agent}");
+        assert!(
+            source.starts_with("okta:") || source.starts_with("hris:"),
+            "agent {agent}: {source}"
+        );
+    }
 
     let csv = std::fs::read_to_string(out.join("terminations.csv")).expect("csv");
     assert_eq!(

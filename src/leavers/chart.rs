@@ -188,6 +188,7 @@ mod tests {
             person_name: String::new(),
             identity,
             idp_source: String::new(),
+            identities: Vec::new(),
             terminated_at: t,
             termination_source: String::new(),
             agent: None,

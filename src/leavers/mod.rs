@@ -127,6 +127,9 @@ pub struct Termination {
     pub identity: usize,
     /// Every export the agent resolves to, `;`-joined (as findings.csv has it).
     pub idp_source: String,
+    /// Indices into the IdP set's identities the agent resolves to: by its
+    /// own email, or by the one a previous run or the watch knew for it.
+    pub identities: Vec<usize>,
     pub terminated_at: Timestamp,
     pub termination_source: String,
     /// Index into the graph's agents; `None` for an agent deleted since the previous run.
@@ -313,6 +316,7 @@ fn row(g: &IdentityGraph, c: Candidate, sla: SignedDuration) -> Termination {
         person_name: person.display_name.clone(),
         identity: c.terminated.identity,
         idp_source: sources.join(";"),
+        identities: c.identities,
         terminated_at: c.terminated.at,
         termination_source: c.terminated.source,
         agent: c.agent,

@@ -87,6 +87,7 @@ mod tests {
             person_name: "Hostile".into(),
             identity: 0,
             idp_source: "hris:hr.csv".into(),
+            identities: vec![0],
             terminated_at: t("2026-08-14T23:59:59Z"),
             termination_source: "hris:hr.csv line 2: termination date 2026-08-14".into(),
             agent: Some(0),

@@ -384,6 +384,21 @@ fn row(graph: &IdentityGraph, accounts: &[Account], f: Finding) -> FindingRow {
     let dir = &graph.directory;
     let join = |items: Vec<String>| items.join(";");
     let links = graph.identities_of(f.agent);
+    // The agent's identities, or those the leavers resolved it to where
+    // the snapshot has no email for it.
+    let identities: Vec<&crate::idp::Identity> = match &f.resolved {
+        Some(r) if links.is_empty() => r
+            .identities
+            .iter()
+            .filter_map(|&i| graph.idp.identities.get(i))
+            .collect(),
+        _ => links.iter().map(|l| l.identity).collect(),
+    };
+    let email = match (&agent.email, &f.resolved) {
+        (Some(email), _) if !email.trim().is_empty() => email.clone(),
+        (_, Some(r)) => r.email.clone(),
+        (email, None) => email.clone().unwrap_or_default(),
+    };
     FindingRow {
         finding_id: f.id(&graph.directory),
         rule: f.rule.id,
@@ -393,28 +408,18 @@ fn row(graph: &IdentityGraph, accounts: &[Account], f: Finding) -> FindingRow {
             .cloned()
             .unwrap_or_else(|| Account::new("")),
         agent_id: agent.id,
-        agent_email: agent.email.clone().unwrap_or_default(),
+        agent_email: email,
         agent_name: agent.name.clone(),
         agent_status: agent.status.as_str(),
         roles: join(graph.role_ids_of(f.agent).map(|r| dir.role_name(r)).collect()),
         groups: join(graph.group_ids_of(f.agent).map(|g| dir.group_name(g)).collect()),
         ticket_scope: graph.scope_of(f.agent).map(|s| s.as_str()).unwrap_or_default(),
-        idp_source: join(
-            links
-                .iter()
-                .map(|l| graph.source_label(l.identity.source))
-                .collect(),
-        ),
-        idp_status: join(
-            links
-                .iter()
-                .map(|l| l.identity.status.as_str().to_owned())
-                .collect(),
-        ),
+        idp_source: join(identities.iter().map(|i| graph.source_label(i.source)).collect()),
+        idp_status: join(identities.iter().map(|i| i.status.as_str().to_owned()).collect()),
         idp_last_login: join(
-            links
+            identities
                 .iter()
-                .map(|l| l.identity.last_login.map(|t| t.to_string()).unwrap_or_default())
+                .map(|i| i.last_login.map(|t| t.to_string()).unwrap_or_default())
                 .collect(),
         ),
         detail: f.detail,

@@ -30,6 +30,7 @@ impl RuleMeta {
             agent_id,
             detail: tight(detail.into()),
             evidence: Evidence::default(),
+            resolved: None,
         }
     }
 }
@@ -106,9 +107,31 @@ pub struct Finding {
     pub agent_id: u64,
     pub detail: String,
     pub evidence: Evidence,
+    /// Who the agent is where the snapshot does not say: `None` for nearly
+    /// every finding (boxed: a large audit holds 100,000 of them).
+    pub resolved: Option<Box<Resolved>>,
+}
+
+/// An agent as the leavers resolved it where the snapshot could not: the
+/// documented API lists a deactivated agent without its contact, so
+/// without its email, and a previous run or the watch knew it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub email: String,
+    /// Indices into the IdP set's identities that email resolves to.
+    pub identities: Vec<usize>,
 }
 
 impl Finding {
+    /// The agent's email and identities as resolved beyond the snapshot.
+    pub fn resolved_as(mut self, email: &str, identities: &[usize]) -> Finding {
+        self.resolved = Some(Box::new(Resolved {
+            email: email.to_owned(),
+            identities: identities.to_vec(),
+        }));
+        self
+    }
+
     pub fn step(
         mut self,
         from: impl Into<String>,

@@ -52,6 +52,11 @@ pub(super) fn findings(
             if let (Some(t), Some(upper)) = (row.window.removed_by, upper) {
                 finding = finding.step(agent_label(agent), "without access by", format!("{t} ({upper})"));
             }
+            // Listed without its contact (deactivated, documented API): the
+            // row names the person as the leavers found them.
+            if agent.key().is_none() && !row.agent_email.is_empty() {
+                finding = finding.resolved_as(&row.agent_email, &row.identities);
+            }
             Some(
                 finding
                     .value("verdict", row.verdict.as_str())
