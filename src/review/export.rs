@@ -127,7 +127,15 @@ pub fn workbook_rows(directory: &Directory, findings: &[FindingRecord]) -> Resul
         let key = (directory.account_of(agent).to_owned(), agent.id);
         let agent_findings = by_agent.get(&key).map_or(&[][..], Vec::as_slice);
         if (agent.status.holds_access() || !agent_findings.is_empty()) && seen.insert(key) {
-            rows.push(row(agent_row(directory, agent), agent_findings));
+            let mut base = agent_row(directory, agent);
+            // Listed without its contact (deactivated, documented API): the
+            // email its findings name (the leavers resolved it), for the reader.
+            if base.agent_email.is_empty()
+                && let Some((f, _)) = agent_findings.iter().find(|(f, _)| !f.agent_email.is_empty())
+            {
+                base.agent_email.clone_from(&f.agent_email);
+            }
+            rows.push(row(base, agent_findings));
         }
     }
     // A finding on an agent the snapshot does not describe cannot come from
@@ -351,6 +359,26 @@ pub(super) mod tests {
         gone.agent_status = "deactivated".into();
         let rows = workbook_rows(&directory(), &[gone]).expect("rows");
         assert_eq!((rows[0].agent_id, rows[0].suggested), (99, ""));
+    }
+
+    /// An agent the snapshot lists without an email shows the one its
+    /// findings name; an agent with one keeps its own.
+    #[test]
+    fn an_agent_without_an_email_shows_the_one_its_findings_name() {
+        let mut dir = directory();
+        dir.agents[2].email = None;
+        let mut f = finding("DA-3", "removal-unproven", "low", 3);
+        f.agent_email = "old.person@t.test".into();
+        let mut g = finding("DA-4", "late-removal", "high", 4);
+        g.agent_email = "someone.else@t.test".into();
+        let rows = workbook_rows(&dir, &[f, g]).expect("rows");
+        let email = |id: u64| {
+            rows.iter()
+                .find(|r| r.agent_id == id)
+                .map(|r| r.agent_email.as_str())
+        };
+        assert_eq!(email(3), Some("old.person@t.test"));
+        assert_eq!(email(4), Some("gone@t.test"));
     }
 
     #[test]
