@@ -53,13 +53,7 @@ impl Evidence {
         // several (ids may collide), as the diff compares them.
         let by_account =
             graph.directory.several_accounts() || self.previous.as_ref().is_some_and(Side::several_accounts);
-        let label = |account: &str| {
-            if by_account {
-                account.to_owned()
-            } else {
-                String::new()
-            }
-        };
+        let label = |account: &str| leavers::account_key(by_account, account);
         let previous = self.previous.as_ref().map(|side| PreviousRun {
             label: side.dir.clone(),
             as_of: side.as_of,

@@ -122,9 +122,21 @@ impl Side {
     /// are compared by agent id alone, as they always were, even when their
     /// domains differ (a renamed account; the diff warns).
     pub fn unlabelled(&self) -> Side {
-        let mut side = self.clone();
-        side.population = side.population.unlabelled();
-        side
+        // Field by field: the population is rebuilt, not cloned and dropped.
+        Side {
+            dir: self.dir.clone(),
+            as_of: self.as_of,
+            collected_at: self.collected_at,
+            domain: self.domain.clone(),
+            snapshot_sha256: self.snapshot_sha256.clone(),
+            rules_run: self.rules_run.clone(),
+            findings: self.findings.clone(),
+            suppressed: self.suppressed.clone(),
+            population: self.population.unlabelled(),
+            decisions: self.decisions.clone(),
+            remediation: self.remediation.clone(),
+            accounts: self.accounts.clone(),
+        }
     }
 }
 
@@ -242,26 +254,9 @@ impl Population {
 
     /// Every key's account blanked (see [`Side::unlabelled`]).
     pub fn unlabelled(&self) -> Population {
-        let blank = |k: &AgentKey| AgentKey::new("", k.id);
         Population {
-            agents: self
-                .agents
-                .iter()
-                .map(|(k, a)| {
-                    let mut a = a.clone();
-                    a.account.clear();
-                    (blank(k), a)
-                })
-                .collect(),
-            contacts: self
-                .contacts
-                .iter()
-                .map(|(k, c)| {
-                    let mut c = c.clone();
-                    c.account.clear();
-                    (blank(k), c)
-                })
-                .collect(),
+            agents: blanked(&self.agents, |a| a.account.clear()),
+            contacts: blanked(&self.contacts, |c| c.account.clear()),
         }
     }
 
@@ -307,6 +302,17 @@ pub enum Fate<'a> {
     Present(&'a AgentState),
     Deleted(&'a Contact, MatchedBy),
     Missing,
+}
+
+/// `map` with the account blanked in every key, and by `clear` in every value.
+fn blanked<T: Clone>(map: &BTreeMap<AgentKey, T>, clear: fn(&mut T)) -> BTreeMap<AgentKey, T> {
+    map.iter()
+        .map(|(k, v)| {
+            let mut v = v.clone();
+            clear(&mut v);
+            (AgentKey::new("", k.id), v)
+        })
+        .collect()
 }
 
 impl Population {

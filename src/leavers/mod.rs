@@ -197,6 +197,16 @@ struct Candidate {
     evidence: Vec<Observation>,
 }
 
+/// How an agent's account is keyed in the evidence: its domain where agents
+/// are told apart by account (`by_account`), else "" (ids alone).
+pub fn account_key(by_account: bool, domain: &str) -> String {
+    if by_account {
+        domain.to_owned()
+    } else {
+        String::new()
+    }
+}
+
 pub fn compute(inputs: &Inputs) -> Leavers {
     let g = inputs.graph;
     let thresholds = &inputs.policy.thresholds;

@@ -30,13 +30,7 @@ impl<'a> Sources<'a> {
     pub(super) fn new(inputs: &'a Inputs<'a>) -> Sources<'a> {
         let by_account =
             inputs.graph.directory.several_accounts() || inputs.previous.is_some_and(|p| p.by_account);
-        let label = |domain: &str| {
-            if by_account {
-                domain.to_owned()
-            } else {
-                String::new()
-            }
-        };
+        let label = |domain: &str| super::account_key(by_account, domain);
         let mut remediation: HashMap<Key, Vec<&Deactivation>> = HashMap::new();
         let outcome = inputs.previous.and_then(|p| p.remediation.as_ref());
         if let Some(r) = outcome {
@@ -71,11 +65,7 @@ impl<'a> Sources<'a> {
 
     /// The account label of an agent of this snapshot.
     pub(super) fn label(&self, agent: &Agent) -> String {
-        if self.by_account {
-            self.inputs.graph.directory.account_of(agent).to_owned()
-        } else {
-            String::new()
-        }
+        super::account_key(self.by_account, self.inputs.graph.directory.account_of(agent))
     }
 
     /// What the report lists as read besides the snapshot and the exports.
